@@ -1,0 +1,318 @@
+//! `idesk`: Incident Desk on the command line, over the same core as the desktop app.
+//!
+//! Exit codes: 0 ok, 2 usage or configuration, 3 not signed in or sign-in failed, 4 API or network.
+
+mod output;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use idesk_core::browser::{Opener, SystemBrowser};
+use idesk_core::config::{Backend, Cloud, Config, Dirs, Profile};
+use idesk_core::graph::GraphClient;
+use idesk_core::session::Session;
+use idesk_core::token_store::{KeychainStore, TokenStore};
+use idesk_core::{Error, ErrorCode};
+use url::Url;
+
+#[derive(Parser)]
+#[command(
+    name = "idesk",
+    version,
+    about = "Review and triage Microsoft Defender XDR incidents"
+)]
+struct Cli {
+    /// The profile to use (default: the current one).
+    #[arg(long, global = true, env = "IDESK_PROFILE")]
+    profile: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Manage profiles (tenant + app registration + API).
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Sign in in the system browser.
+    SignIn {
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Remove the profile's refresh token from the keychain.
+    SignOut,
+    /// Who is signed in, to which tenant, until when. Never prints a token.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List incidents.
+    Incidents {
+        /// Only incidents updated since: a duration (48h, 7d, 30m) or an RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        /// Comma-separated statuses (active, inProgress, resolved, ...).
+        #[arg(long, value_delimiter = ',')]
+        status: Vec<String>,
+        /// Comma-separated severities (high, medium, low, informational).
+        #[arg(long, value_delimiter = ',')]
+        severity: Vec<String>,
+        /// me, none, or a user principal name.
+        #[arg(long)]
+        assigned_to: Option<String>,
+        #[arg(long, value_enum, default_value_t = output::Format::Table)]
+        format: output::Format,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProfileCommand {
+    /// Add or replace a profile.
+    Add {
+        name: String,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        client_id: String,
+        #[arg(long, value_enum, default_value_t = CloudArg::Global)]
+        cloud: CloudArg,
+        #[arg(long, value_enum, default_value_t = ApiArg::Graph)]
+        api: ApiArg,
+        /// Replaces the cloud's login host + tenant, e.g. the sandbox tenant's authority.
+        #[arg(long)]
+        authority: Option<Url>,
+        /// The base that /security/incidents (graph) or /api/incidents (defender) is appended to.
+        #[arg(long)]
+        api_base: Option<Url>,
+    },
+    /// List profiles.
+    List,
+    /// Make a profile the current one.
+    Use { name: String },
+    /// Remove a profile and its refresh token.
+    Remove { name: String },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CloudArg {
+    Global,
+    Usgov,
+    UsgovDod,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ApiArg {
+    Graph,
+    Defender,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("IDESK_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("idesk: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("idesk: {}", e.user_message());
+            ExitCode::from(exit_code(e.code()))
+        }
+    }
+}
+
+fn exit_code(code: ErrorCode) -> u8 {
+    match code {
+        ErrorCode::Config => 2,
+        ErrorCode::NotSignedIn
+        | ErrorCode::SignInCancelled
+        | ErrorCode::SignInTimeout
+        | ErrorCode::AuthFailed
+        | ErrorCode::KeychainUnavailable => 3,
+        ErrorCode::ApiError => 4,
+    }
+}
+
+fn keychain() -> Result<Arc<dyn TokenStore>, Error> {
+    Ok(Arc::new(KeychainStore::open()?))
+}
+
+async fn run(cli: Cli) -> Result<(), Error> {
+    let dirs = Dirs::from_env()?;
+    let mut config = Config::load(&dirs)?;
+    match cli.command {
+        Command::Profile(cmd) => profile_command(cmd, &dirs, &mut config).await,
+        Command::SignIn { timeout } => {
+            let session = Session::new(config.select(cli.profile.as_deref())?.clone(), keychain()?);
+            let pending = session.begin_sign_in(None).await?;
+            eprintln!(
+                "Opening the browser to sign in. If it does not open, visit:\n{}",
+                pending.url
+            );
+            if let Err(e) = SystemBrowser.open(pending.url.as_str()) {
+                eprintln!("idesk: {}", e.user_message());
+            }
+            let cancel = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            let account = session
+                .finish_sign_in(pending, Duration::from_secs(timeout), cancel)
+                .await?;
+            println!(
+                "Signed in as {}",
+                account
+                    .username
+                    .as_deref()
+                    .or(account.name.as_deref())
+                    .unwrap_or("(unknown)")
+            );
+            Ok(())
+        }
+        Command::SignOut => {
+            let session = Session::new(config.select(cli.profile.as_deref())?.clone(), keychain()?);
+            session.sign_out().await?;
+            println!("Signed out");
+            Ok(())
+        }
+        Command::Status { json } => {
+            let profile = config.select(cli.profile.as_deref())?.clone();
+            let session = Session::new(profile.clone(), keychain()?);
+            let account = session.resume().await?;
+            let status =
+                output::Status::new(&profile, account.as_ref(), session.access_expires_at());
+            output::print_status(&status, json);
+            if account.is_none() {
+                return Err(Error::NotSignedIn);
+            }
+            Ok(())
+        }
+        Command::Incidents {
+            since,
+            status,
+            severity,
+            assigned_to,
+            format,
+            output,
+        } => {
+            let profile = config.select(cli.profile.as_deref())?.clone();
+            let since = since.as_deref().map(output::parse_since).transpose()?;
+            let session = Session::new(profile.clone(), keychain()?);
+            if session.resume().await?.is_none() {
+                return Err(Error::NotSignedIn);
+            }
+            let client = GraphClient::new(profile.api_base()?);
+            let all = client.list_incidents(&session).await?;
+            let me = session.account().and_then(|a| a.username);
+            let filter = output::Filter {
+                since,
+                status,
+                severity,
+                assigned_to,
+                me,
+            };
+            let mut shown: Vec<_> = all.into_iter().filter(|i| filter.keeps(i)).collect();
+            shown.sort_by(|a, b| b.last_update.cmp(&a.last_update));
+            let text = output::render(&shown, format)?;
+            match output {
+                Some(path) => std::fs::write(&path, text)
+                    .map_err(|e| Error::Io(path.display().to_string(), e)),
+                None => {
+                    print!("{text}");
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+async fn profile_command(
+    cmd: ProfileCommand,
+    dirs: &Dirs,
+    config: &mut Config,
+) -> Result<(), Error> {
+    match cmd {
+        ProfileCommand::Add {
+            name,
+            tenant,
+            client_id,
+            cloud,
+            api,
+            authority,
+            api_base,
+        } => {
+            let profile = Profile {
+                name: name.clone(),
+                tenant,
+                client_id,
+                cloud: match cloud {
+                    CloudArg::Global => Cloud::Global,
+                    CloudArg::Usgov => Cloud::Usgov,
+                    CloudArg::UsgovDod => Cloud::UsgovDod,
+                },
+                api: match api {
+                    ApiArg::Graph => Backend::Graph,
+                    ApiArg::Defender => Backend::Defender,
+                },
+                authority,
+                api_base,
+                sandbox: false,
+            };
+            profile.validate()?;
+            config.upsert(profile);
+            if config.current.is_none() {
+                config.current = Some(name.clone());
+            }
+            config.save(dirs)?;
+            println!("Profile {name:?} saved");
+        }
+        ProfileCommand::List => {
+            for p in &config.profiles {
+                let mark = if config.current.as_deref() == Some(&p.name) {
+                    "*"
+                } else {
+                    " "
+                };
+                println!("{mark} {}\t{}\t{:?}", p.name, p.tenant, p.api);
+            }
+        }
+        ProfileCommand::Use { name } => {
+            config.select(Some(&name))?;
+            config.current = Some(name.clone());
+            config.save(dirs)?;
+            println!("Using profile {name:?}");
+        }
+        ProfileCommand::Remove { name } => {
+            let profile = config.select(Some(&name))?.clone();
+            Session::new(profile, keychain()?).sign_out().await?;
+            config.profiles.retain(|p| p.name != name);
+            if config.current.as_deref() == Some(&name) {
+                config.current = None;
+            }
+            config.save(dirs)?;
+            println!("Profile {name:?} removed");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! What `idesk` prints: status, incident filters and the json / csv / table formats.
+
+use std::time::SystemTime;
+
+use clap::ValueEnum;
+use idesk_core::config::Profile;
+use idesk_core::incident::Incident;
+use idesk_core::oidc::Account;
+use idesk_core::Error;
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    Json,
+    Csv,
+    Table,
+}
+
+/// `idesk status --json`: never a token, only who and until when.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    profile: String,
+    tenant: String,
+    signed_in: bool,
+    account: Option<Account>,
+    access_token_expires: Option<String>,
+}
+
+impl Status {
+    pub fn new(profile: &Profile, account: Option<&Account>, expires: Option<SystemTime>) -> Self {
+        Self {
+            profile: profile.name.clone(),
+            tenant: profile.tenant.clone(),
+            signed_in: account.is_some(),
+            account: account.cloned(),
+            access_token_expires: expires
+                .map(|t| OffsetDateTime::from(t).format(&Rfc3339).unwrap_or_default()),
+        }
+    }
+}
+
+pub fn print_status(s: &Status, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(s).unwrap_or_default());
+        return;
+    }
+    match &s.account {
+        Some(a) => println!(
+            "Profile {} (tenant {}): signed in as {}",
+            s.profile,
+            s.tenant,
+            a.username
+                .as_deref()
+                .or(a.name.as_deref())
+                .unwrap_or("(unknown)")
+        ),
+        None => println!("Profile {} (tenant {}): not signed in", s.profile, s.tenant),
+    }
+}
+
+/// `48h`, `7d`, `30m`, or an RFC 3339 time.
+pub fn parse_since(s: &str) -> Result<OffsetDateTime, Error> {
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Ok(t);
+    }
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = n.parse().map_err(|_| {
+        Error::Config(format!(
+            "--since {s:?}: use 48h, 7d, 30m or an RFC 3339 time"
+        ))
+    })?;
+    let d = match unit {
+        "m" => time::Duration::minutes(n),
+        "h" => time::Duration::hours(n),
+        "d" => time::Duration::days(n),
+        _ => {
+            return Err(Error::Config(format!(
+                "--since {s:?}: the unit must be m, h or d"
+            )))
+        }
+    };
+    Ok(OffsetDateTime::now_utc() - d)
+}
+
+pub struct Filter {
+    pub since: Option<OffsetDateTime>,
+    pub status: Vec<String>,
+    pub severity: Vec<String>,
+    pub assigned_to: Option<String>,
+    pub me: Option<String>,
+}
+
+impl Filter {
+    pub fn keeps(&self, i: &Incident) -> bool {
+        let since_ok = self.since.is_none_or(|since| {
+            i.last_update
+                .as_deref()
+                .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+                .is_some_and(|t| t >= since)
+        });
+        let status_ok = self.status.is_empty()
+            || self
+                .status
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(i.status.as_str()));
+        let severity_ok = self.severity.is_empty()
+            || self
+                .severity
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(i.severity.as_str()));
+        let assigned_ok = match self.assigned_to.as_deref() {
+            None => true,
+            Some("none") => i.assigned_to.is_none(),
+            Some("me") => {
+                self.me.is_some()
+                    && i.assigned_to.as_deref().map(str::to_lowercase)
+                        == self.me.as_deref().map(str::to_lowercase)
+            }
+            Some(upn) => i
+                .assigned_to
+                .as_deref()
+                .is_some_and(|a| a.eq_ignore_ascii_case(upn)),
+        };
+        since_ok && status_ok && severity_ok && assigned_ok
+    }
+}
+
+pub fn render(incidents: &[Incident], format: Format) -> Result<String, Error> {
+    Ok(match format {
+        Format::Json => {
+            serde_json::to_string_pretty(incidents).map_err(|e| Error::Config(e.to_string()))?
+                + "\n"
+        }
+        Format::Csv => {
+            let mut out = String::from("id,severity,status,assignedTo,lastUpdate,displayName\n");
+            for i in incidents {
+                let row = [
+                    i.id.as_str(),
+                    i.severity.as_str(),
+                    i.status.as_str(),
+                    i.assigned_to.as_deref().unwrap_or(""),
+                    i.last_update.as_deref().unwrap_or(""),
+                    i.display_name.as_str(),
+                ];
+                out.push_str(&row.map(csv_field).join(","));
+                out.push('\n');
+            }
+            out
+        }
+        Format::Table => {
+            let mut out = String::new();
+            for i in incidents {
+                let title: String = i
+                    .display_name
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(80)
+                    .collect();
+                out.push_str(&format!(
+                    "{:<8} {:<13} {:<11} {:<32} {}\n",
+                    i.id,
+                    i.severity.as_str(),
+                    i.status.as_str(),
+                    i.assigned_to.as_deref().unwrap_or("-"),
+                    title
+                ));
+            }
+            out
+        }
+    })
+}
+
+/// RFC 4180 quoting, and a leading quote on values a spreadsheet would run as a formula
+/// (incident text is attacker-influenced).
+fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("plain"), "plain");
+    }
+
+    #[test]
+    fn since_accepts_durations_and_times() {
+        let t = parse_since("48h").unwrap();
+        let age = OffsetDateTime::now_utc() - t;
+        assert!((age - time::Duration::hours(48)).abs() < time::Duration::minutes(1));
+        assert!(parse_since("2026-01-01T00:00:00Z").is_ok());
+        assert!(parse_since("48x").is_err());
+    }
+}

@@ -1,0 +1,93 @@
+//! The one error vocabulary of the core.
+//!
+//! Every failure a user can meet maps to an [`ErrorCode`]: a small, stable set that the UI and the
+//! CLI branch on. Messages say what happened and what to do; they never carry a secret.
+
+use serde::Serialize;
+
+/// Codes cross IPC as strings (`snake_case`) and pick the CLI's exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// No usable refresh token: the user must sign in.
+    NotSignedIn,
+    /// The user cancelled the sign-in, or closed it in the browser.
+    SignInCancelled,
+    /// The browser never came back to the listener in time.
+    SignInTimeout,
+    /// The identity provider refused (consent, wrong tenant, client registration, ...).
+    AuthFailed,
+    /// The OS keychain cannot be used.
+    KeychainUnavailable,
+    /// The incident API answered with an error, or the network failed.
+    ApiError,
+    /// A profile or setting is missing or invalid.
+    Config,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("not signed in")]
+    NotSignedIn,
+    #[error("signed out: {0}")]
+    SignedOut(String),
+    #[error("sign-in was cancelled")]
+    SignInCancelled,
+    #[error("sign-in timed out: the browser did not come back to Incident Desk")]
+    SignInTimeout,
+    #[error("the identity provider refused the sign-in ({error}): {description}")]
+    Identity { error: String, description: String },
+    #[error("the sign-in response is invalid: {0}")]
+    InvalidAuthResponse(String),
+    #[error("the ID token is not valid for this profile")]
+    InvalidIdToken(#[source] jsonwebtoken::errors::Error),
+    #[error("the OS keychain is not usable")]
+    Keychain(#[source] keyring_core::Error),
+    #[error("could not reach {0}")]
+    Network(String, #[source] reqwest::Error),
+    #[error("the incident API answered {status}: {message}")]
+    Api { status: u16, message: String },
+    #[error("refused to send the token to {0}: not the profile's API origin")]
+    ForeignOrigin(String),
+    #[error("the server sent a response Incident Desk cannot read: {0}")]
+    InvalidResponse(String),
+    #[error("could not open the browser")]
+    Browser(#[source] std::io::Error),
+    #[error("{0}")]
+    Config(String),
+    #[error("could not read or write {0}")]
+    Io(String, #[source] std::io::Error),
+}
+
+impl Error {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::NotSignedIn | Error::SignedOut(_) => ErrorCode::NotSignedIn,
+            Error::SignInCancelled => ErrorCode::SignInCancelled,
+            Error::SignInTimeout => ErrorCode::SignInTimeout,
+            Error::Identity { .. } | Error::InvalidAuthResponse(_) | Error::InvalidIdToken(_) => {
+                ErrorCode::AuthFailed
+            }
+            Error::Keychain(_) => ErrorCode::KeychainUnavailable,
+            Error::Network(..)
+            | Error::Api { .. }
+            | Error::ForeignOrigin(_)
+            | Error::InvalidResponse(_) => ErrorCode::ApiError,
+            Error::Browser(_) | Error::Config(_) | Error::Io(..) => ErrorCode::Config,
+        }
+    }
+
+    /// The message shown to a person: this error and its causes, on one line.
+    pub fn user_message(&self) -> String {
+        let mut msg = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            msg.push_str(": ");
+            msg.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        msg
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,305 @@
+//! The OpenID Connect side of sign-in: discovery, the authorization request, the token endpoint
+//! (code exchange and refresh) and ID token validation.
+//!
+//! Access tokens are opaque to Incident Desk (Microsoft says so): their lifetime comes from
+//! `expires_in`. Only the ID token is validated and read, for the account shown to the user.
+
+use std::time::Duration;
+
+use jsonwebtoken::{jwk::JwkSet, Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// The subset of the discovery document Incident Desk uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Metadata {
+    pub issuer: String,
+    pub authorization_endpoint: Url,
+    pub token_endpoint: Url,
+    pub jwks_uri: Url,
+}
+
+/// The one HTTP client for identity traffic. It never follows redirects: a redirected token
+/// request could carry a code or refresh token to another host (SSRF, token leak).
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(crate::USER_AGENT)
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap_or_default()
+}
+
+/// `{authority}/v2.0/.well-known/openid-configuration`, as Entra publishes it.
+pub async fn discover(http: &reqwest::Client, authority: &Url) -> Result<Metadata> {
+    let url = format!(
+        "{}/v2.0/.well-known/openid-configuration",
+        authority.as_str().trim_end_matches('/')
+    );
+    let resp = http
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| Error::Network(url.clone(), e))?;
+    if !resp.status().is_success() {
+        return Err(Error::Config(format!(
+            "the sign-in authority {authority} answered {} to discovery: check the tenant and cloud",
+            resp.status().as_u16()
+        )));
+    }
+    let meta: Metadata = resp
+        .json()
+        .await
+        .map_err(|e| Error::InvalidResponse(format!("discovery document: {e}")))?;
+    for u in [
+        &meta.authorization_endpoint,
+        &meta.token_endpoint,
+        &meta.jwks_uri,
+    ] {
+        crate::config::require_secure(u)?;
+    }
+    Ok(meta)
+}
+
+/// The authorization request (authorization code flow with PKCE S256, `state`, `nonce`).
+pub struct AuthorizeRequest<'a> {
+    pub client_id: &'a str,
+    pub redirect_uri: &'a str,
+    pub scope: &'a str,
+    pub state: &'a str,
+    pub nonce: &'a str,
+    pub code_challenge: &'a str,
+    pub login_hint: Option<&'a str>,
+}
+
+pub fn authorize_url(meta: &Metadata, req: &AuthorizeRequest<'_>) -> Url {
+    let mut url = meta.authorization_endpoint.clone();
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("client_id", req.client_id)
+            .append_pair("response_type", "code")
+            .append_pair("redirect_uri", req.redirect_uri)
+            .append_pair("response_mode", "query")
+            .append_pair("scope", req.scope)
+            .append_pair("state", req.state)
+            .append_pair("nonce", req.nonce)
+            .append_pair("code_challenge", req.code_challenge)
+            .append_pair("code_challenge_method", "S256");
+        if let Some(hint) = req.login_hint {
+            q.append_pair("login_hint", hint);
+        }
+    }
+    url
+}
+
+/// A successful token endpoint response (RFC 6749 §5.1).
+#[derive(Deserialize)]
+pub struct TokenResponse {
+    pub access_token: Secret,
+    #[serde(default)]
+    pub expires_in: Option<u64>,
+    #[serde(default)]
+    pub refresh_token: Option<Secret>,
+    #[serde(default)]
+    pub id_token: Option<String>,
+}
+
+/// An error response (RFC 6749 §5.2), with Entra's numeric codes when present.
+#[derive(Debug, Deserialize)]
+struct TokenError {
+    error: String,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+pub enum Grant<'a> {
+    AuthorizationCode {
+        code: &'a Secret,
+        redirect_uri: &'a str,
+        verifier: &'a Secret,
+    },
+    RefreshToken {
+        refresh_token: &'a Secret,
+    },
+}
+
+pub async fn request_token(
+    http: &reqwest::Client,
+    meta: &Metadata,
+    client_id: &str,
+    scope: &str,
+    grant: Grant<'_>,
+) -> Result<TokenResponse> {
+    let mut form: Vec<(&str, &str)> = vec![("client_id", client_id), ("scope", scope)];
+    match &grant {
+        Grant::AuthorizationCode {
+            code,
+            redirect_uri,
+            verifier,
+        } => {
+            form.extend([
+                ("grant_type", "authorization_code"),
+                ("code", code.expose()),
+                ("redirect_uri", redirect_uri),
+                ("code_verifier", verifier.expose()),
+            ]);
+        }
+        Grant::RefreshToken { refresh_token } => {
+            form.extend([
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token.expose()),
+            ]);
+        }
+    }
+    let endpoint = meta.token_endpoint.as_str();
+    let resp = http
+        .post(meta.token_endpoint.clone())
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| Error::Network(endpoint.to_owned(), e))?;
+    let status = resp.status();
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| Error::Network(endpoint.to_owned(), e))?;
+    if status.is_success() {
+        return serde_json::from_slice(&body)
+            .map_err(|e| Error::InvalidResponse(format!("token response: {e}")));
+    }
+    match serde_json::from_slice::<TokenError>(&body) {
+        Ok(err) if err.error == "invalid_grant" && matches!(grant, Grant::RefreshToken { .. }) => {
+            Err(Error::SignedOut(describe(
+                &err.error,
+                err.error_description.as_deref(),
+            )))
+        }
+        Ok(err) => Err(Error::Identity {
+            description: describe(&err.error, err.error_description.as_deref()),
+            error: err.error,
+        }),
+        Err(_) => Err(Error::InvalidResponse(format!(
+            "token endpoint answered {}",
+            status.as_u16()
+        ))),
+    }
+}
+
+/// What to tell the user about an OAuth error: branch on the `error` code (RFC 6749 §5.2), never
+/// on description text. The description is kept for support, cut to its first line.
+fn describe(error: &str, description: Option<&str>) -> String {
+    let advice = match error {
+        "invalid_grant" => "the session expired or was revoked; sign in again",
+        "invalid_client" => "the app registration rejected this client; check the client ID and that public client flows are allowed",
+        "access_denied" => "access was denied in the browser",
+        "consent_required" | "interaction_required" => "sign in again interactively",
+        "temporarily_unavailable" | "server_error" => "the identity provider is unavailable; try again shortly",
+        _ => "the identity provider refused the request",
+    };
+    match description
+        .and_then(|d| d.lines().next())
+        .filter(|d| !d.is_empty())
+    {
+        Some(d) => format!("{advice} ({d})"),
+        None => advice.to_owned(),
+    }
+}
+
+/// The account an ID token names.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub name: Option<String>,
+    pub username: Option<String>,
+    pub tenant_id: Option<String>,
+    pub object_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct IdClaims {
+    #[serde(default)]
+    nonce: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    preferred_username: Option<String>,
+    #[serde(default)]
+    tid: Option<String>,
+    #[serde(default)]
+    oid: Option<String>,
+}
+
+pub async fn fetch_jwks(http: &reqwest::Client, meta: &Metadata) -> Result<JwkSet> {
+    let url = meta.jwks_uri.as_str();
+    http.get(meta.jwks_uri.clone())
+        .send()
+        .await
+        .map_err(|e| Error::Network(url.to_owned(), e))?
+        .json()
+        .await
+        .map_err(|e| Error::InvalidResponse(format!("signing keys: {e}")))
+}
+
+/// Validates an ID token (OIDC Core §3.1.3.7): signature against the JWKS, `iss`, `aud`, `exp`,
+/// and — when a sign-in sent one — `nonce`; `tid` must be the profile's tenant when that is a GUID.
+pub fn validate_id_token(
+    id_token: &str,
+    jwks: &JwkSet,
+    meta: &Metadata,
+    client_id: &str,
+    nonce: Option<&str>,
+    tenant: &str,
+) -> Result<Account> {
+    let header = jsonwebtoken::decode_header(id_token).map_err(Error::InvalidIdToken)?;
+    let jwk = match header.kid.as_deref() {
+        Some(kid) => jwks.find(kid),
+        None => jwks.keys.first(),
+    }
+    .ok_or_else(|| {
+        Error::InvalidAuthResponse("the ID token is signed with an unknown key".into())
+    })?;
+    let key = DecodingKey::from_jwk(jwk).map_err(Error::InvalidIdToken)?;
+    if header.alg != Algorithm::RS256 {
+        return Err(Error::InvalidAuthResponse(format!(
+            "unexpected ID token algorithm {:?}",
+            header.alg
+        )));
+    }
+    let mut v = Validation::new(Algorithm::RS256);
+    v.set_issuer(&[&meta.issuer]);
+    v.set_audience(&[client_id]);
+    v.set_required_spec_claims(&["exp", "iss", "aud"]);
+    v.leeway = 300;
+    let claims = jsonwebtoken::decode::<IdClaims>(id_token, &key, &v)
+        .map_err(Error::InvalidIdToken)?
+        .claims;
+    if let Some(expected) = nonce {
+        if claims.nonce.as_deref() != Some(expected) {
+            return Err(Error::InvalidAuthResponse(
+                "the ID token's nonce does not match this sign-in".into(),
+            ));
+        }
+    }
+    let tenant_is_id =
+        tenant.len() == 36 && tenant.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    if tenant_is_id
+        && claims
+            .tid
+            .as_deref()
+            .is_some_and(|t| !t.eq_ignore_ascii_case(tenant))
+    {
+        return Err(Error::InvalidAuthResponse(
+            "the account signed in to a different tenant than the profile's".into(),
+        ));
+    }
+    Ok(Account {
+        name: claims.name,
+        username: claims.preferred_username,
+        tenant_id: claims.tid,
+        object_id: claims.oid,
+    })
+}

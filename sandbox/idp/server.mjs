@@ -1,0 +1,240 @@
+// The sandbox tenant's identity provider: oidc-provider configured to behave like Microsoft Entra ID
+// for the clients Incident Desk uses. Not a mock: a certified OpenID Provider with Entra's shapes.
+//
+// - issuer `http://127.0.0.1:PORT/<tenant>/v2.0`, discovery under it, like an Entra tenant authority;
+// - a native public client (any loopback port, PKCE S256 required) and a confidential app client;
+// - Entra-style scopes without a `resource` parameter (`https://graph.microsoft.com/SecurityIncident.Read.All`),
+//   JWT access tokens with aud, tid, oid, scp, wids (directory roles), typ JWT;
+// - refresh tokens without prompt=consent, rotating on use;
+// - demo accounts: names starting with "reader" are Security Readers, "norole" has no security role,
+//   anyone else is a Security Operator (triage analyst);
+// - with SANDBOX_STATE_DIR set, keys and grants persist there, so a restarted sandbox still honours a
+//   refresh token (what `make run` needs for silent sign-in across app restarts).
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { Readable } from 'node:stream';
+import Provider, { errors } from 'oidc-provider';
+
+export const GRAPH = 'https://graph.microsoft.com';
+export const DEFENDER = 'https://api.security.microsoft.com';
+const RESOURCE_SCOPES = {
+  [GRAPH]: ['SecurityIncident.Read.All', 'SecurityIncident.ReadWrite.All'],
+  [DEFENDER]: ['Incident.Read', 'Incident.ReadWrite'],
+};
+// Entra directory role template IDs, as they appear in the `wids` claim.
+export const ROLES = {
+  securityReader: '5d6b6bb7-de71-4623-b4af-96380a352509',
+  securityOperator: '5f2222b1-57c3-48ba-8ad5-d4759f1fde6f',
+};
+
+const oidOf = (sub) => crypto.createHash('sha256').update(sub).digest('hex')
+  .replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*/, '$1-$2-$3-$4-$5');
+
+function rolesOf(sub) {
+  if (sub.startsWith('norole')) return [];
+  if (sub.startsWith('reader')) return [ROLES.securityReader];
+  return [ROLES.securityOperator];
+}
+
+// A JSON-file adapter (one file per model) when a state dir is given; memory otherwise.
+function makeAdapter(stateDir) {
+  const stores = new Map();
+  return class Adapter {
+    constructor(name) {
+      this.name = name;
+      this.file = stateDir ? path.join(stateDir, `${name}.json`) : null;
+      if (!stores.has(name)) {
+        let data = {};
+        if (this.file && fs.existsSync(this.file)) {
+          try { data = JSON.parse(fs.readFileSync(this.file, 'utf8')); } catch { data = {}; }
+        }
+        stores.set(name, new Map(Object.entries(data)));
+      }
+      this.map = stores.get(name);
+    }
+    flush() {
+      if (!this.file) return;
+      const now = Date.now() / 1000;
+      for (const [k, v] of this.map) if (v.exp && v.exp < now) this.map.delete(k);
+      fs.writeFileSync(`${this.file}.tmp`, JSON.stringify(Object.fromEntries(this.map)));
+      fs.renameSync(`${this.file}.tmp`, this.file);
+    }
+    async upsert(id, payload, expiresIn) {
+      this.map.set(id, { payload, exp: expiresIn ? Date.now() / 1000 + expiresIn : undefined });
+      this.flush();
+    }
+    async find(id) {
+      const e = this.map.get(id);
+      if (!e || (e.exp && e.exp < Date.now() / 1000)) return undefined;
+      return e.payload;
+    }
+    async findByUid(uid) {
+      for (const e of this.map.values()) if (e.payload.uid === uid) return e.payload;
+      return undefined;
+    }
+    async findByUserCode(code) {
+      for (const e of this.map.values()) if (e.payload.userCode === code) return e.payload;
+      return undefined;
+    }
+    async consume(id) {
+      const e = this.map.get(id);
+      if (e) { e.payload.consumed = Math.floor(Date.now() / 1000); this.flush(); }
+    }
+    async destroy(id) { this.map.delete(id); this.flush(); }
+    async revokeByGrantId(grantId) {
+      for (const [k, e] of this.map) if (e.payload.grantId === grantId) this.map.delete(k);
+      this.flush();
+    }
+  };
+}
+
+function signingKey(stateDir) {
+  const file = stateDir && path.join(stateDir, 'signing-key.json');
+  if (file && fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8'));
+  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = { ...privateKey.export({ format: 'jwk' }), kid: crypto.randomUUID(), alg: 'RS256', use: 'sig' };
+  if (file) fs.writeFileSync(file, JSON.stringify(jwk), { mode: 0o600 });
+  return jwk;
+}
+
+// Entra accepts `offline_access` in a refresh request's scope (its clients send it); oidc-provider
+// keeps it off the refresh token unless the sign-in sent prompt=consent, and then refuses it. Drop it
+// from refresh requests: the refresh grant issues a new refresh token either way.
+async function entraRefreshScope(req) {
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  if (form.get('grant_type') === 'refresh_token' && form.has('scope')) {
+    form.set('scope', form.get('scope').split(' ').filter((s) => s && s !== 'offline_access').join(' '));
+  }
+  const body = Buffer.from(form.toString());
+  const copy = Readable.from([body]);
+  Object.assign(copy, {
+    headers: { ...req.headers, 'content-length': String(body.length) },
+    rawHeaders: req.rawHeaders, method: req.method, url: req.url, httpVersion: req.httpVersion,
+    httpVersionMajor: req.httpVersionMajor, httpVersionMinor: req.httpVersionMinor,
+    socket: req.socket, connection: req.socket, complete: true,
+  });
+  return copy;
+}
+
+/** Starts the IdP; resolves to { issuer, tenant, clientId, appClientId, appClientSecret, close }. */
+export async function startIdp({
+  port = 0,
+  tenant = '7f3c1a52-9d1e-4c8b-a2f0-5e6d7c8b9a01',
+  clientId = '0c5d2a8e-6b1f-4f3a-9e7d-2b4c6a8e0f11',
+  appClientId = '5e9b7c3a-1d2f-4a6b-8c0e-9f8e7d6c5b22',
+  appClientSecret = crypto.randomBytes(24).toString('base64url'),
+  stateDir = process.env.SANDBOX_STATE_DIR || null,
+  log = (...a) => console.error('[idp]', ...a),
+} = {}) {
+  if (stateDir) fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const server = http.createServer();
+  await new Promise((resolve, reject) => { server.once('error', reject); server.listen(port, '127.0.0.1', resolve); });
+  const issuerPath = `/${tenant}/v2.0`;
+  const issuer = `http://127.0.0.1:${server.address().port}${issuerPath}`;
+
+  const resourceOf = (scope = '') => (scope.includes(`${DEFENDER}/`) ? DEFENDER : GRAPH);
+  const configuration = {
+    clients: [
+      {
+        client_id: clientId,
+        application_type: 'native', // any port on a loopback redirect URI (RFC 8252 §7.3), like Entra
+        token_endpoint_auth_method: 'none', // public client: PKCE required
+        redirect_uris: ['http://localhost', 'http://127.0.0.1'],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+      },
+      {
+        client_id: appClientId,
+        client_secret: appClientSecret,
+        token_endpoint_auth_method: 'client_secret_post',
+        grant_types: ['client_credentials'],
+        redirect_uris: [],
+        response_types: [],
+      },
+    ],
+    adapter: makeAdapter(stateDir),
+    jwks: { keys: [signingKey(stateDir)] },
+    cookies: { keys: [crypto.randomBytes(16).toString('hex')] },
+    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    claims: { openid: ['sub', 'tid', 'oid'], profile: ['name', 'preferred_username'], email: ['email'] },
+    async findAccount(ctx, sub) {
+      return {
+        accountId: sub,
+        async claims() {
+          const upn = sub.includes('@') ? sub : `${sub}@contoso-sandbox.test`;
+          return { sub, name: `Sandbox ${sub.split('@')[0]}`, preferred_username: upn, email: upn, oid: oidOf(sub), tid: tenant };
+        },
+      };
+    },
+    features: {
+      devInteractions: { enabled: true },
+      revocation: { enabled: true },
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        // Entra v2 has no `resource` parameter: the resource comes from the scope's prefix.
+        defaultResource: async (ctx) => resourceOf(ctx.oidc.params?.scope),
+        useGrantedResource: async () => true,
+        async getResourceServerInfo(ctx, indicator) {
+          const short = RESOURCE_SCOPES[indicator];
+          if (!short) throw new errors.InvalidTarget();
+          return {
+            scope: [...short, ...short.map((s) => `${indicator}/${s}`), `${indicator}/.default`].join(' '),
+            audience: indicator,
+            accessTokenTTL: Number(process.env.SANDBOX_ACCESS_TOKEN_TTL ?? 3600),
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
+    async extraTokenClaims(ctx, token) {
+      if (token.kind === 'ClientCredentials') {
+        const aud = [...(token.resourceServer ? [token.resourceServer.audience] : [])][0] ?? GRAPH;
+        return { tid: tenant, oid: oidOf(token.clientId), roles: RESOURCE_SCOPES[aud].slice(0, 1), ver: '1.0', appid: token.clientId };
+      }
+      if (token.kind !== 'AccessToken') return undefined;
+      const aud = token.resourceServer?.audience ?? GRAPH;
+      const scp = [...new Set((token.scope || '').split(' ')
+        .filter((s) => s.startsWith(`${aud}/`) || RESOURCE_SCOPES[aud].includes(s))
+        .map((s) => s.replace(`${aud}/`, '')))].join(' ');
+      return { tid: tenant, oid: oidOf(token.accountId), scp, wids: rolesOf(token.accountId), ver: '1.0', appid: token.clientId };
+    },
+    formats: { customizers: { async jwt(ctx, token, jwt) { jwt.header = { typ: 'JWT' }; } } },
+    pkce: { required: () => true },
+    // Entra issues refresh tokens without prompt=consent (stock oidc-provider would drop offline_access).
+    issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+    expiresWithSession: async () => false,
+    ttl: { AccessToken: 3600, AuthorizationCode: 600, RefreshToken: 14 * 24 * 3600, IdToken: 3600, Grant: 14 * 24 * 3600, Interaction: 600, Session: 3600, ClientCredentials: 3600 },
+  };
+
+  const provider = new Provider(issuer, configuration);
+  provider.on('server_error', (ctx, err) => log('server_error', err.message));
+  provider.on('grant.error', (ctx, err) => log('grant.error', err.message, err.error_description ?? '', err.scope ?? ''));
+  provider.on('authorization.error', (ctx, err) => log('authorization.error', err.message, err.error_description ?? ''));
+  provider.on('grant.success', (ctx) => log('grant.success', ctx.oidc.params.grant_type));
+  const cb = provider.callback();
+  server.on('request', async (req, res) => {
+    if (!req.url.startsWith(issuerPath)) { res.statusCode = 404; res.end(); return; }
+    if (req.method === 'POST' && req.url.split('?')[0] === `${issuerPath}/token`) req = await entraRefreshScope(req);
+    // Entra v2 derives the resource from the scopes' prefix; oidc-provider wants `resource`. Adding
+    // it at the authorization endpoint makes the code and refresh token carry the resource's scopes,
+    // so a refresh that names them (as Entra's clients do) is accepted.
+    const u = new URL(req.url, 'http://sandbox');
+    if (req.method === 'GET' && u.pathname === `${issuerPath}/auth` && u.searchParams.has('scope') && !u.searchParams.has('resource')) {
+      u.searchParams.set('resource', resourceOf(u.searchParams.get('scope')));
+      req.url = u.pathname + u.search;
+    }
+    req.originalUrl = req.url;
+    req.url = req.url.slice(issuerPath.length) || '/';
+    return cb(req, res);
+  });
+  return {
+    issuer, tenant, clientId, appClientId, appClientSecret,
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
