@@ -1,0 +1,50 @@
+# Incident Desk. `make run` starts the app (on the sandbox tenant when nothing else is configured);
+# `make test` runs every check CI runs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+export CARGO_TERM_COLOR := never
+
+APP := target/debug/incident-desk
+KEYCHAIN := dbus-run-session -- sh tests/support/keychain-session.sh
+
+.PHONY: setup build app bins run sandbox lint unit ui-test e2e test clean
+
+setup:
+	@bash scripts/setup.sh
+
+bins: setup
+	cargo build --locked -p idesk -p sandbox-api
+
+# The app with the UI embedded (tauri build enables the custom protocol; plain cargo build would
+# point the window at the Vite dev server instead).
+app: setup
+	npx tauri build --debug --no-bundle
+
+build: bins app
+
+run: build
+	@bash scripts/run.sh
+
+sandbox: bins
+	@node sandbox/start.mjs
+
+lint: setup
+	cargo fmt --all --check
+	cargo clippy --locked --workspace --all-targets -- -D warnings
+	npm run --silent ui:check
+
+unit: setup
+	cargo test --locked --workspace
+
+ui-test: setup
+	npm run --silent ui:build
+	npm run --silent ui:test
+
+e2e: build
+	$(KEYCHAIN) bash tests/e2e/run.sh
+
+test: lint unit ui-test e2e
+
+clean:
+	cargo clean
+	rm -rf ui/dist node_modules

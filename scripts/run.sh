@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# `make run`: the app on the configured profile, or — with none configured — on the sandbox tenant,
+# which this starts first and stops when the app quits. The sandbox keeps its keys and grants in the
+# app's data dir and reuses its ports, so signing in once is enough across restarts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+APP=target/debug/incident-desk
+data_dir=${IDESK_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/incident-desk}
+config_dir=${IDESK_CONFIG_DIR:-${XDG_CONFIG_HOME:-$HOME/.config}/incident-desk}
+
+if [ -s "$config_dir/profiles.json" ] && grep -q '"name"' "$config_dir/profiles.json"; then
+  exec "$APP"
+fi
+
+export SANDBOX_STATE_DIR="$data_dir/sandbox"
+mkdir -p "$SANDBOX_STATE_DIR"
+ports="$SANDBOX_STATE_DIR/ports"
+start_sandbox() {
+  node sandbox/start.mjs > "$SANDBOX_STATE_DIR/announce" 2> "$SANDBOX_STATE_DIR/sandbox.log" &
+  sandbox_pid=$!
+  for _ in $(seq 150); do
+    grep -q '^SANDBOX ' "$SANDBOX_STATE_DIR/announce" 2>/dev/null && return 0
+    kill -0 "$sandbox_pid" 2>/dev/null || return 1
+    sleep 0.2
+  done
+  return 1
+}
+# Reuse last run's ports (the issuer URL is part of every token); fall back to fresh ones.
+if [ -s "$ports" ]; then read -r SANDBOX_IDP_PORT SANDBOX_API_PORT < "$ports"; export SANDBOX_IDP_PORT SANDBOX_API_PORT; fi
+if ! start_sandbox; then
+  unset SANDBOX_IDP_PORT SANDBOX_API_PORT
+  start_sandbox || { echo "the sandbox tenant did not start; see $SANDBOX_STATE_DIR/sandbox.log" >&2; exit 1; }
+fi
+trap 'kill $sandbox_pid 2>/dev/null; wait $sandbox_pid 2>/dev/null' EXIT
+IDESK_SANDBOX=$(grep -m1 '^SANDBOX ' "$SANDBOX_STATE_DIR/announce")
+export IDESK_SANDBOX
+field() { tr ' ' '\n' <<< "$IDESK_SANDBOX" | sed -n "s/^$1=//p"; }
+idp_port=$(field issuer | sed -E 's#^http://127\.0\.0\.1:([0-9]+)/.*#\1#')
+api_port=$(field graph | sed -E 's#^http://127\.0\.0\.1:([0-9]+)/.*#\1#')
+echo "$idp_port $api_port" > "$ports"
+echo "Sandbox tenant running (log: $SANDBOX_STATE_DIR/sandbox.log). Any user name signs in."
+"$APP"

@@ -1,0 +1,103 @@
+//! The commands the UI calls. Each unpacks its arguments, calls the core and maps the error.
+
+use std::time::Duration;
+
+use idesk_core::browser::{Opener, SystemBrowser};
+use idesk_core::config::Backend;
+use idesk_core::graph::GraphClient;
+use idesk_core::incident::Incident;
+use idesk_core::oidc::Account;
+use idesk_core::session::Session;
+use idesk_core::Error;
+use serde::Serialize;
+use tauri::{Emitter, State};
+use tokio::sync::oneshot;
+
+use crate::ipc_error::{IpcError, IpcResult};
+use crate::state::AppState;
+
+const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+/// What the UI knows about the profile: never a token.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileView {
+    name: String,
+    tenant: String,
+    sandbox: bool,
+    api: Backend,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppView {
+    profile: ProfileView,
+    account: Option<Account>,
+}
+
+fn session(state: &AppState) -> IpcResult<&Session> {
+    state.session.as_deref().map_err(|msg| IpcError { code: idesk_core::ErrorCode::Config, message: msg.clone() })
+}
+
+fn view(session: &Session) -> AppView {
+    let p = session.profile();
+    AppView {
+        profile: ProfileView { name: p.name.clone(), tenant: p.tenant.clone(), sandbox: p.sandbox, api: p.api },
+        account: session.account(),
+    }
+}
+
+/// The profile and account; on the first call, signs in silently from the keychain.
+#[tauri::command]
+pub async fn get_state(state: State<'_, AppState>) -> IpcResult<AppView> {
+    let s = session(&state)?;
+    state
+        .resumed
+        .get_or_try_init(|| async { s.resume().await.map(drop) })
+        .await?;
+    Ok(view(s))
+}
+
+/// Interactive sign-in in the system browser. Emits `sign-in-url` so the UI can offer the link.
+#[tauri::command]
+pub async fn sign_in(app: tauri::AppHandle, state: State<'_, AppState>) -> IpcResult<AppView> {
+    let s = session(&state)?;
+    let hint = s.account().and_then(|a| a.username);
+    let pending = s.begin_sign_in(hint.as_deref()).await?;
+    let url = pending.url.to_string();
+    let _ = app.emit("sign-in-url", &url);
+    if let Err(e) = SystemBrowser.open(&url) {
+        // The UI still shows the link to copy.
+        tracing::warn!("{}", e.user_message());
+    }
+    let (tx, rx) = oneshot::channel();
+    *state.cancel.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+    let result = s.finish_sign_in(pending, SIGN_IN_TIMEOUT, async { let _ = rx.await; }).await;
+    state.cancel.lock().unwrap_or_else(|e| e.into_inner()).take();
+    result?;
+    Ok(view(s))
+}
+
+#[tauri::command]
+pub fn cancel_sign_in(state: State<'_, AppState>) {
+    if let Some(tx) = state.cancel.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        let _ = tx.send(());
+    }
+}
+
+#[tauri::command]
+pub async fn sign_out(state: State<'_, AppState>) -> IpcResult<AppView> {
+    let s = session(&state)?;
+    s.sign_out().await?;
+    Ok(view(s))
+}
+
+#[tauri::command]
+pub async fn list_incidents(state: State<'_, AppState>) -> IpcResult<Vec<Incident>> {
+    let s = session(&state)?;
+    if s.account().is_none() {
+        return Err(Error::NotSignedIn.into());
+    }
+    let client = GraphClient::new(s.profile().api_base()?);
+    Ok(client.list_incidents(s).await?)
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# End to end, with every real part: the sandbox tenant (oidc-provider + the sandbox API), the OS
+# keychain (a private gnome-keyring on a private session bus), headless Chromium as the user's
+# browser, `idesk` through $BROWSER, and the built app in a real window under Xvfb driven through
+# WebDriver (tauri-driver + WebKitWebDriver).
+#
+# Run it through `make e2e`, which wraps it in dbus-run-session + tests/support/keychain-session.sh.
+# Everything it writes goes to a temp dir; it never touches a user's config, data or keychain.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/idesk-e2e.XXXXXX")
+export E2E_WORK=$WORK
+export IDESK_KEYCHAIN_SERVICE="incident-desk-e2e-$$"
+export BROWSER="$ROOT/tests/support/browser.sh" BROWSER_LOG="$WORK/logs/browser.log"
+export IDESK_LOG=debug
+mkdir -p "$WORK/logs"
+
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+echo "e2e: work dir $WORK"
+node sandbox/start.mjs > "$WORK/sandbox.out" 2> "$WORK/logs/sandbox.log" &
+pids+=($!)
+for _ in $(seq 150); do grep -q '^SANDBOX ' "$WORK/sandbox.out" 2>/dev/null && break; sleep 0.2; done
+IDESK_SANDBOX=$(grep -m1 '^SANDBOX ' "$WORK/sandbox.out") || { echo "e2e: the sandbox did not start"; cat "$WORK/logs/sandbox.log"; exit 1; }
+export IDESK_SANDBOX
+
+# 1. The CLI, with its own config and data dirs.
+IDESK_CONFIG_DIR="$WORK/cli/config" IDESK_DATA_DIR="$WORK/cli/data" bash tests/e2e/cli.sh
+
+# 2. The desktop app in a real window.
+export IDESK_CONFIG_DIR="$WORK/app/config" IDESK_DATA_DIR="$WORK/app/data"
+exec 3> "$WORK/display"
+Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 2> "$WORK/logs/xvfb.log" &
+pids+=($!)
+exec 3>&-
+for _ in $(seq 50); do [ -s "$WORK/display" ] && break; sleep 0.1; done
+export DISPLAY=":$(cat "$WORK/display")"
+tauri-driver > "$WORK/logs/app-and-driver.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/4444) 2>/dev/null && break; sleep 0.1; done
+APP_BIN="$ROOT/target/debug/incident-desk" node tests/e2e/app.e2e.mjs
+mkdir -p target/e2e && cp "$WORK"/*.png target/e2e/ 2>/dev/null || true
+echo "e2e: all passed"

@@ -1,0 +1,37 @@
+import type { Incident, Severity, Status } from './ipc';
+
+const STATUS_LABELS: Record<string, string> = {
+  active: 'Active',
+  inProgress: 'In progress',
+  awaitingAction: 'Awaiting action',
+  resolved: 'Resolved',
+  redirected: 'Redirected',
+};
+
+export function statusLabel(s: Status): string {
+  return STATUS_LABELS[s] ?? s;
+}
+
+export function severityLabel(s: Severity): string {
+  return s ? s.charAt(0).toUpperCase() + s.slice(1) : 'Unknown';
+}
+
+const RANK: Record<string, number> = { high: 4, medium: 3, low: 2, informational: 1 };
+export const severityRank = (s: Severity): number => RANK[s] ?? 0;
+
+/** Newest update first. */
+export function byLastUpdateDesc(a: Incident, b: Incident): number {
+  return (b.lastUpdate ?? '').localeCompare(a.lastUpdate ?? '');
+}
+
+/** "5 min ago", "3 h ago", "2 d ago" relative to `now`. */
+export function relativeTime(iso: string | null, now: Date): string {
+  if (!iso) return '—';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso;
+  const min = Math.max(0, Math.round((now.getTime() - t) / 60000));
+  if (min < 60) return `${min} min ago`;
+  const h = Math.round(min / 60);
+  if (h < 48) return `${h} h ago`;
+  return `${Math.round(h / 24)} d ago`;
+}
