@@ -34,7 +34,7 @@ lint: setup
 	npm run --silent ui:check
 
 unit: setup
-	cargo test --locked --workspace
+	IDESK_TEST_KEYCHAIN=1 $(KEYCHAIN) cargo test --locked --workspace
 
 ui-test: setup
 	npm run --silent ui:build

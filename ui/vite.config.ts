@@ -3,7 +3,7 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 
 // The UI is served by Tauri from ui/dist (or by Vite on :5173 during `tauri dev`).
 export default defineConfig({
-  root: __dirname,
+  root: import.meta.dirname,
   plugins: [svelte()],
   clearScreen: false,
   server: { port: 5173, strictPort: true, host: '127.0.0.1' },

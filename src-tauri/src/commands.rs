@@ -36,13 +36,21 @@ pub struct AppView {
 }
 
 fn session(state: &AppState) -> IpcResult<&Session> {
-    state.session.as_deref().map_err(|msg| IpcError { code: idesk_core::ErrorCode::Config, message: msg.clone() })
+    state.session.as_deref().map_err(|msg| IpcError {
+        code: idesk_core::ErrorCode::Config,
+        message: msg.clone(),
+    })
 }
 
 fn view(session: &Session) -> AppView {
     let p = session.profile();
     AppView {
-        profile: ProfileView { name: p.name.clone(), tenant: p.tenant.clone(), sandbox: p.sandbox, api: p.api },
+        profile: ProfileView {
+            name: p.name.clone(),
+            tenant: p.tenant.clone(),
+            sandbox: p.sandbox,
+            api: p.api,
+        },
         account: session.account(),
     }
 }
@@ -72,15 +80,28 @@ pub async fn sign_in(app: tauri::AppHandle, state: State<'_, AppState>) -> IpcRe
     }
     let (tx, rx) = oneshot::channel();
     *state.cancel.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
-    let result = s.finish_sign_in(pending, SIGN_IN_TIMEOUT, async { let _ = rx.await; }).await;
-    state.cancel.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let result = s
+        .finish_sign_in(pending, SIGN_IN_TIMEOUT, async {
+            let _ = rx.await;
+        })
+        .await;
+    state
+        .cancel
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
     result?;
     Ok(view(s))
 }
 
 #[tauri::command]
 pub fn cancel_sign_in(state: State<'_, AppState>) {
-    if let Some(tx) = state.cancel.lock().unwrap_or_else(|e| e.into_inner()).take() {
+    if let Some(tx) = state
+        .cancel
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+    {
         let _ = tx.send(());
     }
 }

@@ -13,7 +13,10 @@ pub struct IpcError {
 impl From<Error> for IpcError {
     fn from(e: Error) -> Self {
         tracing::warn!(code = ?e.code(), "{}", e.user_message());
-        Self { code: e.code(), message: e.user_message() }
+        Self {
+            code: e.code(),
+            message: e.user_message(),
+        }
     }
 }
 

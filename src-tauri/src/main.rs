@@ -12,7 +12,8 @@ fn main() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("IDESK_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("IDESK_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .init();
     let state = state::AppState::load();

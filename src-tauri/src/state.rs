@@ -19,7 +19,11 @@ pub struct AppState {
 
 impl AppState {
     pub fn load() -> Self {
-        Self { session: open_session().map_err(|e| e.user_message()), resumed: Default::default(), cancel: Mutex::default() }
+        Self {
+            session: open_session().map_err(|e| e.user_message()),
+            resumed: Default::default(),
+            cancel: Mutex::default(),
+        }
     }
 }
 

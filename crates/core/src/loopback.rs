@@ -7,6 +7,8 @@
 //! address bar or history, and that page tells the user to return to Incident Desk.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -110,51 +112,69 @@ impl Listener {
         format!("http://localhost:{}", self.port)
     }
 
-    /// Waits for the one callback that carries `state`. Runs until then; the caller bounds it with
-    /// a timeout and may drop the future to cancel.
+    /// Waits for the one callback that carries `state`. Connections are served concurrently, so
+    /// a client that connects and says nothing cannot hold up the browser. Runs until the callback
+    /// comes; the caller bounds it with a timeout and may drop the future to cancel, which closes
+    /// the listener.
     pub async fn wait(self, state: &str) -> Result<Callback> {
-        let (tx, mut rx) = mpsc::channel::<TcpStream>(16);
-        let accept = |l: TcpListener, tx: mpsc::Sender<TcpStream>| async move {
-            while let Ok((s, _)) = l.accept().await {
-                if tx.send(s).await.is_err() {
-                    break;
-                }
-            }
-        };
-        let mut tasks = vec![tokio::spawn(accept(self.v4, tx.clone()))];
-        if let Some(v6) = self.v6 {
-            tasks.push(tokio::spawn(accept(v6, tx.clone())));
-        }
-        drop(tx);
-        let result = loop {
-            let Some(stream) = rx.recv().await else {
-                break Err(Error::Io(
-                    "the sign-in listener".into(),
-                    std::io::ErrorKind::BrokenPipe.into(),
-                ));
-            };
-            if let Some(cb) = serve(stream, state).await {
-                break Ok(cb);
-            }
-        };
-        // Keep serving the clean page (and stray requests) for a moment, then close.
-        tokio::spawn(async move {
-            let _ = tokio::time::timeout(LINGER, async {
-                while let Some(stream) = rx.recv().await {
-                    serve(stream, "").await;
-                }
-            })
-            .await;
-            for t in tasks {
-                t.abort();
-            }
+        let expected = Arc::new(Expected {
+            state: state.to_owned(),
+            taken: AtomicBool::new(false),
         });
-        result
+        let (tx, mut rx) = mpsc::channel::<Callback>(1);
+        let listeners = [Some(self.v4), self.v6].into_iter().flatten();
+        let tasks = Tasks(
+            listeners
+                .map(|l| {
+                    let (expected, tx) = (Arc::clone(&expected), tx.clone());
+                    tokio::spawn(async move {
+                        while let Ok((stream, _)) = l.accept().await {
+                            let (expected, tx) = (Arc::clone(&expected), tx.clone());
+                            tokio::spawn(async move {
+                                if let Some(cb) = serve(stream, &expected).await {
+                                    let _ = tx.send(cb).await;
+                                }
+                            });
+                        }
+                    })
+                })
+                .collect(),
+        );
+        drop(tx);
+        let callback = rx.recv().await.ok_or_else(|| {
+            Error::Io(
+                "the sign-in listener".into(),
+                std::io::ErrorKind::BrokenPipe.into(),
+            )
+        })?;
+        // Keep serving the clean page (and answering strays) for a moment, then close.
+        tokio::spawn(async move {
+            tokio::time::sleep(LINGER).await;
+            drop(tasks);
+        });
+        Ok(callback)
+    }
+}
+
+struct Expected {
+    state: String,
+    /// Set by the one callback that is taken; any later one is refused.
+    taken: AtomicBool,
+}
+
+/// Accept loops that stop when dropped (on cancel, timeout, or after the linger).
+struct Tasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
     }
 }
 
 /// Answers one connection. Returns the callback when this request is the valid one.
-async fn serve(mut stream: TcpStream, state: &str) -> Option<Callback> {
+async fn serve(mut stream: TcpStream, expected: &Expected) -> Option<Callback> {
     let head = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
         Ok(Some(h)) => h,
         _ => return None,
@@ -172,8 +192,8 @@ async fn serve(mut stream: TcpStream, state: &str) -> Option<Callback> {
     }
     // Only the root path takes callbacks (redirect_uri has no path), and only with our state:
     // a forged or stale callback must neither end nor hijack the wait.
-    let matches = req.path == "/" && !state.is_empty() && req.param("state") == Some(state);
-    if !matches {
+    let matches = req.path == "/" && req.param("state") == Some(expected.state.as_str());
+    if !matches || expected.taken.swap(true, Ordering::SeqCst) {
         let status = if req.path == "/" {
             "400 Bad Request"
         } else {

@@ -196,6 +196,8 @@ struct Claims {
 }
 
 /// Verifies the bearer token as Graph would, and counts the request against the caller's quota.
+// The error is the ready answer to send; its size does not matter on this path.
+#[allow(clippy::result_large_err)]
 fn authorize(app: &App, headers: &HeaderMap) -> Result<(), Response> {
     let unauthorized = |msg: &str| {
         let mut r = graph_error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", msg);

@@ -1,0 +1,85 @@
+import { test, expect } from '@playwright/test';
+import { mockIpc } from './mock-ipc.mjs';
+
+const PROFILE = { name: 'Sandbox', tenant: 't-1', sandbox: true, api: 'graph' };
+const ACCOUNT = { name: 'Alice', username: 'alice@contoso.test', tenantId: 't-1', objectId: 'o-1' };
+const HOSTILE = '<img src=x onerror="window.__pwned=1">';
+const INCIDENTS = [
+  { id: '101', displayName: 'Ransomware activity on srv-01', severity: 'high', status: 'active', assignedTo: null,
+    classification: null, determination: null, created: '2026-11-20T08:00:00Z', lastUpdate: '2026-11-20T10:00:00Z', tags: [], webUrl: null },
+  { id: '102', displayName: HOSTILE, severity: 'low', status: 'inProgress', assignedTo: 'bob@contoso.test',
+    classification: null, determination: null, created: '2026-11-19T08:00:00Z', lastUpdate: '2026-11-20T11:00:00Z', tags: [], webUrl: null },
+  { id: '103', displayName: 'Future status', severity: 'someNewSeverity', status: 'someNewStatus', assignedTo: null,
+    classification: null, determination: null, created: null, lastUpdate: null, tags: [], webUrl: null },
+];
+
+test('signs in, then lists incidents with hostile text shown literally', async ({ page }) => {
+  await mockIpc(page, {
+    get_state: `return { profile: ${JSON.stringify(PROFILE)}, account: null };`,
+    sign_in: `return { profile: ${JSON.stringify(PROFILE)}, account: ${JSON.stringify(ACCOUNT)} };`,
+    list_incidents: `return ${JSON.stringify(INCIDENTS)};`,
+  });
+  await page.goto('/');
+  await expect(page.getByText('Sandbox', { exact: true }).last()).toBeVisible();
+  await page.getByTestId('sign-in').click();
+  await expect(page.getByTestId('account')).toHaveText('alice@contoso.test');
+  await expect(page.getByTestId('incident-row')).toHaveCount(3);
+  // Newest update first.
+  await expect(page.getByTestId('incident-row').first()).toHaveAttribute('data-id', '102');
+  await expect(page.locator('[data-id="102"] td.title')).toHaveText(HOSTILE);
+  expect(await page.locator('table img').count(), 'markup in a title must not become an element').toBe(0);
+  expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
+  await expect(page.locator('[data-id="103"]')).toContainText('someNewStatus');
+  await expect(page.getByTestId('count')).toHaveText('3 incidents');
+});
+
+test('shows a sign-in error with what the core said, and allows a retry', async ({ page }) => {
+  await mockIpc(page, {
+    get_state: `return { profile: ${JSON.stringify(PROFILE)}, account: null };`,
+    sign_in: `throw { code: 'auth_failed', message: 'the identity provider refused the sign-in (invalid_client): check the client ID' };`,
+  });
+  await page.goto('/');
+  await page.getByTestId('sign-in').click();
+  await expect(page.getByTestId('sign-in-error')).toContainText('invalid_client');
+  await expect(page.getByTestId('sign-in')).toBeEnabled();
+});
+
+test('a cancelled sign-in returns to the sign-in button without an error', async ({ page }) => {
+  await mockIpc(page, {
+    get_state: `return { profile: ${JSON.stringify(PROFILE)}, account: null };`,
+    sign_in: `throw { code: 'sign_in_cancelled', message: 'sign-in was cancelled' };`,
+  });
+  await page.goto('/');
+  await page.getByTestId('sign-in').click();
+  await expect(page.getByTestId('sign-in')).toBeVisible();
+  await expect(page.getByTestId('sign-in-error')).toHaveCount(0);
+});
+
+test('signed in at start: loads incidents, and sign-out returns to the sign-in screen', async ({ page }) => {
+  await mockIpc(page, {
+    get_state: `return { profile: ${JSON.stringify(PROFILE)}, account: ${JSON.stringify(ACCOUNT)} };`,
+    list_incidents: `return ${JSON.stringify(INCIDENTS)};`,
+    sign_out: `return { profile: ${JSON.stringify(PROFILE)}, account: null };`,
+  });
+  await page.goto('/');
+  await expect(page.getByTestId('incident-row')).toHaveCount(3);
+  await page.getByTestId('sign-out').click();
+  await expect(page.getByTestId('sign-in')).toBeVisible();
+});
+
+test('an API error while loading is shown, and signed-out errors return to sign-in', async ({ page }) => {
+  await mockIpc(page, {
+    get_state: `return { profile: ${JSON.stringify(PROFILE)}, account: ${JSON.stringify(ACCOUNT)} };`,
+    list_incidents: `throw { code: 'not_signed_in', message: 'signed out: the session expired or was revoked; sign in again' };`,
+  });
+  await page.goto('/');
+  await expect(page.getByTestId('sign-in')).toBeVisible();
+});
+
+test('a startup failure says why', async ({ page }) => {
+  await mockIpc(page, {
+    get_state: `throw { code: 'keychain_unavailable', message: 'the OS keychain is not usable: no Secret Service' };`,
+  });
+  await page.goto('/');
+  await expect(page.getByTestId('startup-error')).toContainText('no Secret Service');
+});
