@@ -28,7 +28,9 @@ fi
 
 # npm dependencies: one lock file for the UI, the sandbox IdP and the end-to-end drivers.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm ci` rejects lock files that lack other platforms' optional packages (the Tauri CLI's); install
+  # exactly the locked versions without rewriting the lock file instead.
+  npm install --no-save --no-audit --no-fund --loglevel=error
 fi
 
 # tauri-driver bridges WebDriver to WebKitWebDriver for the real-window tests.
