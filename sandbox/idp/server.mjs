@@ -120,6 +120,76 @@ async function entraRefreshScope(req) {
   return copy;
 }
 
+// The sandbox's control plane, outside the issuer path (tests and demos use it; apps never do):
+//   POST   /_sandbox/fault  {"endpoint":"authorize"|"token","error":"invalid_client","code":7000218,"times":1}
+//          the next `times` requests to that endpoint (default: until cleared) answer like Entra with
+//          that error: a redirect with error + "AADSTS<code>: ..." description for `authorize`, a 400
+//          (401 for invalid_client) JSON body with error_codes for `token`.
+//   DELETE /_sandbox/fault  clears faults;  GET /_sandbox/stats  counts token grants by type.
+function makeControl(log) {
+  const faults = new Map();
+  const stats = {};
+  const json = (res, status, body) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify(body));
+  };
+  const take = (endpoint) => {
+    const f = faults.get(endpoint);
+    if (!f) return null;
+    if (f.times !== undefined && --f.times <= 0) faults.delete(endpoint);
+    return f;
+  };
+  const describe = (f) => `AADSTS${f.code ?? 0}: ${f.description ?? 'Sandbox fault.'} Trace ID: ${crypto.randomUUID()} Correlation ID: ${crypto.randomUUID()} Timestamp: ${new Date().toISOString().replace('T', ' ').slice(0, 19)}Z`;
+  return {
+    count(grantType) { stats[grantType] = (stats[grantType] ?? 0) + 1; },
+    async handle(req, res) {
+      const path = req.url.split('?')[0];
+      if (path === '/_sandbox/stats' && req.method === 'GET') return json(res, 200, { grants: stats });
+      if (path === '/_sandbox/fault' && req.method === 'DELETE') { faults.clear(); return json(res, 200, {}); }
+      if (path === '/_sandbox/fault' && req.method === 'POST') {
+        let body = '';
+        for await (const c of req) body += c;
+        try {
+          const f = JSON.parse(body);
+          if (!['authorize', 'token'].includes(f.endpoint) || typeof f.error !== 'string') throw new Error('endpoint and error are required');
+          faults.set(f.endpoint, f);
+          log('fault set', f.endpoint, f.error, f.code ?? '');
+          return json(res, 200, f);
+        } catch (e) {
+          return json(res, 400, { error: e.message });
+        }
+      }
+      return json(res, 404, { error: 'not found' });
+    },
+    // Answers with a fault instead of the provider, when one is set for this endpoint.
+    inject(req, res, issuerPath) {
+      const u = new URL(req.url, 'http://sandbox');
+      if (req.method === 'GET' && u.pathname === `${issuerPath}/auth`) {
+        const redirect = u.searchParams.get('redirect_uri');
+        if (!redirect || !faults.has('authorize')) return false;
+        const f = take('authorize');
+        const to = new URL(redirect);
+        to.searchParams.set('error', f.error);
+        to.searchParams.set('error_description', describe(f));
+        if (u.searchParams.get('state')) to.searchParams.set('state', u.searchParams.get('state'));
+        res.writeHead(302, { location: to.toString() });
+        res.end();
+        return true;
+      }
+      if (req.method === 'POST' && u.pathname === `${issuerPath}/token` && faults.has('token')) {
+        const f = take('token');
+        json(res, f.status ?? (f.error === 'invalid_client' ? 401 : 400), {
+          error: f.error, error_description: describe(f), error_codes: [f.code ?? 0],
+          timestamp: new Date().toISOString(), trace_id: crypto.randomUUID(), correlation_id: crypto.randomUUID(),
+        });
+        req.resume();
+        return true;
+      }
+      return false;
+    },
+  };
+}
+
 /** Starts the IdP; resolves to { issuer, tenant, clientId, appClientId, appClientSecret, close }. */
 export async function startIdp({
   port = 0,
@@ -213,13 +283,19 @@ export async function startIdp({
   };
 
   const provider = new Provider(issuer, configuration);
+  const control = makeControl(log);
   provider.on('server_error', (ctx, err) => log('server_error', err.message));
   provider.on('grant.error', (ctx, err) => log('grant.error', err.message, err.error_description ?? '', err.scope ?? ''));
   provider.on('authorization.error', (ctx, err) => log('authorization.error', err.message, err.error_description ?? ''));
-  provider.on('grant.success', (ctx) => log('grant.success', ctx.oidc.params.grant_type));
+  provider.on('grant.success', (ctx) => {
+    log('grant.success', ctx.oidc.params.grant_type);
+    control.count(ctx.oidc.params.grant_type);
+  });
   const cb = provider.callback();
   server.on('request', async (req, res) => {
+    if (req.url.startsWith('/_sandbox/')) return control.handle(req, res);
     if (!req.url.startsWith(issuerPath)) { res.statusCode = 404; res.end(); return; }
+    if (control.inject(req, res, issuerPath)) return;
     if (req.method === 'POST' && req.url.split('?')[0] === `${issuerPath}/token`) req = await entraRefreshScope(req);
     // Entra v2 derives the resource from the scopes' prefix; oidc-provider wants `resource`. Adding
     // it at the authorization endpoint makes the code and refresh token carry the resource's scopes,

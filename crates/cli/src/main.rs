@@ -152,6 +152,7 @@ fn exit_code(code: ErrorCode) -> u8 {
         | ErrorCode::SignInCancelled
         | ErrorCode::SignInTimeout
         | ErrorCode::AuthFailed
+        | ErrorCode::ConsentRequired
         | ErrorCode::KeychainUnavailable => 3,
         ErrorCode::ApiError => 4,
     }

@@ -90,17 +90,41 @@ impl Profile {
     /// The delegated scopes requested at sign-in. The audience is always the backend's own
     /// resource, whatever host `api_base` points at.
     pub fn scopes(&self) -> String {
-        let resource = match (self.api, self.cloud) {
-            (Backend::Graph, Cloud::Global) => "https://graph.microsoft.com",
-            (Backend::Graph, Cloud::Usgov) => "https://graph.microsoft.us",
-            (Backend::Graph, Cloud::UsgovDod) => "https://dod-graph.microsoft.us",
-            (Backend::Defender, _) => "https://api.security.microsoft.com",
-        };
         let scope = match self.api {
             Backend::Graph => "SecurityIncident.Read.All",
             Backend::Defender => "Incident.Read",
         };
-        format!("openid profile offline_access {resource}/{scope}")
+        format!("openid profile offline_access {}/{scope}", self.resource())
+    }
+
+    /// The backend's resource (the access token's audience).
+    pub fn resource(&self) -> &'static str {
+        match (self.api, self.cloud) {
+            (Backend::Graph, Cloud::Global) => "https://graph.microsoft.com",
+            (Backend::Graph, Cloud::Usgov) => "https://graph.microsoft.us",
+            (Backend::Graph, Cloud::UsgovDod) => "https://dod-graph.microsoft.us",
+            (Backend::Defender, _) => "https://api.security.microsoft.com",
+        }
+    }
+
+    /// The link an administrator opens to grant the app its permissions in this tenant (the
+    /// partner scenario, and the fix for AADSTS65001 / 90094).
+    pub fn admin_consent_url(&self) -> Result<Url> {
+        let mut url = self.authority()?;
+        let path = format!("{}/v2.0/adminconsent", url.path().trim_end_matches('/'));
+        url.set_path(&path);
+        let resource = self
+            .scopes()
+            .rsplit_once('/')
+            .map(|(r, _)| r.rsplit(' ').next().unwrap_or(r).to_owned());
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.client_id)
+            .append_pair(
+                "scope",
+                &format!("{}/.default", resource.unwrap_or_default()),
+            )
+            .append_pair("redirect_uri", "http://localhost");
+        Ok(url)
     }
 
     pub fn validate(&self) -> Result<()> {
@@ -290,6 +314,24 @@ mod tests {
             p.authority().unwrap().as_str(),
             "https://login.microsoftonline.us/contoso.onmicrosoft.com"
         );
+    }
+
+    #[test]
+    fn admin_consent_link_names_the_tenant_client_and_resource() {
+        let url = profile().admin_consent_url().unwrap();
+        assert_eq!(url.path(), "/contoso.onmicrosoft.com/v2.0/adminconsent");
+        let q: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert!(
+            q.contains(&(
+                "scope".into(),
+                "https://graph.microsoft.com/.default".into()
+            )),
+            "{q:?}"
+        );
+        assert!(q.contains(&(
+            "client_id".into(),
+            "00000000-0000-0000-0000-000000000001".into()
+        )));
     }
 
     #[test]

@@ -15,8 +15,10 @@ pub enum ErrorCode {
     SignInCancelled,
     /// The browser never came back to the listener in time.
     SignInTimeout,
-    /// The identity provider refused (consent, wrong tenant, client registration, ...).
+    /// The identity provider refused (wrong tenant, client registration, MFA, Conditional Access, ...).
     AuthFailed,
+    /// An administrator must grant consent: the UI offers the admin-consent link.
+    ConsentRequired,
     /// The OS keychain cannot be used.
     KeychainUnavailable,
     /// The incident API answered with an error, or the network failed.
@@ -35,8 +37,15 @@ pub enum Error {
     SignInCancelled,
     #[error("sign-in timed out: the browser did not come back to Incident Desk")]
     SignInTimeout,
-    #[error("the identity provider refused the sign-in ({error}): {description}")]
-    Identity { error: String, description: String },
+    /// Entra (or another provider) refused; `advice` says what to do, `detail` is the provider's
+    /// own first line (with Entra's AADSTS code and trace IDs) for support.
+    #[error("{advice}{}", detail_suffix(detail))]
+    Identity {
+        error: String,
+        code: Option<u64>,
+        advice: &'static str,
+        detail: String,
+    },
     #[error("the sign-in response is invalid: {0}")]
     InvalidAuthResponse(String),
     #[error("the ID token is not valid for this profile")]
@@ -65,6 +74,9 @@ impl Error {
             Error::NotSignedIn | Error::SignedOut(_) => ErrorCode::NotSignedIn,
             Error::SignInCancelled => ErrorCode::SignInCancelled,
             Error::SignInTimeout => ErrorCode::SignInTimeout,
+            Error::Identity { code, .. } if crate::entra::needs_admin_consent(*code) => {
+                ErrorCode::ConsentRequired
+            }
             Error::Identity { .. } | Error::InvalidAuthResponse(_) | Error::InvalidIdToken(_) => {
                 ErrorCode::AuthFailed
             }
@@ -87,6 +99,31 @@ impl Error {
             source = cause.source();
         }
         msg
+    }
+}
+
+impl Error {
+    /// An error answer from the identity provider, explained.
+    pub fn identity(error: &str, error_codes: Option<&[u64]>, description: Option<&str>) -> Self {
+        let code = crate::entra::aadsts_code(error_codes, description);
+        Error::Identity {
+            error: error.to_owned(),
+            code,
+            advice: crate::entra::advice(error, code),
+            detail: description
+                .and_then(|d| d.lines().next())
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
+        }
+    }
+}
+
+fn detail_suffix(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(" ({detail})")
     }
 }
 

@@ -114,6 +114,8 @@ struct TokenError {
     error: String,
     #[serde(default)]
     error_description: Option<String>,
+    #[serde(default)]
+    error_codes: Option<Vec<u64>>,
 }
 
 pub enum Grant<'a> {
@@ -172,40 +174,22 @@ pub async fn request_token(
             .map_err(|e| Error::InvalidResponse(format!("token response: {e}")));
     }
     match serde_json::from_slice::<TokenError>(&body) {
-        Ok(err) if err.error == "invalid_grant" && matches!(grant, Grant::RefreshToken { .. }) => {
-            Err(Error::SignedOut(describe(
+        Ok(err) => {
+            let e = Error::identity(
                 &err.error,
+                err.error_codes.as_deref(),
                 err.error_description.as_deref(),
-            )))
+            );
+            // A refresh token the provider no longer honours means: signed out, with the reason.
+            if err.error == "invalid_grant" && matches!(grant, Grant::RefreshToken { .. }) {
+                return Err(Error::SignedOut(e.to_string()));
+            }
+            Err(e)
         }
-        Ok(err) => Err(Error::Identity {
-            description: describe(&err.error, err.error_description.as_deref()),
-            error: err.error,
-        }),
         Err(_) => Err(Error::InvalidResponse(format!(
             "token endpoint answered {}",
             status.as_u16()
         ))),
-    }
-}
-
-/// What to tell the user about an OAuth error: branch on the `error` code (RFC 6749 §5.2), never
-/// on description text. The description is kept for support, cut to its first line.
-fn describe(error: &str, description: Option<&str>) -> String {
-    let advice = match error {
-        "invalid_grant" => "the session expired or was revoked; sign in again",
-        "invalid_client" => "the app registration rejected this client; check the client ID and that public client flows are allowed",
-        "access_denied" => "access was denied in the browser",
-        "consent_required" | "interaction_required" => "sign in again interactively",
-        "temporarily_unavailable" | "server_error" => "the identity provider is unavailable; try again shortly",
-        _ => "the identity provider refused the request",
-    };
-    match description
-        .and_then(|d| d.lines().next())
-        .filter(|d| !d.is_empty())
-    {
-        Some(d) => format!("{advice} ({d})"),
-        None => advice.to_owned(),
     }
 }
 

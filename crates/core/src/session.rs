@@ -162,14 +162,19 @@ impl Session {
         };
         let (code, iss) = match callback {
             Callback::Code { code, iss } => (code, iss),
-            Callback::Error { error, .. } if error == "access_denied" => {
+            // The user said no in the browser (no code, or AADSTS65004 "declined consent"); an
+            // access_denied with another code (Conditional Access, ...) is explained instead.
+            Callback::Error { error, description }
+                if error == "access_denied"
+                    && matches!(
+                        crate::entra::aadsts_code(None, Some(&description)),
+                        None | Some(65004)
+                    ) =>
+            {
                 return Err(Error::SignInCancelled)
             }
             Callback::Error { error, description } => {
-                return Err(Error::Identity {
-                    error,
-                    description: description.lines().next().unwrap_or_default().to_owned(),
-                })
+                return Err(Error::identity(&error, None, Some(&description)))
             }
         };
         let meta = self.metadata().await?;
@@ -179,22 +184,23 @@ impl Session {
                 "the response came from a different issuer".into(),
             ));
         }
-        let scope = self.profile.scopes();
-        let resp = oidc::request_token(
-            &self.http,
-            meta,
-            &self.profile.client_id,
-            &scope,
-            Grant::AuthorizationCode {
+        let resp = self
+            .redeem(Grant::AuthorizationCode {
                 code: &code,
                 redirect_uri: &redirect_uri,
                 verifier: &pkce.verifier,
-            },
-        )
-        .await?;
+            })
+            .await?;
         let account = self.accept(resp, Some(&nonce)).await?;
         account
             .ok_or_else(|| Error::InvalidAuthResponse("no ID token in the sign-in response".into()))
+    }
+
+    /// One request to the token endpoint, for the profile's client and scopes.
+    async fn redeem(&self, grant: Grant<'_>) -> Result<TokenResponse> {
+        let meta = self.metadata().await?;
+        let scope = self.profile.scopes();
+        oidc::request_token(&self.http, meta, &self.profile.client_id, &scope, grant).await
     }
 
     /// Keeps a token response: the refresh token is persisted before the access token is used,
@@ -282,16 +288,9 @@ impl Session {
         let rt = blocking(&self.store, move |s| s.load(&key))
             .await?
             .ok_or(Error::NotSignedIn)?;
-        let meta = self.metadata().await?;
-        let scope = self.profile.scopes();
-        let resp = oidc::request_token(
-            &self.http,
-            meta,
-            &self.profile.client_id,
-            &scope,
-            Grant::RefreshToken { refresh_token: &rt },
-        )
-        .await;
+        let resp = self
+            .redeem(Grant::RefreshToken { refresh_token: &rt })
+            .await;
         let resp = match resp {
             Err(e @ Error::SignedOut(_)) => {
                 // The grant is gone: forget the useless token so the next start asks to sign in.

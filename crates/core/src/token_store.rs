@@ -70,6 +70,18 @@ impl KeychainStore {
         }
     }
 
+    /// The head of a stored value; `None` when there is none or it is not one of ours.
+    fn head(&self, key: &str) -> Result<Option<Head>> {
+        let head = self.get(key)?.map(|b| Head::parse(&b));
+        if let Some(None) = head {
+            tracing::warn!(
+                key,
+                "keychain entry has an unknown layout; treating as signed out"
+            );
+        }
+        Ok(head.flatten())
+    }
+
     fn remove(&self, user: &str) -> Result<()> {
         match self.entry(user)?.delete_credential() {
             Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
@@ -93,6 +105,33 @@ fn platform_store() -> Result<Arc<keyring_core::CredentialStore>> {
     Ok(windows_native_keyring_store::Store::new().map_err(Error::Keychain)?)
 }
 
+/// The head entry of a value: `v1 <chunks> <sha256 hex of the whole>`.
+struct Head {
+    chunks: usize,
+    digest: String,
+}
+
+impl Head {
+    fn parse(bytes: &[u8]) -> Option<Self> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let mut parts = text.split(' ');
+        let (Some("v1"), Some(n), Some(digest), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        let chunks = n.parse().ok().filter(|n| (1..=MAX_CHUNKS).contains(n))?;
+        Some(Self {
+            chunks,
+            digest: digest.to_owned(),
+        })
+    }
+
+    fn encode(&self) -> String {
+        format!("v1 {} {}", self.chunks, self.digest)
+    }
+}
+
 fn digest(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
@@ -102,30 +141,11 @@ fn digest(bytes: &[u8]) -> String {
 
 impl TokenStore for KeychainStore {
     fn load(&self, key: &str) -> Result<Option<Secret>> {
-        let Some(head) = self.get(key)? else {
-            return Ok(None);
-        };
-        // Head: "v1 <chunks> <sha256 hex>".
-        let head = String::from_utf8(head).unwrap_or_default();
-        let mut parts = head.split(' ');
-        let (Some("v1"), Some(n), Some(want), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            tracing::warn!(
-                key,
-                "keychain entry has an unknown layout; treating as signed out"
-            );
-            return Ok(None);
-        };
-        let Some(n) = n
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_CHUNKS).contains(n))
-        else {
+        let Some(head) = self.head(key)? else {
             return Ok(None);
         };
         let mut whole = Vec::new();
-        for i in 0..n {
+        for i in 0..head.chunks {
             match self.get(&format!("{key}#{i}"))? {
                 Some(chunk) => whole.extend_from_slice(&chunk),
                 None => {
@@ -137,7 +157,7 @@ impl TokenStore for KeychainStore {
                 }
             }
         }
-        if digest(&whole) != want {
+        if digest(&whole) != head.digest {
             tracing::warn!(key, "keychain entry is torn; treating as signed out");
             return Ok(None);
         }
@@ -159,37 +179,23 @@ impl TokenStore for KeychainStore {
                 .set_secret(c)
                 .map_err(Error::Keychain)?;
         }
-        let old_n = self.get(key)?.and_then(|h| {
-            String::from_utf8(h)
-                .ok()?
-                .split(' ')
-                .nth(1)?
-                .parse::<usize>()
-                .ok()
-        });
-        let head = format!("v1 {} {}", chunks.len(), digest(bytes));
+        let old_chunks = self.head(key)?.map_or(0, |h| h.chunks);
+        let head = Head {
+            chunks: chunks.len(),
+            digest: digest(bytes),
+        };
         self.entry(key)?
-            .set_secret(head.as_bytes())
+            .set_secret(head.encode().as_bytes())
             .map_err(Error::Keychain)?;
-        for i in chunks.len()..old_n.unwrap_or(0).min(MAX_CHUNKS) {
+        for i in chunks.len()..old_chunks {
             self.remove(&format!("{key}#{i}"))?;
         }
         Ok(())
     }
 
     fn delete(&self, key: &str) -> Result<()> {
-        let n = self
-            .get(key)?
-            .and_then(|h| {
-                String::from_utf8(h)
-                    .ok()?
-                    .split(' ')
-                    .nth(1)?
-                    .parse::<usize>()
-                    .ok()
-            })
-            .unwrap_or(1)
-            .min(MAX_CHUNKS);
+        // Without a readable head, still remove a first part a crash may have left.
+        let n = self.head(key)?.map_or(1, |h| h.chunks);
         self.remove(key)?;
         for i in 0..n {
             self.remove(&format!("{key}#{i}"))?;

@@ -181,3 +181,433 @@ fn keychain_reads_a_torn_value_as_signed_out() {
     store.delete(key).unwrap();
     store.delete(other).unwrap();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in against the sandbox IdP (a real oidc-provider), with a scripted browser.
+
+mod idp {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Child, Command, Stdio};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    use idesk_core::config::{Backend, Cloud, Profile};
+    use idesk_core::session::{Clock, Session};
+    use idesk_core::token_store::{MemoryStore, TokenStore};
+    use url::Url;
+
+    /// One sandbox IdP process for one test: faults are per process, so tests do not interfere.
+    pub struct Idp {
+        child: Child,
+        pub issuer: String,
+        pub client_id: String,
+    }
+
+    impl Drop for Idp {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    impl Idp {
+        pub fn start() -> Idp {
+            let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+            let mut child = Command::new("node")
+                .arg("sandbox/idp/main.mjs")
+                .current_dir(root)
+                .env("SANDBOX_IDP_QUIET", "1")
+                .env_remove("SANDBOX_STATE_DIR")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("node runs the sandbox IdP (make setup installs its packages)");
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().expect("stdout"))
+                .read_line(&mut line)
+                .expect("the IdP announces itself");
+            let field = |name: &str| {
+                line.split_whitespace()
+                    .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+                    .unwrap_or_else(|| panic!("no {name} in {line:?}"))
+                    .to_owned()
+            };
+            Idp {
+                issuer: field("issuer"),
+                client_id: field("client_id"),
+                child,
+            }
+        }
+
+        pub fn origin(&self) -> String {
+            let u = Url::parse(&self.issuer).expect("issuer URL");
+            u.origin().ascii_serialization()
+        }
+
+        pub fn profile(&self) -> Profile {
+            let authority = self.issuer.trim_end_matches("/v2.0");
+            let tenant = authority.rsplit('/').next().expect("tenant").to_owned();
+            Profile {
+                name: "it".into(),
+                tenant,
+                client_id: self.client_id.clone(),
+                cloud: Cloud::Global,
+                api: Backend::Graph,
+                authority: Some(Url::parse(authority).expect("authority")),
+                api_base: Some(Url::parse("http://127.0.0.1:9/v1.0").expect("api base")),
+                sandbox: true,
+            }
+        }
+
+        pub async fn fault(&self, endpoint: &str, error: &str, code: u64) {
+            let body = serde_json::json!({ "endpoint": endpoint, "error": error, "code": code, "times": 1 });
+            let r = reqwest::Client::new()
+                .post(format!("{}/_sandbox/fault", self.origin()))
+                .json(&body)
+                .send()
+                .await
+                .expect("fault switch");
+            assert!(
+                r.status().is_success(),
+                "fault switch refused: {}",
+                r.status()
+            );
+        }
+
+        pub async fn grants(&self, grant_type: &str) -> u64 {
+            let stats: serde_json::Value =
+                reqwest::get(format!("{}/_sandbox/stats", self.origin()))
+                    .await
+                    .expect("stats")
+                    .json()
+                    .await
+                    .expect("stats json");
+            stats["grants"][grant_type].as_u64().unwrap_or(0)
+        }
+    }
+
+    /// A clock the test can move forward.
+    pub fn clock() -> (Clock, Arc<AtomicU64>) {
+        let offset = Arc::new(AtomicU64::new(0));
+        let o = Arc::clone(&offset);
+        let clock: Clock =
+            Arc::new(move || SystemTime::now() + Duration::from_secs(o.load(Ordering::SeqCst)));
+        (clock, offset)
+    }
+
+    pub fn session(idp: &Idp) -> (Session, Arc<dyn TokenStore>, Arc<AtomicU64>) {
+        let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+        let (clock, offset) = clock();
+        (
+            Session::with_clock(idp.profile(), Arc::clone(&store), clock),
+            store,
+            offset,
+        )
+    }
+
+    /// The user's browser, scripted: follows redirects, fills the sandbox's login and consent forms,
+    /// and stops after delivering the response to the app's loopback listener.
+    pub async fn browse(start: Url, user: &str) {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("browser client");
+        let mut url = start.to_string();
+        let mut form: Option<Vec<(String, String)>> = None;
+        for _ in 0..20 {
+            let resp = match form.take() {
+                Some(fields) => http.post(&url).form(&fields).send().await,
+                None => http.get(&url).send().await,
+            }
+            .expect("browser request");
+            if url.starts_with("http://localhost:") {
+                return; // the listener has it
+            }
+            if let Some(loc) = resp.headers().get("location") {
+                let next = Url::parse(&url)
+                    .and_then(|u| u.join(loc.to_str().unwrap_or_default()))
+                    .expect("location");
+                url = next.to_string();
+                continue;
+            }
+            let page = resp.text().await.unwrap_or_default();
+            let action = between(&page, "action=\"", "\"").expect("a form on the page");
+            let mut fields: Vec<(String, String)> = page
+                .split("<input type=\"hidden\"")
+                .skip(1)
+                .filter_map(|i| Some((between(i, "name=\"", "\"")?, between(i, "value=\"", "\"")?)))
+                .collect();
+            if page.contains("name=\"login\"") {
+                fields.push(("login".into(), user.into()));
+                fields.push(("password".into(), "any".into()));
+            }
+            url = action;
+            form = Some(fields);
+        }
+        panic!("the sign-in did not reach the app");
+    }
+
+    fn between(s: &str, start: &str, end: &str) -> Option<String> {
+        let from = s.find(start)? + start.len();
+        let len = s[from..].find(end)?;
+        Some(s[from..from + len].to_owned())
+    }
+}
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use idesk_core::{Error, ErrorCode};
+
+const SIGN_IN_WAIT: Duration = Duration::from_secs(20);
+
+/// A whole interactive sign-in: the app waits on its listener while the browser goes through the
+/// IdP's pages, as in real life.
+async fn sign_in(
+    session: &idesk_core::session::Session,
+    user: &str,
+) -> Result<idesk_core::oidc::Account, Error> {
+    let pending = session.begin_sign_in(None).await?;
+    let url = pending.url.clone();
+    let (result, ()) = tokio::join!(
+        session.finish_sign_in(pending, SIGN_IN_WAIT, std::future::pending()),
+        idp::browse(url, user)
+    );
+    result
+}
+
+async fn signed_in(
+    idp: &idp::Idp,
+) -> (
+    Arc<idesk_core::session::Session>,
+    Arc<dyn TokenStore>,
+    Arc<std::sync::atomic::AtomicU64>,
+) {
+    let (session, store, offset) = idp::session(idp);
+    let account = sign_in(&session, "alice").await.expect("signed in");
+    assert_eq!(
+        account.username.as_deref(),
+        Some("alice@contoso-sandbox.test")
+    );
+    (Arc::new(session), store, offset)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_callers_at_expiry_cause_exactly_one_refresh() {
+    let idp = idp::Idp::start();
+    let (session, store, offset) = signed_in(&idp).await;
+    let first = session.access_token().await.unwrap();
+    let rt_before = store
+        .load("refresh-token:it")
+        .unwrap()
+        .expect("refresh token kept");
+    assert_eq!(idp.grants("refresh_token").await, 0);
+
+    offset.store(2 * 3600, Ordering::SeqCst); // the access token has expired
+    let callers: Vec<_> = (0..16)
+        .map(|_| {
+            let s = Arc::clone(&session);
+            tokio::spawn(async move { s.access_token().await })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for c in callers {
+        tokens.push(c.await.unwrap().expect("every caller gets a token"));
+    }
+    assert_eq!(
+        idp.grants("refresh_token").await,
+        1,
+        "one refresh for all sixteen callers"
+    );
+    assert!(
+        tokens.iter().all(|t| t == &tokens[0]) && tokens[0] != first,
+        "all share the new token"
+    );
+    let rt_after = store
+        .load("refresh-token:it")
+        .unwrap()
+        .expect("still signed in");
+    assert_ne!(
+        rt_after, rt_before,
+        "the rotated refresh token was persisted"
+    );
+
+    // Refreshing again with the persisted (rotated) token works: the old one was never reused.
+    offset.store(4 * 3600, Ordering::SeqCst);
+    session.access_token().await.expect("second refresh");
+    assert_eq!(idp.grants("refresh_token").await, 2);
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_signs_out_with_the_reason() {
+    let idp = idp::Idp::start();
+    let (session, store, offset) = signed_in(&idp).await;
+    idp.fault("token", "invalid_grant", 70008).await;
+    offset.store(2 * 3600, Ordering::SeqCst);
+    let err = session.access_token().await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::NotSignedIn, "{err}");
+    assert!(err.to_string().contains("expired"), "says why: {err}");
+    assert!(
+        store.load("refresh-token:it").unwrap().is_none(),
+        "the dead token is forgotten"
+    );
+    assert!(session.account().is_none());
+}
+
+#[tokio::test]
+async fn authorization_errors_say_what_to_do() {
+    let idp = idp::Idp::start();
+    let cases: &[(&str, u64, ErrorCode, &str)] = &[
+        (
+            "invalid_request",
+            50011,
+            ErrorCode::AuthFailed,
+            "http://localhost",
+        ),
+        (
+            "interaction_required",
+            50076,
+            ErrorCode::AuthFailed,
+            "multi-factor",
+        ),
+        (
+            "access_denied",
+            53003,
+            ErrorCode::AuthFailed,
+            "Conditional Access",
+        ),
+        (
+            "consent_required",
+            65001,
+            ErrorCode::ConsentRequired,
+            "administrator",
+        ),
+        (
+            "invalid_request",
+            90094,
+            ErrorCode::ConsentRequired,
+            "administrator",
+        ),
+        (
+            "unauthorized_client",
+            700016,
+            ErrorCode::AuthFailed,
+            "client ID",
+        ),
+        (
+            "invalid_request",
+            50194,
+            ErrorCode::AuthFailed,
+            "single-tenant",
+        ),
+        (
+            "temporarily_unavailable",
+            0,
+            ErrorCode::AuthFailed,
+            "try again",
+        ),
+        (
+            "access_denied",
+            65004,
+            ErrorCode::SignInCancelled,
+            "cancelled",
+        ),
+    ];
+    for &(error, code, want, advice) in cases {
+        let (session, _, _) = idp::session(&idp);
+        idp.fault("authorize", error, code).await;
+        let err = sign_in(&session, "alice").await.unwrap_err();
+        assert_eq!(err.code(), want, "{error} AADSTS{code}: {err}");
+        assert!(
+            err.to_string().contains(advice),
+            "{error} AADSTS{code} should say {advice:?}: {err}"
+        );
+        if code != 0 && want != ErrorCode::SignInCancelled {
+            assert!(
+                err.to_string().contains(&format!("AADSTS{code}")),
+                "keeps the code for support: {err}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn token_endpoint_errors_say_what_to_do() {
+    let idp = idp::Idp::start();
+    let cases: &[(&str, u64, &str)] = &[
+        ("invalid_client", 7000218, "Allow public client flows"),
+        ("invalid_client", 700016, "client ID"),
+        ("invalid_grant", 70008, "expired"),
+        ("invalid_request", 90002, "tenant was not found"),
+        ("temporarily_unavailable", 0, "try again"),
+    ];
+    for &(error, code, advice) in cases {
+        let (session, store, _) = idp::session(&idp);
+        idp.fault("token", error, code).await;
+        let err = sign_in(&session, "alice").await.unwrap_err();
+        assert_eq!(
+            err.code(),
+            ErrorCode::AuthFailed,
+            "{error} AADSTS{code}: {err}"
+        );
+        assert!(
+            err.to_string().contains(advice),
+            "{error} AADSTS{code} should say {advice:?}: {err}"
+        );
+        assert!(
+            store.load("refresh-token:it").unwrap().is_none(),
+            "nothing kept from a failed sign-in"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sign_in_can_time_out_or_be_cancelled() {
+    let idp = idp::Idp::start();
+    let (session, _, _) = idp::session(&idp);
+    let pending = session.begin_sign_in(None).await.unwrap();
+    let err = session
+        .finish_sign_in(pending, Duration::from_millis(200), std::future::pending())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::SignInTimeout), "{err}");
+
+    let pending = session.begin_sign_in(None).await.unwrap();
+    let port = pending
+        .url
+        .query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let err = session
+        .finish_sign_in(pending, SIGN_IN_WAIT, async {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::SignInCancelled), "{err}");
+    let after = reqwest::get(&port).await;
+    assert!(after.is_err(), "a cancelled sign-in closes its listener");
+}
+
+#[tokio::test]
+async fn sign_in_url_carries_pkce_state_nonce_and_login_hint() {
+    let idp = idp::Idp::start();
+    let (session, _, _) = idp::session(&idp);
+    let pending = session
+        .begin_sign_in(Some("alice@contoso-sandbox.test"))
+        .await
+        .unwrap();
+    let q: std::collections::HashMap<String, String> =
+        pending.url.query_pairs().into_owned().collect();
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["code_challenge"].len(), 43);
+    assert!(q["state"].len() >= 43 && q["nonce"].len() >= 43 && q["state"] != q["nonce"]);
+    assert!(q["redirect_uri"].starts_with("http://localhost:"));
+    assert_eq!(q["login_hint"], "alice@contoso-sandbox.test");
+    assert!(
+        q["scope"].contains("offline_access")
+            && q["scope"].contains("https://graph.microsoft.com/SecurityIncident.Read.All")
+    );
+}
