@@ -13,7 +13,7 @@ use serde::Serialize;
 use tauri::{Emitter, State};
 use tokio::sync::oneshot;
 
-use crate::ipc_error::{IpcError, IpcResult};
+use crate::ipc_error::IpcResult;
 use crate::state::AppState;
 
 const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
@@ -33,16 +33,11 @@ pub struct ProfileView {
 pub struct AppView {
     profile: ProfileView,
     account: Option<Account>,
+    /// Tokens are kept in memory only (no usable keychain): signing in again is needed next time.
+    session_only: bool,
 }
 
-fn session(state: &AppState) -> IpcResult<&Session> {
-    state.session.as_deref().map_err(|msg| IpcError {
-        code: idesk_core::ErrorCode::Config,
-        message: msg.clone(),
-    })
-}
-
-fn view(session: &Session) -> AppView {
+fn view(state: &AppState, session: &Session) -> AppView {
     let p = session.profile();
     AppView {
         profile: ProfileView {
@@ -52,24 +47,25 @@ fn view(session: &Session) -> AppView {
             api: p.api,
         },
         account: session.account(),
+        session_only: state.is_session_only(),
     }
 }
 
 /// The profile and account; on the first call, signs in silently from the keychain.
 #[tauri::command]
 pub async fn get_state(state: State<'_, AppState>) -> IpcResult<AppView> {
-    let s = session(&state)?;
+    let s = state.session()?;
     state
         .resumed
         .get_or_try_init(|| async { s.resume().await.map(drop) })
         .await?;
-    Ok(view(s))
+    Ok(view(&state, &s))
 }
 
 /// Interactive sign-in in the system browser. Emits `sign-in-url` so the UI can offer the link.
 #[tauri::command]
 pub async fn sign_in(app: tauri::AppHandle, state: State<'_, AppState>) -> IpcResult<AppView> {
-    let s = session(&state)?;
+    let s = state.session()?;
     let hint = s.account().and_then(|a| a.username);
     let pending = s.begin_sign_in(hint.as_deref()).await?;
     let url = pending.url.to_string();
@@ -91,7 +87,14 @@ pub async fn sign_in(app: tauri::AppHandle, state: State<'_, AppState>) -> IpcRe
         .unwrap_or_else(|e| e.into_inner())
         .take();
     result?;
-    Ok(view(s))
+    Ok(view(&state, &s))
+}
+
+/// With no usable keychain: continue with tokens kept in memory for this run only.
+#[tauri::command]
+pub fn use_session_only(state: State<'_, AppState>) -> IpcResult<AppView> {
+    let s = state.use_session_only()?;
+    Ok(view(&state, &s))
 }
 
 #[tauri::command]
@@ -108,17 +111,17 @@ pub fn cancel_sign_in(state: State<'_, AppState>) {
 
 #[tauri::command]
 pub async fn sign_out(state: State<'_, AppState>) -> IpcResult<AppView> {
-    let s = session(&state)?;
+    let s = state.session()?;
     s.sign_out().await?;
-    Ok(view(s))
+    Ok(view(&state, &s))
 }
 
 #[tauri::command]
 pub async fn list_incidents(state: State<'_, AppState>) -> IpcResult<Vec<Incident>> {
-    let s = session(&state)?;
+    let s = state.session()?;
     if s.account().is_none() {
         return Err(Error::NotSignedIn.into());
     }
     let client = GraphClient::new(s.profile().api_base()?);
-    Ok(client.list_incidents(s).await?)
+    Ok(client.list_incidents(&s).await?)
 }

@@ -4,7 +4,7 @@
 use idesk_core::{Error, ErrorCode};
 use serde::Serialize;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct IpcError {
     pub code: ErrorCode,
     pub message: String,

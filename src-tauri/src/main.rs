@@ -23,6 +23,7 @@ fn main() {
             commands::get_state,
             commands::sign_in,
             commands::cancel_sign_in,
+            commands::use_session_only,
             commands::sign_out,
             commands::list_incidents,
         ])

@@ -16,6 +16,11 @@ mkdir -p "$out"
 set +e; "$IDESK" status > /dev/null 2>&1; rc=$?; set -e
 [ "$rc" = 3 ] || fail "status before sign-in exited $rc, expected 3 (not signed in)"
 
+# No Secret Service: a clear error, and nothing written anywhere instead.
+set +e; nokeychain=$(DBUS_SESSION_BUS_ADDRESS="unix:path=$E2E_WORK/no-such-bus" "$IDESK" sign-in --timeout 5 2>&1); rc=$?; set -e
+[ "$rc" = 3 ] || fail "sign-in without a keychain exited $rc, expected 3"
+grep -q "keychain is not usable" <<< "$nokeychain" || fail "no clear keychain error: $nokeychain"
+
 "$IDESK" sign-in --timeout 90 > "$out/sign-in.txt" 2> "$E2E_WORK/logs/cli-sign-in.log" || fail "sign-in: $(cat "$E2E_WORK/logs/cli-sign-in.log")"
 grep -q '^Signed in as alice@' "$out/sign-in.txt" || fail "sign-in did not name the account: $(cat "$out/sign-in.txt")"
 
@@ -58,6 +63,22 @@ rt=$(secret-tool lookup service "$IDESK_KEYCHAIN_SERVICE" username 'refresh-toke
 if grep -rqF -- "$rt" "$E2E_WORK" "$IDESK_CONFIG_DIR" "$IDESK_DATA_DIR" 2>/dev/null; then
   fail "the refresh token appears in a file or log: $(grep -rlF -- "$rt" "$E2E_WORK" "$IDESK_CONFIG_DIR" "$IDESK_DATA_DIR")"
 fi
+
+# An application profile (client credentials): the secret is checked, then kept in the keychain only.
+app_secret=$(field app_client_secret)
+printf '%s\n' "$app_secret" | "$IDESK" profile add app --tenant "$tenant" --client-id "$(field app_client_id)" \
+  --authority "${issuer%/v2.0}" --api-base "$(field graph)" --client-secret-stdin > /dev/null 2>> "$E2E_WORK/logs/cli.log" \
+  || fail "application profile: $(tail -1 "$E2E_WORK/logs/cli.log")"
+app_count=$("$IDESK" --profile app incidents --format json 2>> "$E2E_WORK/logs/cli.log" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+[ "$app_count" = "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$out/expected.json")" ] \
+  || fail "application profile listed $app_count incidents"
+if grep -rqF -- "$app_secret" "$IDESK_CONFIG_DIR" "$IDESK_DATA_DIR" "$E2E_WORK/logs" 2>/dev/null; then fail "the client secret was written to a file"; fi
+set +e; wrong=$(printf 'wrong-secret\n' | "$IDESK" profile add app2 --tenant "$tenant" --client-id "$(field app_client_id)" \
+  --authority "${issuer%/v2.0}" --api-base "$(field graph)" --client-secret-stdin 2>&1); rc=$?; set -e
+[ "$rc" = 3 ] || fail "a wrong client secret exited $rc, expected 3"
+grep -q "client secret is wrong" <<< "$wrong" || fail "a wrong client secret is not explained: $wrong"
+"$IDESK" profile list | grep -q app2 && fail "a profile whose secret failed was saved"
+secret-tool search --all service "$IDESK_KEYCHAIN_SERVICE" 2>&1 | grep -q 'client-secret:app2' && fail "a failed secret was kept"
 
 "$IDESK" sign-out > /dev/null 2>> "$E2E_WORK/logs/cli.log"
 if secret-tool search --all service "$IDESK_KEYCHAIN_SERVICE" 2>&1 | grep -q 'refresh-token:e2e'; then

@@ -76,10 +76,22 @@ test('an API error while loading is shown, and signed-out errors return to sign-
   await expect(page.getByTestId('sign-in')).toBeVisible();
 });
 
-test('a startup failure says why', async ({ page }) => {
+test('without a keychain, offers session-only mode and says it is on', async ({ page }) => {
   await mockIpc(page, {
-    get_state: `throw { code: 'keychain_unavailable', message: 'the OS keychain is not usable: no Secret Service' };`,
+    get_state: `throw { code: 'keychain_unavailable', message: 'the OS keychain is not usable' };`,
+    use_session_only: `return { profile: ${JSON.stringify(PROFILE)}, account: null, sessionOnly: true };`,
   });
   await page.goto('/');
-  await expect(page.getByTestId('startup-error')).toContainText('no Secret Service');
+  await page.getByTestId('session-only').click();
+  await expect(page.getByTestId('sign-in')).toBeVisible();
+  await expect(page.getByTestId('session-only-notice')).toContainText('not saved');
+});
+
+test('a startup failure says why', async ({ page }) => {
+  await mockIpc(page, {
+    get_state: `throw { code: 'config', message: 'no profile configured: add one with idesk profile add' };`,
+  });
+  await page.goto('/');
+  await expect(page.getByTestId('startup-error')).toContainText('no profile configured');
+  await expect(page.getByTestId('session-only')).toHaveCount(0);
 });

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use idesk_core::browser::{Opener, SystemBrowser};
-use idesk_core::config::{Backend, Cloud, Config, Dirs, Profile};
+use idesk_core::config::{Backend, Cloud, Config, Dirs, Kind, Profile};
 use idesk_core::graph::GraphClient;
+use idesk_core::secret::Secret;
 use idesk_core::session::Session;
 use idesk_core::token_store::{KeychainStore, TokenStore};
 use idesk_core::{Error, ErrorCode};
@@ -92,6 +93,10 @@ enum ProfileCommand {
         /// The base that /security/incidents (graph) or /api/incidents (defender) is appended to.
         #[arg(long)]
         api_base: Option<Url>,
+        /// An application profile (client credentials): read its client secret from standard input.
+        /// The secret is checked with the tenant, then kept in the OS keychain only.
+        #[arg(long)]
+        client_secret_stdin: bool,
     },
     /// List profiles.
     List,
@@ -169,6 +174,17 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Profile(cmd) => profile_command(cmd, &dirs, &mut config).await,
         Command::SignIn { timeout } => {
             let session = Session::new(config.select(cli.profile.as_deref())?.clone(), keychain()?);
+            if session.profile().kind == Kind::Application {
+                return match session.resume().await? {
+                    Some(_) => {
+                        println!("Application profile: the tenant accepts its client secret");
+                        Ok(())
+                    }
+                    None => Err(Error::SignedOut(
+                        "no client secret is stored: add the profile again with --client-secret-stdin".into(),
+                    )),
+                };
+            }
             let pending = session.begin_sign_in(None).await?;
             eprintln!(
                 "Opening the browser to sign in. If it does not open, visit:\n{}",
@@ -264,6 +280,7 @@ async fn profile_command(
             api,
             authority,
             api_base,
+            client_secret_stdin,
         } => {
             let profile = Profile {
                 name: name.clone(),
@@ -281,8 +298,25 @@ async fn profile_command(
                 authority,
                 api_base,
                 sandbox: false,
+                kind: if client_secret_stdin {
+                    Kind::Application
+                } else {
+                    Kind::Delegated
+                },
             };
             profile.validate()?;
+            if client_secret_stdin {
+                let mut secret = String::new();
+                std::io::stdin()
+                    .read_line(&mut secret)
+                    .map_err(|e| Error::Io("standard input".into(), e))?;
+                let secret = secret.trim_end_matches(['\r', '\n']);
+                if secret.is_empty() {
+                    return Err(Error::Config("no client secret on standard input".into()));
+                }
+                let session = Session::new(profile.clone(), keychain()?);
+                session.set_client_secret(Secret::new(secret)).await?;
+            }
             config.upsert(profile);
             if config.current.is_none() {
                 config.current = Some(name.clone());

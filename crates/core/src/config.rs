@@ -53,6 +53,20 @@ pub struct Profile {
     /// Set on the embedded sandbox tenant, so the UI can say so.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sandbox: bool,
+    #[serde(default)]
+    pub kind: Kind,
+}
+
+/// Whose rights the profile uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// The analyst's own account, signed in interactively.
+    #[default]
+    Delegated,
+    /// The app's own identity (client credentials), e.g. an MSSP reading a customer tenant. Its
+    /// client secret is entered once and kept in the keychain.
+    Application,
 }
 
 impl Profile {
@@ -95,6 +109,11 @@ impl Profile {
             Backend::Defender => "Incident.Read",
         };
         format!("openid profile offline_access {}/{scope}", self.resource())
+    }
+
+    /// The scope of an application (client credentials) token: the permissions granted to the app.
+    pub fn app_scope(&self) -> String {
+        format!("{}/.default", self.resource())
     }
 
     /// The backend's resource (the access token's audience).
@@ -299,6 +318,7 @@ mod tests {
             authority: None,
             api_base: None,
             sandbox: false,
+            kind: Kind::Delegated,
         }
     }
 

@@ -50,7 +50,7 @@ pub enum Error {
     InvalidAuthResponse(String),
     #[error("the ID token is not valid for this profile")]
     InvalidIdToken(#[source] jsonwebtoken::errors::Error),
-    #[error("the OS keychain is not usable")]
+    #[error("the OS keychain is not usable (on Linux a Secret Service such as GNOME Keyring must be running and unlocked); Incident Desk never stores tokens in plain files")]
     Keychain(#[source] keyring_core::Error),
     #[error("could not reach {0}")]
     Network(String, #[source] reqwest::Error),

@@ -127,6 +127,10 @@ pub enum Grant<'a> {
     RefreshToken {
         refresh_token: &'a Secret,
     },
+    /// RFC 6749 §4.4, with the secret in the body (`client_secret_post`), as Entra accepts it.
+    ClientCredentials {
+        client_secret: &'a Secret,
+    },
 }
 
 pub async fn request_token(
@@ -156,6 +160,12 @@ pub async fn request_token(
                 ("refresh_token", refresh_token.expose()),
             ]);
         }
+        Grant::ClientCredentials { client_secret } => {
+            form.extend([
+                ("grant_type", "client_credentials"),
+                ("client_secret", client_secret.expose()),
+            ]);
+        }
     }
     let endpoint = meta.token_endpoint.as_str();
     let resp = http
@@ -175,11 +185,26 @@ pub async fn request_token(
     }
     match serde_json::from_slice::<TokenError>(&body) {
         Ok(err) => {
-            let e = Error::identity(
+            let mut e = Error::identity(
                 &err.error,
                 err.error_codes.as_deref(),
                 err.error_description.as_deref(),
             );
+            // With client credentials, an unexplained invalid_client is the secret itself.
+            if let (
+                Grant::ClientCredentials { .. },
+                Error::Identity {
+                    error,
+                    code: None,
+                    advice,
+                    ..
+                },
+            ) = (&grant, &mut e)
+            {
+                if error == "invalid_client" {
+                    *advice = crate::entra::advice(error, Some(7000215));
+                }
+            }
             // A refresh token the provider no longer honours means: signed out, with the reason.
             if err.error == "invalid_grant" && matches!(grant, Grant::RefreshToken { .. }) {
                 return Err(Error::SignedOut(e.to_string()));

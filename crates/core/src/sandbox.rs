@@ -38,6 +38,7 @@ pub fn profile_from_line(line: &str) -> Result<Profile> {
         authority: Some(authority),
         api_base: Some(url("graph")?),
         sandbox: true,
+        kind: crate::config::Kind::Delegated,
     };
     profile.validate()?;
     Ok(profile)

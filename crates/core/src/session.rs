@@ -9,13 +9,13 @@ use jsonwebtoken::jwk::JwkSet;
 use tokio::sync::OnceCell;
 use url::Url;
 
-use crate::config::Profile;
+use crate::config::{Kind, Profile};
 use crate::error::{Error, Result};
 use crate::loopback::{Callback, Listener};
 use crate::oidc::{self, Account, AuthorizeRequest, Grant, Metadata, TokenResponse};
 use crate::pkce::{random_token, Pkce};
 use crate::secret::Secret;
-use crate::token_store::{blocking, refresh_token_key, TokenStore};
+use crate::token_store::{blocking, client_secret_key, refresh_token_key, TokenStore};
 
 /// Refresh this long before the access token expires.
 pub const REFRESH_EARLY: Duration = Duration::from_secs(5 * 60);
@@ -107,12 +107,22 @@ impl Session {
             .await
     }
 
+    /// The keychain entry of the profile's long-lived credential: the refresh token of a delegated
+    /// profile, the client secret of an application profile.
     fn key(&self) -> String {
-        refresh_token_key(&self.profile.name)
+        match self.profile.kind {
+            Kind::Delegated => refresh_token_key(&self.profile.name),
+            Kind::Application => client_secret_key(&self.profile.name),
+        }
     }
 
     /// Starts an interactive sign-in: binds the loopback listener and builds the URL to open.
     pub async fn begin_sign_in(&self, login_hint: Option<&str>) -> Result<PendingSignIn> {
+        if self.profile.kind == Kind::Application {
+            return Err(Error::Config(
+                "an application profile signs in with its client secret, not in the browser".into(),
+            ));
+        }
         let meta = self.metadata().await?;
         let listener = Listener::bind().await?;
         let redirect_uri = listener.redirect_uri();
@@ -199,7 +209,10 @@ impl Session {
     /// One request to the token endpoint, for the profile's client and scopes.
     async fn redeem(&self, grant: Grant<'_>) -> Result<TokenResponse> {
         let meta = self.metadata().await?;
-        let scope = self.profile.scopes();
+        let scope = match grant {
+            Grant::ClientCredentials { .. } => self.profile.app_scope(),
+            _ => self.profile.scopes(),
+        };
         oidc::request_token(&self.http, meta, &self.profile.client_id, &scope, grant).await
     }
 
@@ -230,6 +243,14 @@ impl Session {
             .map(Duration::from_secs)
             .unwrap_or(DEFAULT_LIFETIME);
         let mut st = self.lock();
+        if self.profile.kind == Kind::Application {
+            st.account = Some(Account {
+                name: Some(format!("Application {}", self.profile.client_id)),
+                username: None,
+                tenant_id: Some(self.profile.tenant.clone()),
+                object_id: None,
+            });
+        }
         st.access = Some(AccessToken {
             value: resp.access_token,
             expires_at: (self.clock)() + lifetime,
@@ -285,12 +306,18 @@ impl Session {
             }
         }
         let key = self.key();
-        let rt = blocking(&self.store, move |s| s.load(&key))
+        let credential = blocking(&self.store, move |s| s.load(&key))
             .await?
             .ok_or(Error::NotSignedIn)?;
-        let resp = self
-            .redeem(Grant::RefreshToken { refresh_token: &rt })
-            .await;
+        let grant = match self.profile.kind {
+            Kind::Delegated => Grant::RefreshToken {
+                refresh_token: &credential,
+            },
+            Kind::Application => Grant::ClientCredentials {
+                client_secret: &credential,
+            },
+        };
+        let resp = self.redeem(grant).await;
         let resp = match resp {
             Err(e @ Error::SignedOut(_)) => {
                 // The grant is gone: forget the useless token so the next start asks to sign in.
@@ -308,6 +335,25 @@ impl Session {
         *self.lock() = State::default();
         let key = self.key();
         blocking(&self.store, move |s| s.delete(&key)).await
+    }
+
+    /// Keeps an application profile's client secret in the keychain, after checking that the
+    /// tenant accepts it. A secret that does not work is not kept, and an older one stays.
+    pub async fn set_client_secret(&self, secret: Secret) -> Result<Account> {
+        if self.profile.kind != Kind::Application {
+            return Err(Error::Config(
+                "only application profiles have a client secret".into(),
+            ));
+        }
+        let resp = self
+            .redeem(Grant::ClientCredentials {
+                client_secret: &secret,
+            })
+            .await?;
+        let key = self.key();
+        blocking(&self.store, move |s| s.save(&key, &secret)).await?;
+        self.accept(resp, None).await?;
+        self.account().ok_or(Error::NotSignedIn)
     }
 
     /// Removes the refresh token from the keychain and drops the tokens in memory.

@@ -33,6 +33,11 @@ pub fn refresh_token_key(profile: &str) -> String {
     format!("refresh-token:{profile}")
 }
 
+/// The keychain entry name of an application profile's client secret.
+pub fn client_secret_key(profile: &str) -> String {
+    format!("client-secret:{profile}")
+}
+
 pub struct KeychainStore {
     service: String,
     store: Arc<keyring_core::CredentialStore>,

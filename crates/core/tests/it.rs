@@ -258,6 +258,7 @@ mod idp {
                 authority: Some(Url::parse(authority).expect("authority")),
                 api_base: Some(Url::parse("http://127.0.0.1:9/v1.0").expect("api base")),
                 sandbox: true,
+                kind: idesk_core::config::Kind::Delegated,
             }
         }
 

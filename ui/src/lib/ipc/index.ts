@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'sign_in_cancelled'
   | 'sign_in_timeout'
   | 'auth_failed'
+  | 'consent_required'
   | 'keychain_unavailable'
   | 'api_error'
   | 'config';
@@ -39,6 +40,8 @@ export interface ProfileView {
 export interface AppView {
   profile: ProfileView;
   account: Account | null;
+  /** No usable keychain: tokens are kept in memory for this run only. */
+  sessionOnly: boolean;
 }
 
 export type Severity = 'unknown' | 'informational' | 'low' | 'medium' | 'high' | (string & {});
@@ -76,6 +79,7 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export const getState = () => call<AppView>('get_state');
 export const signIn = () => call<AppView>('sign_in');
+export const useSessionOnly = () => call<AppView>('use_session_only');
 export const cancelSignIn = () => call<void>('cancel_sign_in');
 export const signOut = () => call<AppView>('sign_out');
 export const listIncidents = () => call<Incident[]>('list_incidents');
