@@ -33,7 +33,7 @@ lint: setup
 	cargo clippy --locked --workspace --all-targets -- -D warnings
 	npm run --silent ui:check
 
-unit: setup
+unit: bins
 	IDESK_TEST_KEYCHAIN=1 $(KEYCHAIN) cargo test --locked --workspace
 
 ui-test: setup

@@ -74,6 +74,7 @@ test('an API error while loading is shown, and signed-out errors return to sign-
   });
   await page.goto('/');
   await expect(page.getByTestId('sign-in')).toBeVisible();
+  await expect(page.getByTestId('sign-in-notice')).toContainText('sign in again');
 });
 
 test('without a keychain, offers session-only mode and says it is on', async ({ page }) => {

@@ -158,6 +158,7 @@ fn exit_code(code: ErrorCode) -> u8 {
         | ErrorCode::SignInTimeout
         | ErrorCode::AuthFailed
         | ErrorCode::ConsentRequired
+        | ErrorCode::ReauthRequired
         | ErrorCode::KeychainUnavailable => 3,
         ErrorCode::ApiError => 4,
     }

@@ -21,6 +21,8 @@ pub enum ErrorCode {
     ConsentRequired,
     /// The OS keychain cannot be used.
     KeychainUnavailable,
+    /// The API wants a fresh interactive sign-in (a claims challenge): sign in again.
+    ReauthRequired,
     /// The incident API answered with an error, or the network failed.
     ApiError,
     /// A profile or setting is missing or invalid.
@@ -54,6 +56,10 @@ pub enum Error {
     Keychain(#[source] keyring_core::Error),
     #[error("could not reach {0}")]
     Network(String, #[source] reqwest::Error),
+    #[error(
+        "your organisation requires you to sign in again (a Conditional Access or session change)"
+    )]
+    ClaimsChallenge,
     #[error("the incident API answered {status}: {message}")]
     Api { status: u16, message: String },
     #[error("refused to send the token to {0}: not the profile's API origin")]
@@ -81,6 +87,7 @@ impl Error {
                 ErrorCode::AuthFailed
             }
             Error::Keychain(_) => ErrorCode::KeychainUnavailable,
+            Error::ClaimsChallenge => ErrorCode::ReauthRequired,
             Error::Network(..)
             | Error::Api { .. }
             | Error::ForeignOrigin(_)

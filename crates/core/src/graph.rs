@@ -206,6 +206,14 @@ impl GraphClient {
                 return serde_json::from_slice(&body)
                     .map_err(|e| Error::InvalidResponse(format!("incident list: {e}")));
             }
+            if status == StatusCode::UNAUTHORIZED {
+                if let Some(claims) = claims_challenge(resp.headers()) {
+                    // Continuous Access Evaluation: a refresh will not do; the next interactive
+                    // sign-in carries these claims.
+                    session.require_claims(claims);
+                    return Err(Error::ClaimsChallenge);
+                }
+            }
             if status == StatusCode::UNAUTHORIZED && !refreshed {
                 refreshed = true;
                 token = session.refresh_after_rejection(&token).await?;
@@ -233,6 +241,26 @@ impl GraphClient {
             return Err(api_error(status, &body, session));
         }
     }
+}
+
+/// The `claims` of a `WWW-Authenticate: Bearer ... error="insufficient_claims", claims="<base64>"`
+/// challenge, decoded.
+fn claims_challenge(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    use base64::Engine;
+    let value = headers
+        .get(reqwest::header::WWW_AUTHENTICATE)?
+        .to_str()
+        .ok()?;
+    if !value.contains("error=\"insufficient_claims\"") {
+        return None;
+    }
+    let start = value.find("claims=\"")? + "claims=\"".len();
+    let encoded = &value[start..start + value[start..].find('"')?];
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded))
+        .ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 /// Defender XDR puts the wait in the 429 body: "You can send requests again in 52 seconds."

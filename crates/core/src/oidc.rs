@@ -74,6 +74,8 @@ pub struct AuthorizeRequest<'a> {
     pub nonce: &'a str,
     pub code_challenge: &'a str,
     pub login_hint: Option<&'a str>,
+    /// Claims requested by a claims challenge (OIDC Core §5.5), passed through as given.
+    pub claims: Option<&'a str>,
 }
 
 pub fn authorize_url(meta: &Metadata, req: &AuthorizeRequest<'_>) -> Url {
@@ -91,6 +93,9 @@ pub fn authorize_url(meta: &Metadata, req: &AuthorizeRequest<'_>) -> Url {
             .append_pair("code_challenge_method", "S256");
         if let Some(hint) = req.login_hint {
             q.append_pair("login_hint", hint);
+        }
+        if let Some(claims) = req.claims {
+            q.append_pair("claims", claims);
         }
     }
     url

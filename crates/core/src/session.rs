@@ -33,6 +33,8 @@ struct AccessToken {
 struct State {
     access: Option<AccessToken>,
     account: Option<Account>,
+    /// Claims an API challenged for; the next interactive sign-in asks for them.
+    claims: Option<String>,
 }
 
 pub struct Session {
@@ -128,6 +130,7 @@ impl Session {
         let redirect_uri = listener.redirect_uri();
         let (state, nonce, pkce) = (random_token(), random_token(), Pkce::new());
         let scope = self.profile.scopes();
+        let claims = self.lock().claims.clone();
         let url = oidc::authorize_url(
             meta,
             &AuthorizeRequest {
@@ -138,6 +141,7 @@ impl Session {
                 nonce: &nonce,
                 code_challenge: &pkce.challenge,
                 login_hint,
+                claims: claims.as_deref(),
             },
         );
         Ok(PendingSignIn {
@@ -202,6 +206,7 @@ impl Session {
             })
             .await?;
         let account = self.accept(resp, Some(&nonce)).await?;
+        self.lock().claims = None;
         account
             .ok_or_else(|| Error::InvalidAuthResponse("no ID token in the sign-in response".into()))
     }
@@ -259,6 +264,14 @@ impl Session {
             st.account = Some(a.clone());
         }
         Ok(account.or_else(|| st.account.clone()))
+    }
+
+    /// Records a claims challenge from an API (RFC 6750 §3 `insufficient_claims`): the access token
+    /// is dropped and the next interactive sign-in requests these claims.
+    pub fn require_claims(&self, claims: String) {
+        let mut st = self.lock();
+        st.claims = Some(claims);
+        st.access = None;
     }
 
     /// Signs in silently from the stored refresh token. `Ok(None)` when there is none.

@@ -8,9 +8,11 @@
 //! `sandbox-api dump` prints the data set (for tests to compare against).
 
 mod data;
+mod faults;
 mod odata;
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -47,6 +49,9 @@ struct App {
     incidents: Vec<Value>,
     /// Request times per (tenant, app), for the quota.
     quota: Mutex<HashMap<String, VecDeque<Instant>>>,
+    faults: faults::Faults,
+    /// Incident API requests answered, for the control plane's stats.
+    requests: AtomicU64,
 }
 
 type Shared = Arc<App>;
@@ -139,10 +144,17 @@ async fn main() {
         base: base.clone(),
         incidents: data_set(&tenant),
         quota: Mutex::default(),
+        faults: faults::Faults::default(),
+        requests: AtomicU64::new(0),
     });
     let router = Router::new()
         .route("/v1.0/security/incidents", get(list_incidents))
         .route("/v1.0/security/incidents/{id}", get(get_incident))
+        .route(
+            "/_sandbox/fault",
+            axum::routing::post(add_fault).delete(clear_faults),
+        )
+        .route("/_sandbox/stats", get(stats))
         .with_state(app);
     println!("LISTENING {base}");
     if let Err(e) = axum::serve(listener, router).await {
@@ -292,6 +304,10 @@ async fn list_incidents(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    let fault = match before(&app).await {
+        Err(r) => return r,
+        Ok(f) => f,
+    };
     if let Err(r) = authorize(&app, &headers) {
         return r;
     }
@@ -307,11 +323,25 @@ async fn list_incidents(
     let next_skip = query.skip + query.top;
     // Graph stops paging at the $skip limit: no link past it.
     if more && next_skip <= odata::MAX_SKIP {
+        let base = match fault {
+            Some(faults::Kind::ForeignNextLink) => "https://graph.attacker.example",
+            _ => app.base.as_str(),
+        };
         body["@odata.nextLink"] = json!(format!(
-            "{}/v1.0/security/incidents?{}",
-            app.base,
+            "{base}/v1.0/security/incidents?{}",
             query.next_page_query()
         ));
+    }
+    match fault {
+        Some(faults::Kind::Malformed) => {
+            return Json(json!({ "value": "not a list of incidents" })).into_response()
+        }
+        Some(faults::Kind::Truncated) => {
+            let text = body.to_string();
+            let cut = &text[..text.len() / 2];
+            return ([(header::CONTENT_TYPE, "application/json")], cut.to_owned()).into_response();
+        }
+        _ => {}
     }
     Json(body).into_response()
 }
@@ -321,6 +351,9 @@ async fn get_incident(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
+    if let Err(r) = before(&app).await {
+        return r;
+    }
     if let Err(r) = authorize(&app, &headers) {
         return r;
     }
@@ -332,4 +365,88 @@ async fn get_incident(
             &format!("Incident {id} was not found."),
         ),
     }
+}
+
+/// Counts the request and applies the fault set for it: an early answer, or what to spoil later.
+async fn before(app: &App) -> Result<Option<faults::Kind>, Response> {
+    app.requests.fetch_add(1, Ordering::SeqCst);
+    let Some(fault) = app.faults.take() else {
+        return Ok(None);
+    };
+    match fault.kind {
+        faults::Kind::Latency => {
+            tokio::time::sleep(Duration::from_millis(fault.delay_ms.unwrap_or(1000))).await;
+            Ok(None)
+        }
+        faults::Kind::Status => {
+            let status = StatusCode::from_u16(fault.status.unwrap_or(503))
+                .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let code = match status.as_u16() {
+                429 => "TooManyRequests",
+                500 => "InternalServerError",
+                502 => "BadGateway",
+                503 => "ServiceUnavailable",
+                504 => "GatewayTimeout",
+                _ => "UnknownError",
+            };
+            let mut r = graph_error(status, code, status.canonical_reason().unwrap_or("Error"));
+            if let Some(secs) = fault.retry_after {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+            }
+            Err(r)
+        }
+        faults::Kind::InsufficientClaims => {
+            // A Continuous Access Evaluation challenge, as Graph sends it (base64 of the claims JSON).
+            let claims = r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#;
+            let challenge = format!(
+                "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", error=\"insufficient_claims\", claims=\"{}\"",
+                base64_encode(claims.as_bytes())
+            );
+            let mut r = graph_error(
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                "Continuous access evaluation resulted in challenge with result: InteractionRequired and code: TokenIssuedBeforeRevocationTimestamp",
+            );
+            if let Ok(v) = header::HeaderValue::from_str(&challenge) {
+                r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+            Err(r)
+        }
+        other => Ok(Some(other)),
+    }
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+async fn add_fault(State(app): State<Shared>, Json(fault): Json<faults::Fault>) -> Response {
+    tracing::info!(?fault, "fault set");
+    app.faults.add(fault);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn clear_faults(State(app): State<Shared>) -> Response {
+    app.faults.clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn stats(State(app): State<Shared>) -> Response {
+    Json(json!({ "requests": app.requests.load(Ordering::SeqCst) })).into_response()
 }

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'sign_in_timeout'
   | 'auth_failed'
   | 'consent_required'
+  | 'reauth_required'
   | 'keychain_unavailable'
   | 'api_error'
   | 'config';
