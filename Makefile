@@ -7,7 +7,7 @@ export CARGO_TERM_COLOR := never
 APP := target/debug/incident-desk
 KEYCHAIN := dbus-run-session -- sh tests/support/keychain-session.sh
 
-.PHONY: setup build app bins run sandbox lint unit ui-test e2e test clean
+.PHONY: setup build app bins run sandbox lint unit ui-test e2e test fuzz clean
 
 setup:
 	@bash scripts/setup.sh
@@ -48,3 +48,6 @@ test: lint unit ui-test e2e
 clean:
 	cargo clean
 	rm -rf ui/dist node_modules
+
+fuzz: setup
+	@bash scripts/fuzz.sh

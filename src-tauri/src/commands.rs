@@ -125,3 +125,40 @@ pub async fn list_incidents(state: State<'_, AppState>) -> IpcResult<Vec<Inciden
     let client = GraphClient::new(s.profile().api_base()?);
     Ok(client.list_incidents(&s).await?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_view_sent_over_ipc_has_no_place_for_a_token() {
+        let view = AppView {
+            profile: ProfileView {
+                name: "Sandbox".into(),
+                tenant: "t".into(),
+                sandbox: true,
+                api: Backend::Graph,
+            },
+            account: Some(Account {
+                name: Some("Alice".into()),
+                username: Some("alice@contoso.test".into()),
+                tenant_id: Some("t".into()),
+                object_id: Some("o".into()),
+            }),
+            session_only: false,
+        };
+        let json = serde_json::to_value(&view).unwrap();
+        let keys =
+            |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(
+            keys(&json),
+            ["account", "profile", "sessionOnly"],
+            "the pinned IPC shape"
+        );
+        assert_eq!(
+            keys(&json["account"]),
+            ["name", "objectId", "tenantId", "username"]
+        );
+        assert_eq!(keys(&json["profile"]), ["api", "name", "sandbox", "tenant"]);
+    }
+}

@@ -101,8 +101,8 @@ pub fn authorize_url(meta: &Metadata, req: &AuthorizeRequest<'_>) -> Url {
     url
 }
 
-/// A successful token endpoint response (RFC 6749 §5.1).
-#[derive(Deserialize)]
+/// A successful token endpoint response (RFC 6749 §5.1). Every token in it is a `Secret`.
+#[derive(Debug, Deserialize)]
 pub struct TokenResponse {
     pub access_token: Secret,
     #[serde(default)]
@@ -110,7 +110,7 @@ pub struct TokenResponse {
     #[serde(default)]
     pub refresh_token: Option<Secret>,
     #[serde(default)]
-    pub id_token: Option<String>,
+    pub id_token: Option<Secret>,
 }
 
 /// An error response (RFC 6749 §5.2), with Entra's numeric codes when present.
@@ -179,48 +179,75 @@ pub async fn request_token(
         .send()
         .await
         .map_err(|e| Error::Network(endpoint.to_owned(), e))?;
-    let status = resp.status();
+    let status = resp.status().as_u16();
     let body = resp
         .bytes()
         .await
         .map_err(|e| Error::Network(endpoint.to_owned(), e))?;
-    if status.is_success() {
-        return serde_json::from_slice(&body)
-            .map_err(|e| Error::InvalidResponse(format!("token response: {e}")));
-    }
-    match serde_json::from_slice::<TokenError>(&body) {
-        Ok(err) => {
-            let mut e = Error::identity(
-                &err.error,
-                err.error_codes.as_deref(),
-                err.error_description.as_deref(),
-            );
-            // With client credentials, an unexplained invalid_client is the secret itself.
-            if let (
-                Grant::ClientCredentials { .. },
-                Error::Identity {
-                    error,
-                    code: None,
-                    advice,
-                    ..
-                },
-            ) = (&grant, &mut e)
-            {
-                if error == "invalid_client" {
-                    *advice = crate::entra::advice(error, Some(7000215));
-                }
-            }
-            // A refresh token the provider no longer honours means: signed out, with the reason.
-            if err.error == "invalid_grant" && matches!(grant, Grant::RefreshToken { .. }) {
-                return Err(Error::SignedOut(e.to_string()));
-            }
-            Err(e)
+    parse_token_response(status, &body, GrantKind::from(&grant))
+}
+
+/// Which grant a token response answers; errors mean different things for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantKind {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl From<&Grant<'_>> for GrantKind {
+    fn from(g: &Grant<'_>) -> Self {
+        match g {
+            Grant::AuthorizationCode { .. } => GrantKind::AuthorizationCode,
+            Grant::RefreshToken { .. } => GrantKind::RefreshToken,
+            Grant::ClientCredentials { .. } => GrantKind::ClientCredentials,
         }
-        Err(_) => Err(Error::InvalidResponse(format!(
-            "token endpoint answered {}",
-            status.as_u16()
-        ))),
     }
+}
+
+/// Reads a token endpoint's answer (RFC 6749 §5.1 / §5.2). Pure and total: any status and bytes
+/// give a token response or an explained error, never a panic (fuzzed by `make fuzz`).
+pub fn parse_token_response(status: u16, body: &[u8], grant: GrantKind) -> Result<TokenResponse> {
+    if (200..300).contains(&status) {
+        let resp: TokenResponse = serde_json::from_slice(body)
+            .map_err(|e| Error::InvalidResponse(format!("token response: {e}")))?;
+        if resp.access_token.expose().is_empty() {
+            return Err(Error::InvalidResponse(
+                "token response without an access token".into(),
+            ));
+        }
+        return Ok(resp);
+    }
+    let Ok(err) = serde_json::from_slice::<TokenError>(body) else {
+        return Err(Error::InvalidResponse(format!(
+            "token endpoint answered {status}"
+        )));
+    };
+    let mut e = Error::identity(
+        &err.error,
+        err.error_codes.as_deref(),
+        err.error_description.as_deref(),
+    );
+    // With client credentials, an unexplained invalid_client is the secret itself.
+    if let (
+        GrantKind::ClientCredentials,
+        Error::Identity {
+            error,
+            code: None,
+            advice,
+            ..
+        },
+    ) = (grant, &mut e)
+    {
+        if error == "invalid_client" {
+            *advice = crate::entra::advice(error, Some(7000215));
+        }
+    }
+    // A refresh token the provider no longer honours means: signed out, with the reason.
+    if err.error == "invalid_grant" && grant == GrantKind::RefreshToken {
+        return Err(Error::SignedOut(e.to_string()));
+    }
+    Err(e)
 }
 
 /// The account an ID token names.
@@ -316,4 +343,162 @@ pub fn validate_id_token(
         tenant_id: claims.tid,
         object_id: claims.oid,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{encode, EncodingKey, Header};
+    use serde_json::json;
+
+    /// A throwaway RSA key made for these tests, and its public half as a JWKS.
+    const SIGNING_KEY: &str = include_str!("../tests/fixtures/id-token-signing-key.pem");
+    const JWKS: &str = include_str!("../tests/fixtures/id-token-jwks.json");
+    const ISSUER: &str = "https://login.example/tenant-guid/v2.0";
+    const CLIENT: &str = "client-id";
+    const TENANT: &str = "11111111-2222-3333-4444-555555555555";
+    const NONCE: &str = "the-nonce";
+
+    fn meta() -> Metadata {
+        Metadata {
+            issuer: ISSUER.into(),
+            authorization_endpoint: Url::parse("https://login.example/authorize").unwrap(),
+            token_endpoint: Url::parse("https://login.example/token").unwrap(),
+            jwks_uri: Url::parse("https://login.example/keys").unwrap(),
+        }
+    }
+
+    fn now() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    fn claims() -> serde_json::Value {
+        json!({
+            "iss": ISSUER, "aud": CLIENT, "exp": now() + 3600, "iat": now(), "nonce": NONCE,
+            "tid": TENANT, "oid": "oid-1", "name": "Alice", "preferred_username": "alice@contoso.test",
+        })
+    }
+
+    fn sign(claims: &serde_json::Value, kid: &str) -> String {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(kid.into());
+        encode(
+            &header,
+            claims,
+            &EncodingKey::from_rsa_pem(SIGNING_KEY.as_bytes()).unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn validate(token: &str) -> Result<Account> {
+        let jwks: JwkSet = serde_json::from_str(JWKS).unwrap();
+        validate_id_token(token, &jwks, &meta(), CLIENT, Some(NONCE), TENANT)
+    }
+
+    #[test]
+    fn token_responses_parse_or_explain() {
+        let ok = parse_token_response(
+            200,
+            br#"{"access_token":"at","expires_in":3599,"refresh_token":"rt"}"#,
+            GrantKind::RefreshToken,
+        )
+        .unwrap();
+        assert_eq!(ok.expires_in, Some(3599));
+        let gone = parse_token_response(
+            400,
+            br#"{"error":"invalid_grant","error_codes":[70008]}"#,
+            GrantKind::RefreshToken,
+        )
+        .unwrap_err();
+        assert_eq!(gone.code(), crate::ErrorCode::NotSignedIn);
+        let bad = parse_token_response(
+            400,
+            br#"{"error":"invalid_grant","error_codes":[70008]}"#,
+            GrantKind::AuthorizationCode,
+        )
+        .unwrap_err();
+        assert_eq!(
+            bad.code(),
+            crate::ErrorCode::AuthFailed,
+            "a bad code is not a sign-out"
+        );
+        for junk in [
+            &b""[..],
+            b"<html>",
+            b"{\"access_token\":\"\"}",
+            b"{\"access_token\":7}",
+        ] {
+            assert!(matches!(
+                parse_token_response(200, junk, GrantKind::AuthorizationCode),
+                Err(Error::InvalidResponse(_))
+            ));
+        }
+        assert!(matches!(
+            parse_token_response(502, b"<html>bad gateway</html>", GrantKind::RefreshToken),
+            Err(Error::InvalidResponse(_))
+        ));
+    }
+
+    #[test]
+    fn a_valid_id_token_names_the_account() {
+        let account = validate(&sign(&claims(), "test-key")).unwrap();
+        assert_eq!(account.username.as_deref(), Some("alice@contoso.test"));
+        assert_eq!(account.tenant_id.as_deref(), Some(TENANT));
+    }
+
+    #[test]
+    fn every_broken_claim_is_refused() {
+        let cases: Vec<(&str, serde_json::Value)> = vec![
+            (
+                "another issuer",
+                json!({ "iss": "https://evil.example/v2.0" }),
+            ),
+            ("another audience", json!({ "aud": "someone-else" })),
+            ("expired", json!({ "exp": now() - 3600 })),
+            ("another nonce", json!({ "nonce": "replayed" })),
+            (
+                "another tenant",
+                json!({ "tid": "99999999-2222-3333-4444-555555555555" }),
+            ),
+        ];
+        for (why, change) in cases {
+            let mut c = claims();
+            for (k, v) in change.as_object().unwrap() {
+                c[k] = v.clone();
+            }
+            assert!(
+                validate(&sign(&c, "test-key")).is_err(),
+                "an ID token from {why} must be refused"
+            );
+        }
+        let mut no_nonce = claims();
+        no_nonce.as_object_mut().unwrap().remove("nonce");
+        assert!(
+            validate(&sign(&no_nonce, "test-key")).is_err(),
+            "a sign-in's ID token must carry its nonce"
+        );
+    }
+
+    #[test]
+    fn a_forged_signature_or_unknown_key_is_refused() {
+        let token = sign(&claims(), "test-key");
+        let (head, rest) = token.split_once('.').unwrap();
+        let (_, sig) = rest.split_once('.').unwrap();
+        let mut forged = claims();
+        forged["preferred_username"] = json!("admin@contoso.test");
+        let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(forged.to_string());
+        use base64::Engine;
+        assert!(
+            validate(&format!("{head}.{body}.{sig}")).is_err(),
+            "changed claims break the signature"
+        );
+        assert!(
+            validate(&sign(&claims(), "unknown-key")).is_err(),
+            "keys outside the JWKS are refused"
+        );
+        assert!(validate("not.a.jwt").is_err());
+    }
 }

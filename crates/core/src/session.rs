@@ -229,7 +229,7 @@ impl Session {
                 let meta = self.metadata().await?;
                 let jwks = self.jwks().await?;
                 Some(oidc::validate_id_token(
-                    id,
+                    id.expose(),
                     jwks,
                     meta,
                     &self.profile.client_id,

@@ -83,6 +83,32 @@ async fn listener_takes_only_the_callback_with_our_state() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_callbacks_are_taken_exactly_once() {
+    let listener = Listener::bind().await.unwrap();
+    let port = listener.port();
+    let wait = tokio::spawn(async move { listener.wait(STATE).await });
+    let racers: Vec<_> = (0..8)
+        .map(|i| {
+            tokio::spawn(async move { get(port, &format!("/?code=code-{i}&state={STATE}")).await })
+        })
+        .collect();
+    let mut taken = 0;
+    for r in racers {
+        let resp = r.await.unwrap();
+        if resp.starts_with("HTTP/1.1 302") {
+            taken += 1;
+        } else {
+            assert!(
+                resp.starts_with("HTTP/1.1 400"),
+                "the others are refused: {resp}"
+            );
+        }
+    }
+    assert_eq!(taken, 1, "exactly one callback is taken");
+    assert!(matches!(wait.await.unwrap(), Ok(Callback::Code { .. })));
+}
+
 #[tokio::test]
 async fn listener_reports_an_error_callback() {
     let listener = Listener::bind().await.unwrap();
