@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use idesk_core::browser::{Opener, SystemBrowser};
-use idesk_core::config::Backend;
+use idesk_core::config::{Backend, Profile};
+use idesk_core::desk::Desk;
 use idesk_core::graph::GraphClient;
 use idesk_core::incident::Incident;
 use idesk_core::oidc::Account;
-use idesk_core::session::Session;
 use idesk_core::Error;
 use serde::Serialize;
 use tauri::{Emitter, State};
@@ -18,7 +18,7 @@ use crate::state::AppState;
 
 const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
-/// What the UI knows about the profile: never a token.
+/// What the UI knows about a profile: never a token.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileView {
@@ -28,44 +28,59 @@ pub struct ProfileView {
     api: Backend,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AppView {
-    profile: ProfileView,
-    account: Option<Account>,
-    /// Tokens are kept in memory only (no usable keychain): signing in again is needed next time.
-    session_only: bool,
-}
-
-fn view(state: &AppState, session: &Session) -> AppView {
-    let p = session.profile();
-    AppView {
-        profile: ProfileView {
+impl From<&Profile> for ProfileView {
+    fn from(p: &Profile) -> Self {
+        Self {
             name: p.name.clone(),
             tenant: p.tenant.clone(),
             sandbox: p.sandbox,
             api: p.api,
-        },
-        account: session.account(),
-        session_only: state.is_session_only(),
+        }
     }
 }
 
-/// The profile and account; on the first call, signs in silently from the keychain.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppView {
+    /// The current profile.
+    profile: ProfileView,
+    account: Option<Account>,
+    /// Every profile, for the switcher.
+    profiles: Vec<ProfileView>,
+    /// Tokens are kept in memory only (no usable keychain): signing in again is needed next time.
+    session_only: bool,
+}
+
+/// The view of the current profile, after its silent sign-in from the keychain (tried once).
+async fn view(desk: &Desk) -> IpcResult<AppView> {
+    let session = desk.current();
+    session.resume_once().await?;
+    Ok(AppView {
+        profile: ProfileView::from(session.profile()),
+        account: session.account(),
+        profiles: desk.profiles().map(ProfileView::from).collect(),
+        session_only: desk.session_only(),
+    })
+}
+
 #[tauri::command]
 pub async fn get_state(state: State<'_, AppState>) -> IpcResult<AppView> {
-    let s = state.session()?;
-    state
-        .resumed
-        .get_or_try_init(|| async { s.resume().await.map(drop) })
-        .await?;
-    Ok(view(&state, &s))
+    view(&*state.desk()?).await
+}
+
+/// Switches to another profile; its tokens, if still valid, are used at once.
+#[tauri::command]
+pub async fn switch_profile(state: State<'_, AppState>, name: String) -> IpcResult<AppView> {
+    let desk = state.desk()?;
+    desk.switch(&name)?;
+    view(&desk).await
 }
 
 /// Interactive sign-in in the system browser. Emits `sign-in-url` so the UI can offer the link.
 #[tauri::command]
 pub async fn sign_in(app: tauri::AppHandle, state: State<'_, AppState>) -> IpcResult<AppView> {
-    let s = state.session()?;
+    let desk = state.desk()?;
+    let s = desk.current();
     let hint = s.account().and_then(|a| a.username);
     let pending = s.begin_sign_in(hint.as_deref()).await?;
     let url = pending.url.to_string();
@@ -87,14 +102,13 @@ pub async fn sign_in(app: tauri::AppHandle, state: State<'_, AppState>) -> IpcRe
         .unwrap_or_else(|e| e.into_inner())
         .take();
     result?;
-    Ok(view(&state, &s))
+    view(&desk).await
 }
 
 /// With no usable keychain: continue with tokens kept in memory for this run only.
 #[tauri::command]
-pub fn use_session_only(state: State<'_, AppState>) -> IpcResult<AppView> {
-    let s = state.use_session_only()?;
-    Ok(view(&state, &s))
+pub async fn use_session_only(state: State<'_, AppState>) -> IpcResult<AppView> {
+    view(&*state.use_session_only()?).await
 }
 
 #[tauri::command]
@@ -111,14 +125,14 @@ pub fn cancel_sign_in(state: State<'_, AppState>) {
 
 #[tauri::command]
 pub async fn sign_out(state: State<'_, AppState>) -> IpcResult<AppView> {
-    let s = state.session()?;
-    s.sign_out().await?;
-    Ok(view(&state, &s))
+    let desk = state.desk()?;
+    desk.current().sign_out().await?;
+    view(&desk).await
 }
 
 #[tauri::command]
 pub async fn list_incidents(state: State<'_, AppState>) -> IpcResult<Vec<Incident>> {
-    let s = state.session()?;
+    let s = state.desk()?.current();
     if s.account().is_none() {
         return Err(Error::NotSignedIn.into());
     }
@@ -145,6 +159,7 @@ mod tests {
                 tenant_id: Some("t".into()),
                 object_id: Some("o".into()),
             }),
+            profiles: vec![],
             session_only: false,
         };
         let json = serde_json::to_value(&view).unwrap();
@@ -152,7 +167,7 @@ mod tests {
             |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
         assert_eq!(
             keys(&json),
-            ["account", "profile", "sessionOnly"],
+            ["account", "profile", "profiles", "sessionOnly"],
             "the pinned IPC shape"
         );
         assert_eq!(

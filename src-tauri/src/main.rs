@@ -24,6 +24,7 @@ fn main() {
             commands::sign_in,
             commands::cancel_sign_in,
             commands::use_session_only,
+            commands::switch_profile,
             commands::sign_out,
             commands::list_incidents,
         ])

@@ -2,6 +2,7 @@ import { test, expect } from '@playwright/test';
 import { mockIpc } from './mock-ipc.mjs';
 
 const PROFILE = { name: 'Sandbox', tenant: 't-1', sandbox: true, api: 'graph' };
+const CONTOSO = { name: 'Contoso', tenant: 'contoso.onmicrosoft.com', sandbox: false, api: 'graph' };
 const ACCOUNT = { name: 'Alice', username: 'alice@contoso.test', tenantId: 't-1', objectId: 'o-1' };
 const HOSTILE = '<img src=x onerror="window.__pwned=1">';
 const INCIDENTS = [
@@ -15,8 +16,8 @@ const INCIDENTS = [
 
 test('signs in, then lists incidents with hostile text shown literally', async ({ page }) => {
   await mockIpc(page, {
-    get_state: `return { profile: ${JSON.stringify(PROFILE)}, account: null };`,
-    sign_in: `return { profile: ${JSON.stringify(PROFILE)}, account: ${JSON.stringify(ACCOUNT)} };`,
+    get_state: `return { profile: ${JSON.stringify(PROFILE)}, account: null, profiles: [${JSON.stringify(PROFILE)}], sessionOnly: false };`,
+    sign_in: `return { profile: ${JSON.stringify(PROFILE)}, account: ${JSON.stringify(ACCOUNT)}, profiles: [${JSON.stringify(PROFILE)}], sessionOnly: false };`,
     list_incidents: `return ${JSON.stringify(INCIDENTS)};`,
   });
   await page.goto('/');
@@ -35,7 +36,7 @@ test('signs in, then lists incidents with hostile text shown literally', async (
 
 test('shows a sign-in error with what the core said, and allows a retry', async ({ page }) => {
   await mockIpc(page, {
-    get_state: `return { profile: ${JSON.stringify(PROFILE)}, account: null };`,
+    get_state: `return { profile: ${JSON.stringify(PROFILE)}, account: null, profiles: [${JSON.stringify(PROFILE)}], sessionOnly: false };`,
     sign_in: `throw { code: 'auth_failed', message: 'the identity provider refused the sign-in (invalid_client): check the client ID' };`,
   });
   await page.goto('/');
@@ -46,7 +47,7 @@ test('shows a sign-in error with what the core said, and allows a retry', async 
 
 test('a cancelled sign-in returns to the sign-in button without an error', async ({ page }) => {
   await mockIpc(page, {
-    get_state: `return { profile: ${JSON.stringify(PROFILE)}, account: null };`,
+    get_state: `return { profile: ${JSON.stringify(PROFILE)}, account: null, profiles: [${JSON.stringify(PROFILE)}], sessionOnly: false };`,
     sign_in: `throw { code: 'sign_in_cancelled', message: 'sign-in was cancelled' };`,
   });
   await page.goto('/');
@@ -57,9 +58,9 @@ test('a cancelled sign-in returns to the sign-in button without an error', async
 
 test('signed in at start: loads incidents, and sign-out returns to the sign-in screen', async ({ page }) => {
   await mockIpc(page, {
-    get_state: `return { profile: ${JSON.stringify(PROFILE)}, account: ${JSON.stringify(ACCOUNT)} };`,
+    get_state: `return { profile: ${JSON.stringify(PROFILE)}, account: ${JSON.stringify(ACCOUNT)}, profiles: [${JSON.stringify(PROFILE)}], sessionOnly: false };`,
     list_incidents: `return ${JSON.stringify(INCIDENTS)};`,
-    sign_out: `return { profile: ${JSON.stringify(PROFILE)}, account: null };`,
+    sign_out: `return { profile: ${JSON.stringify(PROFILE)}, account: null, profiles: [${JSON.stringify(PROFILE)}], sessionOnly: false };`,
   });
   await page.goto('/');
   await expect(page.getByTestId('incident-row')).toHaveCount(3);
@@ -69,7 +70,7 @@ test('signed in at start: loads incidents, and sign-out returns to the sign-in s
 
 test('an API error while loading is shown, and signed-out errors return to sign-in', async ({ page }) => {
   await mockIpc(page, {
-    get_state: `return { profile: ${JSON.stringify(PROFILE)}, account: ${JSON.stringify(ACCOUNT)} };`,
+    get_state: `return { profile: ${JSON.stringify(PROFILE)}, account: ${JSON.stringify(ACCOUNT)}, profiles: [${JSON.stringify(PROFILE)}], sessionOnly: false };`,
     list_incidents: `throw { code: 'not_signed_in', message: 'signed out: the session expired or was revoked; sign in again' };`,
   });
   await page.goto('/');
@@ -80,7 +81,7 @@ test('an API error while loading is shown, and signed-out errors return to sign-
 test('without a keychain, offers session-only mode and says it is on', async ({ page }) => {
   await mockIpc(page, {
     get_state: `throw { code: 'keychain_unavailable', message: 'the OS keychain is not usable' };`,
-    use_session_only: `return { profile: ${JSON.stringify(PROFILE)}, account: null, sessionOnly: true };`,
+    use_session_only: `return { profile: ${JSON.stringify(PROFILE)}, account: null, profiles: [${JSON.stringify(PROFILE)}], sessionOnly: true };`,
   });
   await page.goto('/');
   await page.getByTestId('session-only').click();
@@ -95,4 +96,18 @@ test('a startup failure says why', async ({ page }) => {
   await page.goto('/');
   await expect(page.getByTestId('startup-error')).toContainText('no profile configured');
   await expect(page.getByTestId('session-only')).toHaveCount(0);
+});
+
+test('switches profile: the other tenant signs in silently and shows its own queue', async ({ page }) => {
+  const both = JSON.stringify([PROFILE, CONTOSO]);
+  await mockIpc(page, {
+    get_state: `return { profile: ${JSON.stringify(PROFILE)}, account: ${JSON.stringify(ACCOUNT)}, profiles: ${both}, sessionOnly: false };`,
+    switch_profile: `state.current = args.name; return { profile: args.name === 'Contoso' ? ${JSON.stringify(CONTOSO)} : ${JSON.stringify(PROFILE)}, account: ${JSON.stringify(ACCOUNT)}, profiles: ${both}, sessionOnly: false };`,
+    list_incidents: `return state.current === 'Contoso' ? ${JSON.stringify(INCIDENTS.slice(0, 1))} : ${JSON.stringify(INCIDENTS)};`,
+  });
+  await page.goto('/');
+  await expect(page.getByTestId('incident-row')).toHaveCount(3);
+  await page.getByTestId('profile-switcher').selectOption('Contoso');
+  await expect(page.getByTestId('incident-row')).toHaveCount(1);
+  await expect(page.getByTestId('profile-switcher')).toHaveValue('Contoso');
 });

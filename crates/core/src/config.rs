@@ -293,17 +293,6 @@ impl Dirs {
     }
 }
 
-/// The profile the desktop app opens on: the current (or only) configured profile, else the sandbox
-/// tenant when one is running (`IDESK_SANDBOX` holds its `SANDBOX ...` line), else none (first run).
-pub fn startup_profile(config: &Config, sandbox_line: Option<&str>) -> Result<Option<Profile>> {
-    if !config.profiles.is_empty() {
-        return config.select(None).map(|p| Some(p.clone()));
-    }
-    sandbox_line
-        .map(crate::sandbox::profile_from_line)
-        .transpose()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod config;
+pub mod desk;
 pub mod entra;
 pub mod error;
 pub mod graph;

@@ -45,6 +45,8 @@ pub struct Session {
     meta: OnceCell<Metadata>,
     jwks: OnceCell<JwkSet>,
     state: Mutex<State>,
+    /// Set once the silent sign-in from the keychain has been tried.
+    resumed: OnceCell<()>,
     /// Single flight: one refresh at a time per profile. Held across the token request on purpose;
     /// the state lock above never is.
     refresh_gate: tokio::sync::Mutex<()>,
@@ -74,6 +76,7 @@ impl Session {
             meta: OnceCell::new(),
             jwks: OnceCell::new(),
             state: Mutex::new(State::default()),
+            resumed: OnceCell::new(),
             refresh_gate: tokio::sync::Mutex::new(()),
         }
     }
@@ -288,6 +291,14 @@ impl Session {
             Err(Error::NotSignedIn) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// The silent sign-in, tried once per session: later calls return the current account.
+    pub async fn resume_once(&self) -> Result<Option<Account>> {
+        self.resumed
+            .get_or_try_init(|| async { self.resume().await.map(drop) })
+            .await?;
+        Ok(self.account())
     }
 
     fn fresh_token(&self) -> Option<Secret> {

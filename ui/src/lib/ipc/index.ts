@@ -39,8 +39,11 @@ export interface ProfileView {
 }
 
 export interface AppView {
+  /** The current profile. */
   profile: ProfileView;
   account: Account | null;
+  /** Every profile, for the switcher. */
+  profiles: ProfileView[];
   /** No usable keychain: tokens are kept in memory for this run only. */
   sessionOnly: boolean;
 }
@@ -80,6 +83,7 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 export const getState = () => call<AppView>('get_state');
 export const signIn = () => call<AppView>('sign_in');
+export const switchProfile = (name: string) => call<AppView>('switch_profile', { name });
 export const useSessionOnly = () => call<AppView>('use_session_only');
 export const cancelSignIn = () => call<void>('cancel_sign_in');
 export const signOut = () => call<AppView>('sign_out');
