@@ -111,6 +111,17 @@ pub async fn use_session_only(state: State<'_, AppState>) -> IpcResult<AppView> 
     view(&*state.use_session_only()?).await
 }
 
+/// The link an administrator opens to grant the current profile's app its permissions.
+#[tauri::command]
+pub fn admin_consent_url(state: State<'_, AppState>) -> IpcResult<String> {
+    Ok(state
+        .desk()?
+        .current()
+        .profile()
+        .admin_consent_url()?
+        .to_string())
+}
+
 #[tauri::command]
 pub fn cancel_sign_in(state: State<'_, AppState>) {
     if let Some(tx) = state

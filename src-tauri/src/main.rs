@@ -25,6 +25,7 @@ fn main() {
             commands::cancel_sign_in,
             commands::use_session_only,
             commands::switch_profile,
+            commands::admin_consent_url,
             commands::sign_out,
             commands::list_incidents,
         ])

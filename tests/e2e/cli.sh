@@ -21,6 +21,15 @@ set +e; nokeychain=$(DBUS_SESSION_BUS_ADDRESS="unix:path=$E2E_WORK/no-such-bus" 
 [ "$rc" = 3 ] || fail "sign-in without a keychain exited $rc, expected 3"
 grep -q "keychain is not usable" <<< "$nokeychain" || fail "no clear keychain error: $nokeychain"
 
+# A tenant whose admin has not consented: the error says so and gives the admin-consent link.
+idp_origin=$(cut -d/ -f1-3 <<< "$issuer")
+curl -fsS -X POST "$idp_origin/_sandbox/fault" -H 'content-type: application/json' \
+  -d '{"endpoint":"authorize","error":"consent_required","code":65001,"times":1}' > /dev/null
+set +e; consent=$("$IDESK" sign-in --timeout 60 2>&1); rc=$?; set -e
+[ "$rc" = 3 ] || fail "a consent error exited $rc, expected 3"
+grep -q "AADSTS65001" <<< "$consent" && grep -q "/v2.0/adminconsent?client_id=" <<< "$consent" \
+  || fail "a consent error does not offer the admin-consent link: $consent"
+
 "$IDESK" sign-in --timeout 90 > "$out/sign-in.txt" 2> "$E2E_WORK/logs/cli-sign-in.log" || fail "sign-in: $(cat "$E2E_WORK/logs/cli-sign-in.log")"
 grep -q '^Signed in as alice@' "$out/sign-in.txt" || fail "sign-in did not name the account: $(cat "$out/sign-in.txt")"
 

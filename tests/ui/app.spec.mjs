@@ -45,6 +45,18 @@ test('shows a sign-in error with what the core said, and allows a retry', async 
   await expect(page.getByTestId('sign-in')).toBeEnabled();
 });
 
+test('a consent error offers the admin-consent link for the tenant', async ({ page }) => {
+  await mockIpc(page, {
+    get_state: `return { profile: ${JSON.stringify(PROFILE)}, account: null, profiles: [${JSON.stringify(PROFILE)}], sessionOnly: false };`,
+    sign_in: `throw { code: 'consent_required', message: 'These permissions need an administrator consent (AADSTS90094: ...)' };`,
+    admin_consent_url: `return 'https://login.microsoftonline.com/t-1/v2.0/adminconsent?client_id=c&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default';`,
+  });
+  await page.goto('/');
+  await page.getByTestId('sign-in').click();
+  await expect(page.getByTestId('sign-in-error')).toContainText('AADSTS90094');
+  await expect(page.getByTestId('admin-consent')).toContainText('https://login.microsoftonline.com/t-1/v2.0/adminconsent');
+});
+
 test('a cancelled sign-in returns to the sign-in button without an error', async ({ page }) => {
   await mockIpc(page, {
     get_state: `return { profile: ${JSON.stringify(PROFILE)}, account: null, profiles: [${JSON.stringify(PROFILE)}], sessionOnly: false };`,

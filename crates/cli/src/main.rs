@@ -141,12 +141,26 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let profile_name = cli.profile.clone();
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("idesk: {}", e.user_message());
+            if e.code() == ErrorCode::ConsentRequired {
+                print_admin_consent_link(profile_name.as_deref());
+            }
             ExitCode::from(exit_code(e.code()))
         }
+    }
+}
+
+/// For consent errors: the link an administrator opens to grant the app its permissions.
+fn print_admin_consent_link(profile: Option<&str>) {
+    let link = Dirs::from_env()
+        .and_then(|d| Config::load(&d))
+        .and_then(|c| c.select(profile)?.admin_consent_url());
+    if let Ok(url) = link {
+        eprintln!("Send this admin-consent link to an administrator of the tenant:\n{url}");
     }
 }
 

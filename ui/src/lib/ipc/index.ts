@@ -84,6 +84,7 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 export const getState = () => call<AppView>('get_state');
 export const signIn = () => call<AppView>('sign_in');
 export const switchProfile = (name: string) => call<AppView>('switch_profile', { name });
+export const adminConsentUrl = () => call<string>('admin_consent_url');
 export const useSessionOnly = () => call<AppView>('use_session_only');
 export const cancelSignIn = () => call<void>('cancel_sign_in');
 export const signOut = () => call<AppView>('sign_out');
