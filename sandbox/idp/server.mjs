@@ -23,6 +23,11 @@ const RESOURCE_SCOPES = {
   [GRAPH]: ['SecurityIncident.Read.All', 'SecurityIncident.ReadWrite.All'],
   [DEFENDER]: ['Incident.Read', 'Incident.ReadWrite'],
 };
+// Application permissions granted to the app client, per resource (admin-consented in a real tenant).
+const APP_ROLES = {
+  [GRAPH]: ['SecurityIncident.Read.All', 'SecurityIncident.ReadWrite.All'],
+  [DEFENDER]: ['Incident.Read.All', 'Incident.ReadWrite.All'],
+};
 // Entra directory role template IDs, as they appear in the `wids` claim.
 export const ROLES = {
   securityReader: '5d6b6bb7-de71-4623-b4af-96380a352509',
@@ -265,14 +270,15 @@ export async function startIdp({
     async extraTokenClaims(ctx, token) {
       if (token.kind === 'ClientCredentials') {
         const aud = [...(token.resourceServer ? [token.resourceServer.audience] : [])][0] ?? GRAPH;
-        return { tid: tenant, oid: oidOf(token.clientId), roles: RESOURCE_SCOPES[aud].slice(0, 1), ver: '1.0', appid: token.clientId };
+        return { tid: tenant, oid: oidOf(token.clientId), roles: APP_ROLES[aud], ver: '1.0', appid: token.clientId };
       }
       if (token.kind !== 'AccessToken') return undefined;
       const aud = token.resourceServer?.audience ?? GRAPH;
       const scp = [...new Set((token.scope || '').split(' ')
         .filter((s) => s.startsWith(`${aud}/`) || RESOURCE_SCOPES[aud].includes(s))
         .map((s) => s.replace(`${aud}/`, '')))].join(' ');
-      return { tid: tenant, oid: oidOf(token.accountId), scp, wids: rolesOf(token.accountId), ver: '1.0', appid: token.clientId };
+      const upn = token.accountId.includes('@') ? token.accountId : `${token.accountId}@contoso-sandbox.test`;
+      return { tid: tenant, oid: oidOf(token.accountId), upn, scp, wids: rolesOf(token.accountId), ver: '1.0', appid: token.clientId };
     },
     formats: { customizers: { async jwt(ctx, token, jwt) { jwt.header = { typ: 'JWT' }; } } },
     pkce: { required: () => true },

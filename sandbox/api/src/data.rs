@@ -1,11 +1,10 @@
-//! The sandbox tenant's incidents: one deterministic data set per (size, seed, anchor day).
+//! The sandbox tenant's incidents: one deterministic data set per (size, seed, anchor).
 //!
-//! Realistic mixes of severity, status, assignment, classification and tags, with hostile strings
-//! (markup, script, very long and bidirectional text) mixed in: incident text is attacker-influenced
-//! in real tenants too, and the app must show it literally.
+//! Realistic mixes of severity, status, assignment, classification, tags, alerts and evidence, with
+//! hostile strings (markup, script, very long and bidirectional text) mixed in: incident text is
+//! attacker-influenced in real tenants too, and the app must show it literally. Alerts are derived
+//! from the incident on demand, so a data set of 100,000 incidents stays small in memory.
 
-use serde_json::{json, Value};
-use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 /// splitmix64: small, fast, and the same on every platform.
@@ -42,49 +41,21 @@ impl Rng {
     }
 }
 
-const TACTICS: &[&str] = &[
-    "Initial access",
-    "Execution",
-    "Persistence",
-    "Privilege escalation",
-    "Defense evasion",
-    "Credential access",
-    "Discovery",
-    "Lateral movement",
-    "Collection",
-    "Exfiltration",
-    "Impact",
+pub const TACTICS: &[&str] = &[
+    "InitialAccess", "Execution", "Persistence", "PrivilegeEscalation", "DefenseEvasion",
+    "CredentialAccess", "Discovery", "LateralMovement", "Collection", "Exfiltration", "Impact",
 ];
-const HOSTS: &[&str] = &[
-    "wks-fin-023",
-    "srv-sql-01",
-    "lap-hr-117",
-    "dc01.contoso.local",
-    "wks-dev-342",
-    "vm-build-07",
-];
-const USERS: &[&str] = &[
-    "megan.bowen",
-    "adele.vance",
-    "lee.gu",
-    "pradeep.gupta",
-    "irvin.sayers",
-    "svc-backup",
-];
-const ANALYSTS: &[&str] = &[
-    "alice@contoso-sandbox.test",
-    "bob@contoso-sandbox.test",
-    "soc-tier2@contoso-sandbox.test",
-];
-const TAGS: &[&str] = &[
-    "Ransomware",
-    "Phishing",
-    "Credential Phish",
-    "BEC",
-    "Red team",
-    "VIP",
-    "Crown jewels",
-    "Needs follow-up",
+const TECHNIQUES: &[&str] = &["T1059.001", "T1566.001", "T1078", "T1003.001", "T1021.002", "T1486", "T1110", "T1564.001", "T1047", "T1071.001"];
+const HOSTS: &[&str] = &["wks-fin-023", "srv-sql-01", "lap-hr-117", "dc01.contoso.local", "wks-dev-342", "vm-build-07"];
+const USERS: &[&str] = &["megan.bowen", "adele.vance", "lee.gu", "pradeep.gupta", "irvin.sayers", "svc-backup"];
+pub const ANALYSTS: &[&str] = &["alice@contoso-sandbox.test", "bob@contoso-sandbox.test", "soc-tier2@contoso-sandbox.test"];
+const TAGS: &[&str] = &["Ransomware", "Phishing", "Credential Phish", "BEC", "Red team", "VIP", "Crown jewels", "Needs follow-up"];
+const SOURCES: &[(&str, &str)] = &[
+    ("microsoftDefenderForEndpoint", "MicrosoftDefenderATP"),
+    ("microsoftDefenderForOffice365", "OfficeATP"),
+    ("microsoftDefenderForIdentity", "AzureATP"),
+    ("microsoftDefenderForCloudApps", "MicrosoftCloudAppSecurity"),
+    ("azureAdIdentityProtection", "AAD"),
 ];
 const HOSTILE: &[&str] = &[
     "<img src=x onerror=alert(1)>",
@@ -96,6 +67,35 @@ const HOSTILE: &[&str] = &[
     "Invoice\u{202E}gpj.exe delivered to finance",
     "${jndi:ldap://127.0.0.1/a} in User-Agent",
 ];
+
+#[derive(Debug, Clone)]
+pub struct Comment {
+    pub comment: String,
+    pub created_by: String,
+    pub created: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct Incident {
+    pub id: u64,
+    pub display_name: String,
+    pub created: OffsetDateTime,
+    pub last_update: OffsetDateTime,
+    /// Graph spelling: active, inProgress, resolved, redirected.
+    pub status: String,
+    /// Graph spelling: informational, low, medium, high.
+    pub severity: String,
+    pub assigned_to: Option<String>,
+    /// Graph spelling: unknown, truePositive, falsePositive, informationalExpectedActivity.
+    pub classification: String,
+    /// Graph spelling: unknown, malware, phishing, ...
+    pub determination: String,
+    pub tags: Vec<String>,
+    pub comments: Vec<Comment>,
+    /// Seeds the incident's alerts, which are derived on demand.
+    pub alert_seed: u64,
+    pub alert_count: u8,
+}
 
 fn title(rng: &mut Rng, i: usize) -> String {
     if i % 23 == 7 {
@@ -123,31 +123,20 @@ fn title(rng: &mut Rng, i: usize) -> String {
     }
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
-
-/// The data set in Graph's wire shape (`microsoft.graph.security.incident`).
-pub fn incidents(count: usize, seed: u64, anchor: OffsetDateTime, tenant: &str) -> Vec<Value> {
+/// The data set, oldest id first.
+pub fn incidents(count: usize, seed: u64, anchor: OffsetDateTime) -> Vec<Incident> {
     let mut rng = Rng::new(seed);
     let mut out = Vec::with_capacity(count);
     for i in 0..count {
-        let id = (100_000 + i).to_string();
         // Spread over 30 days before the anchor; milliseconds keep timestamps distinct.
-        let created =
-            anchor - Duration::milliseconds(rng.below(30 * 24 * 3600 * 1000) as i64 + 60_000);
+        let created = anchor - Duration::milliseconds(rng.below(30 * 24 * 3600 * 1000) as i64 + 60_000);
         let since_created = (anchor - created).whole_milliseconds() as u64;
         let last_update = created + Duration::milliseconds(rng.below(since_created) as i64);
-        let severity = *rng.weighted(&[
-            (15, "high"),
-            (35, "medium"),
-            (30, "low"),
-            (20, "informational"),
-        ]);
+        let severity = *rng.weighted(&[(15, "high"), (35, "medium"), (30, "low"), (20, "informational")]);
         let status = *rng.weighted(&[(45, "active"), (20, "inProgress"), (35, "resolved")]);
-        let assigned = match status {
-            "active" if rng.below(3) > 0 => Value::Null,
-            _ => json!(rng.pick(ANALYSTS)),
+        let assigned_to = match status {
+            "active" if rng.below(3) > 0 => None,
+            _ => Some((*rng.pick(ANALYSTS)).to_owned()),
         };
         let (classification, determination) = if status == "resolved" {
             *rng.pick(&[
@@ -159,25 +148,105 @@ pub fn incidents(count: usize, seed: u64, anchor: OffsetDateTime, tenant: &str) 
         } else {
             ("unknown", "unknown")
         };
-        let tags: Vec<&str> = (0..rng.below(3)).map(|_| *rng.pick(TAGS)).collect();
-        out.push(json!({
-            "id": id,
-            "tenantId": tenant,
-            "status": status,
-            "incidentWebUrl": format!("https://security.microsoft.com/incidents/{id}?tid={tenant}"),
-            "redirectIncidentId": null,
-            "displayName": title(&mut rng, i),
-            "createdDateTime": rfc3339(created),
-            "lastUpdateDateTime": rfc3339(last_update),
-            "assignedTo": assigned,
-            "classification": classification,
-            "determination": determination,
-            "severity": severity,
-            "customTags": tags,
-            "systemTags": [],
-            "description": null,
-            "comments": [],
-        }));
+        let tags = (0..rng.below(3)).map(|_| (*rng.pick(TAGS)).to_owned()).collect();
+        let display_name = title(&mut rng, i);
+        let comments = if rng.below(4) == 0 {
+            vec![Comment {
+                comment: "Checked the device timeline; waiting for the user to confirm.".into(),
+                created_by: (*rng.pick(ANALYSTS)).to_owned(),
+                created: last_update,
+            }]
+        } else {
+            Vec::new()
+        };
+        out.push(Incident {
+            id: 100_000 + i as u64,
+            display_name,
+            created,
+            last_update,
+            status: status.into(),
+            severity: severity.into(),
+            assigned_to,
+            classification: classification.into(),
+            determination: determination.into(),
+            tags,
+            comments,
+            alert_seed: rng.next(),
+            alert_count: 1 + rng.below(4) as u8,
+        });
     }
     out
+}
+
+/// Evidence of an alert, in a neutral shape each API renders its own way.
+#[derive(Debug, Clone)]
+pub enum Evidence {
+    Device { id: String, dns_name: String, os: String, risk: String },
+    User { account: String, upn: String },
+    File { name: String, path: String, sha256: String },
+    Ip { address: String },
+    Process { command_line: String, pid: u32 },
+    Mailbox { address: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Alert {
+    pub id: String,
+    pub title: String,
+    pub severity: String,
+    pub status: String,
+    pub category: String,
+    pub service_source: (&'static str, &'static str),
+    pub techniques: Vec<String>,
+    pub created: OffsetDateTime,
+    pub evidence: Vec<Evidence>,
+}
+
+/// The incident's alerts, derived from its seed.
+pub fn alerts(incident: &Incident) -> Vec<Alert> {
+    let mut rng = Rng::new(incident.alert_seed);
+    (0..incident.alert_count)
+        .map(|n| {
+            let host = *rng.pick(HOSTS);
+            let user = *rng.pick(USERS);
+            let source = *rng.pick(SOURCES);
+            let mut evidence = vec![
+                Evidence::Device {
+                    id: format!("{:040x}", rng.next() as u128 * 7919),
+                    dns_name: host.to_owned(),
+                    os: (*rng.pick(&["Windows11", "Windows10", "WindowsServer2022", "Linux"])).to_owned(),
+                    risk: (*rng.pick(&["high", "medium", "low"])).to_owned(),
+                },
+                Evidence::User { account: user.to_owned(), upn: format!("{user}@contoso-sandbox.test") },
+            ];
+            match rng.below(4) {
+                0 => evidence.push(Evidence::File {
+                    name: (*rng.pick(&["invoice.pdf.exe", "payload.dll", "<svg onload=alert(2)>.js", "update.ps1"])).to_owned(),
+                    path: "C:\\Users\\Public\\Downloads".to_owned(),
+                    sha256: format!("{:016x}{:016x}{:016x}{:016x}", rng.next(), rng.next(), rng.next(), rng.next()),
+                }),
+                1 => evidence.push(Evidence::Ip { address: format!("203.0.113.{}", rng.below(250) + 1) }),
+                2 => evidence.push(Evidence::Process {
+                    command_line: "powershell.exe -nop -w hidden -enc SQBFAFgA".to_owned(),
+                    pid: 1000 + rng.below(60000) as u32,
+                }),
+                _ => evidence.push(Evidence::Mailbox { address: format!("{user}@contoso-sandbox.test") }),
+            }
+            Alert {
+                id: format!("da{}_{}", incident.id, n),
+                title: if n == 0 { incident.display_name.clone() } else { format!("Suspicious behavior on {host}") },
+                severity: incident.severity.clone(),
+                status: match incident.status.as_str() {
+                    "resolved" => "resolved".into(),
+                    "inProgress" => "inProgress".into(),
+                    _ => "new".into(),
+                },
+                category: (*rng.pick(TACTICS)).to_owned(),
+                service_source: source,
+                techniques: (0..1 + rng.below(2)).map(|_| (*rng.pick(TECHNIQUES)).to_owned()).collect(),
+                created: incident.created + Duration::seconds(n as i64 * 37),
+                evidence,
+            }
+        })
+        .collect()
 }

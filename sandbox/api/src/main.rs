@@ -1,54 +1,44 @@
-//! The sandbox tenant's incident API: Microsoft Graph `GET /v1.0/security/incidents` over a seeded
-//! data set, following Graph's documented behaviour rather than the app's convenience: bearer tokens
-//! verified against the sandbox IdP (signature, issuer, audience, scopes, role), `$top` at most 50,
-//! `$skip` at most 500, `@odata.nextLink` paging, and a 150 requests/minute quota answered with 429
-//! and `Retry-After`.
+//! The sandbox tenant's incident API: Microsoft Graph's `/v1.0/security/incidents` and the Defender
+//! XDR API's `/api/incidents` over one seeded data set, following each service's documented
+//! behaviour rather than the app's convenience: bearer tokens verified against the sandbox IdP
+//! (signature, issuer, audience, scopes or app roles, and a security role for users; writes need
+//! a ReadWrite permission and Security Operator), OData limits, paging, and quotas — Graph 150
+//! requests a minute (429 + `Retry-After`), Defender 50 a minute and 1,500 an hour (429 with the
+//! wait in the body text).
 //!
 //! `sandbox-api --issuer URL [--port N]` serves and prints `LISTENING <base>`;
-//! `sandbox-api dump` prints the data set (for tests to compare against).
+//! `sandbox-api dump [--tenant T]` prints the data set in Graph's shape (for tests to compare).
 
+mod auth;
 mod data;
 mod faults;
 mod odata;
+mod shapes;
+mod store;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
-const READ_SCOPES: &[&str] = &[
-    "SecurityIncident.Read.All",
-    "SecurityIncident.ReadWrite.All",
-];
-/// Entra directory roles allowed to read incidents (Security Reader, Security Operator, Security
-/// Administrator, Global Reader).
-const READ_ROLES: &[&str] = &[
-    "5d6b6bb7-de71-4623-b4af-96380a352509",
-    "5f2222b1-57c3-48ba-8ad5-d4759f1fde6f",
-    "194ae4cb-b126-40b2-bd5b-6091b380977d",
-    "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
-];
-const QUOTA_PER_MINUTE: usize = 150;
+use crate::auth::{Api, Caller};
+use crate::data::Comment;
+use crate::odata::Dialect;
+use crate::store::{Change, Store};
 
 struct App {
-    issuer: String,
-    jwks: JwkSet,
+    auth: auth::Verifier,
     base: String,
-    incidents: Vec<Value>,
-    /// Request times per (tenant, app), for the quota.
-    quota: Mutex<HashMap<String, VecDeque<Instant>>>,
+    tenant: String,
+    store: RwLock<Store>,
     faults: faults::Faults,
     /// Incident API requests answered, for the control plane's stats.
     requests: AtomicU64,
@@ -57,37 +47,29 @@ struct App {
 type Shared = Arc<App>;
 
 fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// The anchor of the data set's timestamps: SANDBOX_NOW (RFC 3339), else the start of today (UTC),
 /// so a data set is the same all day for a given size and seed.
 fn anchor() -> OffsetDateTime {
-    if let Some(t) = std::env::var("SANDBOX_NOW").ok().and_then(|v| {
-        OffsetDateTime::parse(&v, &time::format_description::well_known::Rfc3339).ok()
-    }) {
+    if let Some(t) = std::env::var("SANDBOX_NOW")
+        .ok()
+        .and_then(|v| OffsetDateTime::parse(&v, &time::format_description::well_known::Rfc3339).ok())
+    {
         return t;
     }
     OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT)
 }
 
 fn tenant_of(issuer: &str) -> String {
-    issuer
-        .trim_end_matches('/')
-        .trim_end_matches("/v2.0")
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
+    issuer.trim_end_matches('/').trim_end_matches("/v2.0").rsplit('/').next().unwrap_or_default().to_owned()
 }
 
-fn data_set(tenant: &str) -> Vec<Value> {
+fn data_set() -> Vec<data::Incident> {
     let count = env_num("SANDBOX_INCIDENTS", 240) as usize;
     let seed = env_num("SANDBOX_SEED", 42);
-    data::incidents(count, seed, anchor(), tenant)
+    data::incidents(count, seed, anchor())
 }
 
 #[tokio::main]
@@ -95,20 +77,15 @@ async fn main() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SANDBOX_LOG")
-                .unwrap_or_else(|_| "sandbox_api=info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("SANDBOX_LOG").unwrap_or_else(|_| "sandbox_api=info".into()),
         )
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     if args.first().map(String::as_str) == Some("dump") {
         let tenant = arg("--tenant").unwrap_or_else(|| "sandbox".into());
-        println!("{}", Value::Array(data_set(&tenant)));
+        let all: Vec<Value> = data_set().iter().map(|i| shapes::graph_incident(i, &tenant, false)).collect();
+        println!("{}", Value::Array(all));
         return;
     }
     let Some(issuer) = arg("--issuer") else {
@@ -116,8 +93,8 @@ async fn main() {
         std::process::exit(2);
     };
     let port: u16 = arg("--port").and_then(|p| p.parse().ok()).unwrap_or(0);
-    let jwks = match fetch_jwks(&issuer).await {
-        Ok(j) => j,
+    let verifier = match auth::Verifier::new(&issuer).await {
+        Ok(v) => v,
         Err(e) => {
             eprintln!("sandbox-api: cannot read the IdP's signing keys: {e}");
             std::process::exit(1);
@@ -130,30 +107,22 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    let base = format!(
-        "http://{}",
-        listener
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default()
-    );
-    let tenant = tenant_of(&issuer);
+    let base = format!("http://{}", listener.local_addr().map(|a| a.to_string()).unwrap_or_default());
     let app = Arc::new(App {
-        issuer,
-        jwks,
+        auth: verifier,
         base: base.clone(),
-        incidents: data_set(&tenant),
-        quota: Mutex::default(),
+        tenant: tenant_of(&issuer),
+        store: RwLock::new(Store::new(data_set())),
         faults: faults::Faults::default(),
         requests: AtomicU64::new(0),
     });
     let router = Router::new()
-        .route("/v1.0/security/incidents", get(list_incidents))
-        .route("/v1.0/security/incidents/{id}", get(get_incident))
-        .route(
-            "/_sandbox/fault",
-            axum::routing::post(add_fault).delete(clear_faults),
-        )
+        .route("/v1.0/security/incidents", get(graph_list))
+        .route("/v1.0/security/incidents/{id}", get(graph_get).patch(graph_patch))
+        .route("/v1.0/security/incidents/{id}/comments", axum::routing::post(graph_comment))
+        .route("/api/incidents", get(defender_list))
+        .route("/api/incidents/{id}", get(defender_get).patch(defender_patch))
+        .route("/_sandbox/fault", axum::routing::post(add_fault).delete(clear_faults))
         .route("/_sandbox/stats", get(stats))
         .with_state(app);
     println!("LISTENING {base}");
@@ -162,213 +131,231 @@ async fn main() {
     }
 }
 
-async fn fetch_jwks(issuer: &str) -> Result<JwkSet, String> {
-    #[derive(Deserialize)]
-    struct Discovery {
-        jwks_uri: String,
-    }
-    let http = reqwest::Client::new();
-    let disc: Discovery = http
-        .get(format!("{issuer}/.well-known/openid-configuration"))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    http.get(disc.jwks_uri)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())
-}
-
-/// Graph's error envelope.
-fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = json!({ "error": { "code": code, "message": message, "innerError": {
-        "date": OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-        "request-id": "00000000-0000-0000-0000-000000000000" } } });
+/// Each API's error envelope: `{"error":{"code","message",...}}`.
+pub fn api_error(api: Api, status: StatusCode, code: &str, message: &str) -> Response {
+    let body = match api {
+        Api::Graph => json!({ "error": { "code": code, "message": message, "innerError": {
+            "date": shapes::rfc3339(OffsetDateTime::now_utc()),
+            "request-id": "00000000-0000-0000-0000-000000000000" } } }),
+        Api::Defender => json!({ "error": { "code": code, "message": message, "target": "00000000-0000-0000-0000-000000000000" } }),
+    };
     (status, Json(body)).into_response()
 }
 
-#[derive(Deserialize)]
-struct Claims {
-    #[serde(default)]
-    scp: Option<String>,
-    #[serde(default)]
-    roles: Option<Vec<String>>,
-    #[serde(default)]
-    wids: Option<Vec<String>>,
-    #[serde(default)]
-    appid: Option<String>,
-    #[serde(default)]
-    tid: Option<String>,
+fn read(app: &App) -> std::sync::RwLockReadGuard<'_, Store> {
+    app.store.read().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Verifies the bearer token as Graph would, and counts the request against the caller's quota.
-// The error is the ready answer to send; its size does not matter on this path.
-#[allow(clippy::result_large_err)]
-fn authorize(app: &App, headers: &HeaderMap) -> Result<(), Response> {
-    let unauthorized = |msg: &str| {
-        let mut r = graph_error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", msg);
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Bearer realm=\"\", error=\"invalid_token\""),
-        );
-        r
-    };
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| unauthorized("Access token is empty."))?;
-    let header = jsonwebtoken::decode_header(token)
-        .map_err(|_| unauthorized("IDX14100: JWT is not well formed."))?;
-    let jwk = header
-        .kid
-        .as_deref()
-        .and_then(|k| app.jwks.find(k))
-        .ok_or_else(|| unauthorized("Access token signature key is unknown."))?;
-    let key = DecodingKey::from_jwk(jwk)
-        .map_err(|_| unauthorized("Access token signature key is invalid."))?;
-    let mut v = Validation::new(Algorithm::RS256);
-    v.set_issuer(&[&app.issuer]);
-    v.set_audience(&[GRAPH_AUDIENCE]);
-    let claims = jsonwebtoken::decode::<Claims>(token, &key, &v)
-        .map_err(|e| unauthorized(&format!("Access token validation failure: {e}")))?
-        .claims;
-    let scopes: Vec<&str> = claims
-        .scp
-        .as_deref()
-        .unwrap_or_default()
-        .split(' ')
-        .collect();
-    let roles = claims.roles.unwrap_or_default();
-    let delegated = claims.scp.is_some();
-    let permitted = if delegated {
-        scopes.iter().any(|s| READ_SCOPES.contains(s))
-    } else {
-        roles.iter().any(|r| READ_SCOPES.contains(&r.as_str()))
-    };
-    if !permitted {
-        return Err(graph_error(StatusCode::FORBIDDEN, "Forbidden", "Missing application permission SecurityIncident.Read.All or SecurityIncident.ReadWrite.All."));
-    }
-    if delegated
-        && !claims
-            .wids
-            .unwrap_or_default()
-            .iter()
-            .any(|w| READ_ROLES.contains(&w.as_str()))
-    {
-        return Err(graph_error(StatusCode::FORBIDDEN, "Forbidden", "The user does not have a role that allows reading incidents (Security Reader or higher)."));
-    }
-    // Quota: 150 requests per minute per app per tenant.
-    let key = format!(
-        "{}/{}",
-        claims.tid.unwrap_or_default(),
-        claims.appid.unwrap_or_default()
-    );
-    let mut quota = app.quota.lock().unwrap_or_else(|e| e.into_inner());
-    let window = quota.entry(key).or_default();
-    let now = Instant::now();
-    while window
-        .front()
-        .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(60))
-    {
-        window.pop_front();
-    }
-    if window.len() >= QUOTA_PER_MINUTE {
-        let wait = 60
-            - window
-                .front()
-                .map(|t| now.duration_since(*t).as_secs())
-                .unwrap_or(0)
-                .min(59);
-        let mut r = graph_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "TooManyRequests",
-            "Too many requests.",
-        );
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from(wait));
-        return Err(r);
-    }
-    window.push_back(now);
-    Ok(())
+fn parse_id(api: Api, id: &str) -> Result<u64, Response> {
+    id.parse().map_err(|_| api_error(api, StatusCode::NOT_FOUND, "NotFound", &format!("Incident {id} was not found.")))
 }
 
-async fn list_incidents(
-    State(app): State<Shared>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let fault = match before(&app).await {
+async fn list(app: &App, api: Api, headers: &HeaderMap, q: &HashMap<String, String>) -> Response {
+    let fault = match before(app, api).await {
         Err(r) => return r,
         Ok(f) => f,
     };
-    if let Err(r) = authorize(&app, &headers) {
+    if let Err(r) = app.auth.check(api, headers, false) {
         return r;
     }
-    let query = match odata::Query::parse(&q) {
-        Ok(query) => query,
-        Err(msg) => return graph_error(StatusCode::BAD_REQUEST, "BadRequest", &msg),
+    let dialect = match api {
+        Api::Graph => Dialect::Graph,
+        Api::Defender => Dialect::Defender,
     };
-    let (page, more) = query.apply(&app.incidents);
-    let mut body = json!({
-        "@odata.context": format!("{}/v1.0/$metadata#security/incidents", app.base),
-        "value": page,
-    });
-    let next_skip = query.skip + query.top;
+    let query = match odata::Query::parse(dialect, q) {
+        Ok(query) => query,
+        Err(msg) => return api_error(api, StatusCode::BAD_REQUEST, "BadRequest", &msg),
+    };
+    let store = read(app);
+    let (page, more) = query.apply(&store);
+    let (path, context, value): (&str, &str, Vec<Value>) = match api {
+        Api::Graph => (
+            "/v1.0/security/incidents",
+            "/v1.0/$metadata#security/incidents",
+            page.iter().map(|i| shapes::graph_incident(i, &app.tenant, q.get("$expand").is_some_and(|e| e == "alerts"))).collect(),
+        ),
+        Api::Defender => ("/api/incidents", "/api/$metadata#Incidents", page.iter().map(|i| shapes::defender_incident(i)).collect()),
+    };
+    drop(store);
+    let mut body = json!({ "@odata.context": format!("{}{context}", app.base), "value": value });
     // Graph stops paging at the $skip limit: no link past it.
-    if more && next_skip <= odata::MAX_SKIP {
+    if more && query.skip + query.top <= dialect.max_skip() {
         let base = match fault {
             Some(faults::Kind::ForeignNextLink) => "https://graph.attacker.example",
             _ => app.base.as_str(),
         };
-        body["@odata.nextLink"] = json!(format!(
-            "{base}/v1.0/security/incidents?{}",
-            query.next_page_query()
-        ));
+        body["@odata.nextLink"] = json!(format!("{base}{path}?{}", query.next_page_query()));
     }
     match fault {
-        Some(faults::Kind::Malformed) => {
-            return Json(json!({ "value": "not a list of incidents" })).into_response()
-        }
+        Some(faults::Kind::Malformed) => Json(json!({ "value": "not a list of incidents" })).into_response(),
         Some(faults::Kind::Truncated) => {
             let text = body.to_string();
             let cut = &text[..text.len() / 2];
-            return ([(header::CONTENT_TYPE, "application/json")], cut.to_owned()).into_response();
+            ([(header::CONTENT_TYPE, "application/json")], cut.to_owned()).into_response()
         }
-        _ => {}
-    }
-    Json(body).into_response()
-}
-
-async fn get_incident(
-    State(app): State<Shared>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if let Err(r) = before(&app).await {
-        return r;
-    }
-    if let Err(r) = authorize(&app, &headers) {
-        return r;
-    }
-    match app.incidents.iter().find(|i| i["id"] == id.as_str()) {
-        Some(i) => Json(i.clone()).into_response(),
-        None => graph_error(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            &format!("Incident {id} was not found."),
-        ),
+        _ => Json(body).into_response(),
     }
 }
 
+async fn graph_list(State(app): State<Shared>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    list(&app, Api::Graph, &headers, &q).await
+}
+
+async fn defender_list(State(app): State<Shared>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    list(&app, Api::Defender, &headers, &q).await
+}
+
+async fn get_one(app: &App, api: Api, headers: &HeaderMap, id: &str, expand: bool) -> Response {
+    if let Err(r) = before(app, api).await {
+        return r;
+    }
+    if let Err(r) = app.auth.check(api, headers, false) {
+        return r;
+    }
+    let id = match parse_id(api, id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    match read(app).get(id) {
+        Some(i) => Json(match api {
+            Api::Graph => shapes::graph_incident(i, &app.tenant, expand),
+            Api::Defender => shapes::defender_incident(i),
+        })
+        .into_response(),
+        None => api_error(api, StatusCode::NOT_FOUND, "NotFound", &format!("Incident {id} was not found.")),
+    }
+}
+
+async fn graph_get(State(app): State<Shared>, headers: HeaderMap, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+    get_one(&app, Api::Graph, &headers, &id, q.get("$expand").is_some_and(|e| e == "alerts")).await
+}
+
+async fn defender_get(State(app): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    get_one(&app, Api::Defender, &headers, &id, true).await
+}
+
+/// Checks a value against an enum's members: Graph is case-insensitive, Defender's "body parameters
+/// are case-sensitive".
+fn member(api: Api, field: &str, value: &Value, allowed: &[&str]) -> Result<Option<String>, Response> {
+    let Some(v) = value.get(field) else { return Ok(None) };
+    let s = v.as_str().unwrap_or_default();
+    let found = allowed.iter().find(|&&a| match api {
+        Api::Graph => a.eq_ignore_ascii_case(s),
+        Api::Defender => shapes::pascal(a) == s || (a == "unknown" && s == "NotAvailable"),
+    });
+    match found {
+        Some(a) => Ok(Some((*a).to_owned())),
+        None => Err(api_error(api, StatusCode::BAD_REQUEST, "InvalidRequestBody", &format!("Invalid value '{s}' for '{field}'."))),
+    }
+}
+
+const STATUSES: &[&str] = &["active", "inProgress", "resolved", "redirected"];
+const CLASSIFICATIONS: &[&str] = &["unknown", "truePositive", "falsePositive", "informationalExpectedActivity"];
+const DETERMINATIONS: &[&str] = &[
+    "unknown", "apt", "malware", "securityPersonnel", "securityTesting", "unwantedSoftware", "other", "multiStagedAttack",
+    "compromisedAccount", "phishing", "maliciousUserActivity", "notMalicious", "notEnoughDataToValidate",
+    "confirmedActivity", "lineOfBusinessApplication", "clean", "insufficientData", "compromisedUser", "confirmedUserActivity",
+];
+
+fn change_from(api: Api, body: &Value, caller: &Caller) -> Result<Change, Response> {
+    if !body.is_object() {
+        return Err(api_error(api, StatusCode::BAD_REQUEST, "InvalidRequestBody", "The request body must be a JSON object."));
+    }
+    let tags_field = match api {
+        Api::Graph => "customTags",
+        Api::Defender => "tags",
+    };
+    let tags = match body.get(tags_field) {
+        None => None,
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => Some(a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect()),
+        Some(_) => return Err(api_error(api, StatusCode::BAD_REQUEST, "InvalidRequestBody", &format!("'{tags_field}' must be a list of strings."))),
+    };
+    let assigned_to = match body.get("assignedTo") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(s)) if s.is_empty() => Some(None),
+        Some(Value::String(s)) if s.len() <= 256 => Some(Some(s.clone())),
+        Some(_) => return Err(api_error(api, StatusCode::BAD_REQUEST, "InvalidRequestBody", "'assignedTo' must be a user principal name.")),
+    };
+    let comment = match (api, body.get("comment")) {
+        (Api::Defender, Some(Value::String(c))) if c.chars().count() <= 30_000 => {
+            Some(Comment { comment: c.clone(), created_by: caller.upn.clone(), created: OffsetDateTime::now_utc() })
+        }
+        (Api::Defender, Some(_)) => return Err(api_error(api, StatusCode::BAD_REQUEST, "InvalidRequestBody", "'comment' must be text of at most 30,000 characters.")),
+        _ => None,
+    };
+    Ok(Change {
+        status: member(api, "status", body, STATUSES)?,
+        assigned_to,
+        classification: member(api, "classification", body, CLASSIFICATIONS)?,
+        determination: member(api, "determination", body, DETERMINATIONS)?,
+        tags,
+        comment,
+    })
+}
+
+async fn patch(app: &App, api: Api, headers: &HeaderMap, id: &str, body: &Value) -> Response {
+    if let Err(r) = before(app, api).await {
+        return r;
+    }
+    let caller = match app.auth.check(api, headers, true) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let id = match parse_id(api, id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let change = match change_from(api, body, &caller) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut store = app.store.write().unwrap_or_else(|e| e.into_inner());
+    match store.apply(id, change, OffsetDateTime::now_utc()) {
+        Some(i) => Json(match api {
+            Api::Graph => shapes::graph_incident(i, &app.tenant, false),
+            Api::Defender => shapes::defender_incident(i),
+        })
+        .into_response(),
+        None => api_error(api, StatusCode::NOT_FOUND, "NotFound", &format!("Incident {id} was not found.")),
+    }
+}
+
+async fn graph_patch(State(app): State<Shared>, headers: HeaderMap, Path(id): Path<String>, Json(body): Json<Value>) -> Response {
+    patch(&app, Api::Graph, &headers, &id, &body).await
+}
+
+async fn defender_patch(State(app): State<Shared>, headers: HeaderMap, Path(id): Path<String>, Json(body): Json<Value>) -> Response {
+    patch(&app, Api::Defender, &headers, &id, &body).await
+}
+
+/// `POST /security/incidents/{id}/comments`: 200 with the incident's whole comment list.
+async fn graph_comment(State(app): State<Shared>, headers: HeaderMap, Path(id): Path<String>, Json(body): Json<Value>) -> Response {
+    if let Err(r) = before(&app, Api::Graph).await {
+        return r;
+    }
+    let caller = match app.auth.check(Api::Graph, &headers, true) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let id = match parse_id(Api::Graph, &id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let text = match body.get("comment").and_then(Value::as_str) {
+        Some(c) if !c.trim().is_empty() && c.chars().count() <= 30_000 => c.to_owned(),
+        _ => return api_error(Api::Graph, StatusCode::BAD_REQUEST, "InvalidRequestBody", "'comment' must be text of 1 to 30,000 characters."),
+    };
+    let change = Change { comment: Some(Comment { comment: text, created_by: caller.upn, created: OffsetDateTime::now_utc() }), ..Change::default() };
+    let mut store = app.store.write().unwrap_or_else(|e| e.into_inner());
+    match store.apply(id, change, OffsetDateTime::now_utc()) {
+        Some(i) => Json(json!({ "@odata.context": format!("{}/v1.0/$metadata#Collection(microsoft.graph.security.alertComment)", app.base),
+            "value": i.comments.iter().map(shapes::graph_comment).collect::<Vec<_>>() })).into_response(),
+        None => api_error(Api::Graph, StatusCode::NOT_FOUND, "NotFound", &format!("Incident {id} was not found.")),
+    }
+}
 /// Counts the request and applies the fault set for it: an early answer, or what to spoil later.
-async fn before(app: &App) -> Result<Option<faults::Kind>, Response> {
+async fn before(app: &App, api: Api) -> Result<Option<faults::Kind>, Response> {
     app.requests.fetch_add(1, Ordering::SeqCst);
     let Some(fault) = app.faults.take() else {
         return Ok(None);
@@ -389,7 +376,7 @@ async fn before(app: &App) -> Result<Option<faults::Kind>, Response> {
                 504 => "GatewayTimeout",
                 _ => "UnknownError",
             };
-            let mut r = graph_error(status, code, status.canonical_reason().unwrap_or("Error"));
+            let mut r = api_error(api, status, code, status.canonical_reason().unwrap_or("Error"));
             if let Some(secs) = fault.retry_after {
                 r.headers_mut()
                     .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
@@ -403,7 +390,8 @@ async fn before(app: &App) -> Result<Option<faults::Kind>, Response> {
                 "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", error=\"insufficient_claims\", claims=\"{}\"",
                 base64_encode(claims.as_bytes())
             );
-            let mut r = graph_error(
+            let mut r = api_error(
+                api,
                 StatusCode::UNAUTHORIZED,
                 "InvalidAuthenticationToken",
                 "Continuous access evaluation resulted in challenge with result: InteractionRequired and code: TokenIssuedBeforeRevocationTimestamp",

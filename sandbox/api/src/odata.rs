@@ -1,191 +1,249 @@
-//! The OData query options Graph accepts on `/security/incidents`, with its limits:
-//! `$top` 1..=50 (above 50 is a 400 with Graph's own message), `$skip` at most 500, `$orderby` on
-//! the date fields, and `$filter` comparisons on the documented properties joined by `and`.
+//! The OData query options each API accepts, with its documented limits.
+//!
+//! Graph `/security/incidents`: `$top` 1..=50 (above is a 400 with Graph's own message), `$skip` at
+//! most 500, `$orderby` on the date fields, `$filter` on assignedTo, classification,
+//! createdDateTime, determination, lastUpdateDateTime, severity, status.
+//! Defender XDR `/api/incidents`: `$top` at most 100, `$skip`, `$filter` on lastUpdateTime,
+//! createdTime, status and assignedTo; newest first.
+//!
+//! Queries run over indexes kept sorted by date, and stop as soon as the page is full, so paging
+//! through 100,000 incidents stays cheap.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use serde_json::Value;
+use time::OffsetDateTime;
 
-pub const MAX_TOP: usize = 50;
-pub const MAX_SKIP: usize = 500;
-const FILTERABLE: &[&str] = &[
-    "assignedTo",
-    "classification",
-    "createdDateTime",
-    "determination",
-    "lastUpdateDateTime",
-    "severity",
-    "status",
-];
+use crate::data::Incident;
+use crate::store::Store;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Graph,
+    Defender,
+}
+
+impl Dialect {
+    pub fn max_top(self) -> usize {
+        match self {
+            Dialect::Graph => 50,
+            Dialect::Defender => 100,
+        }
+    }
+
+    pub fn max_skip(self) -> usize {
+        match self {
+            Dialect::Graph => 500,
+            Dialect::Defender => usize::MAX,
+        }
+    }
+
+    fn filterable(self) -> &'static [&'static str] {
+        match self {
+            Dialect::Graph => &["assignedTo", "classification", "createdDateTime", "determination", "lastUpdateDateTime", "severity", "status"],
+            Dialect::Defender => &["lastUpdateTime", "createdTime", "status", "assignedTo"],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    LastUpdate,
+    Created,
+}
+
+#[derive(Debug, Clone)]
+enum Value {
+    Time(OffsetDateTime),
+    Text(String),
+    Null,
+}
 
 #[derive(Debug, Clone)]
 struct Condition {
     field: String,
     op: String,
-    value: String,
+    value: Value,
 }
 
 #[derive(Debug)]
 pub struct Query {
+    pub dialect: Dialect,
     pub top: usize,
     pub skip: usize,
-    order: Option<(String, bool)>,
+    order: (SortKey, bool),
     filter: Vec<Condition>,
     raw_filter: Option<String>,
     raw_order: Option<String>,
 }
 
 impl Query {
-    pub fn parse(q: &HashMap<String, String>) -> Result<Self, String> {
+    pub fn parse(dialect: Dialect, q: &HashMap<String, String>) -> Result<Self, String> {
         let top = match q.get("$top") {
             Some(t) => {
-                let n: usize = t
-                    .parse()
-                    .map_err(|_| format!("Invalid value '{t}' for $top query option."))?;
-                if n > MAX_TOP {
+                let n: usize = t.parse().map_err(|_| format!("Invalid value '{t}' for $top query option."))?;
+                if n > dialect.max_top() {
                     return Err(format!(
-                        "The query specified in the URI is not valid. The limit of '{MAX_TOP}' for Top query has been exceeded. The value from the incoming request is '{n}'."
+                        "The query specified in the URI is not valid. The limit of '{}' for Top query has been exceeded. The value from the incoming request is '{n}'.",
+                        dialect.max_top()
                     ));
                 }
                 n.max(1)
             }
-            None => MAX_TOP,
+            None => dialect.max_top(),
         };
         let skip = match q.get("$skip") {
-            Some(s) => s
-                .parse()
-                .map_err(|_| format!("Invalid value '{s}' for $skip query option."))?,
+            Some(s) => s.parse().map_err(|_| format!("Invalid value '{s}' for $skip query option."))?,
             None => 0,
         };
-        if skip > MAX_SKIP {
-            return Err(format!("The query specified in the URI is not valid. The limit of '{MAX_SKIP}' for Skip query has been exceeded."));
+        if skip > dialect.max_skip() {
+            return Err(format!(
+                "The query specified in the URI is not valid. The limit of '{}' for Skip query has been exceeded.",
+                dialect.max_skip()
+            ));
         }
-        let order = match q.get("$orderby") {
-            Some(o) => {
+        let order = match (dialect, q.get("$orderby")) {
+            (Dialect::Defender, Some(_)) => return Err("The query option $orderby is not supported.".into()),
+            (Dialect::Graph, Some(o)) => {
                 let mut parts = o.split_whitespace();
-                let field = parts.next().unwrap_or_default();
-                let dir = parts.next().unwrap_or("asc");
-                if !["lastUpdateDateTime", "createdDateTime"].contains(&field)
-                    || !["asc", "desc"].contains(&dir)
-                {
-                    return Err(format!("Order by '{o}' is not supported."));
-                }
-                Some((field.to_owned(), dir == "desc"))
+                let key = match parts.next().unwrap_or_default() {
+                    "lastUpdateDateTime" => SortKey::LastUpdate,
+                    "createdDateTime" => SortKey::Created,
+                    other => return Err(format!("Order by '{other}' is not supported.")),
+                };
+                let desc = match parts.next().unwrap_or("asc") {
+                    "asc" => false,
+                    "desc" => true,
+                    other => return Err(format!("Order direction '{other}' is not supported.")),
+                };
+                (key, desc)
             }
-            None => None,
+            // Newest first, as both APIs list by default.
+            (_, None) => (SortKey::Created, true),
         };
         let filter = match q.get("$filter") {
-            Some(f) => parse_filter(f)?,
+            Some(f) => parse_filter(dialect, f)?,
             None => Vec::new(),
         };
-        Ok(Self {
-            top,
-            skip,
-            order,
-            filter,
-            raw_filter: q.get("$filter").cloned(),
-            raw_order: q.get("$orderby").cloned(),
-        })
+        Ok(Self { dialect, top, skip, order, filter, raw_filter: q.get("$filter").cloned(), raw_order: q.get("$orderby").cloned() })
     }
 
     /// The page, and whether more items follow it.
-    pub fn apply<'a>(&self, items: &'a [Value]) -> (Vec<&'a Value>, bool) {
-        let mut matched: Vec<&Value> = items
-            .iter()
-            .filter(|i| self.filter.iter().all(|c| c.matches(i)))
-            .collect();
-        let (field, desc) = self
-            .order
-            .clone()
-            .unwrap_or(("createdDateTime".into(), true));
-        matched.sort_by(|a, b| {
-            let ord = a[&field]
-                .as_str()
-                .cmp(&b[&field].as_str())
-                .then_with(|| a["id"].as_str().cmp(&b["id"].as_str()));
-            if desc {
-                ord.reverse()
-            } else {
-                ord
+    pub fn apply<'a>(&self, store: &'a Store) -> (Vec<&'a Incident>, bool) {
+        let (key, desc) = self.order;
+        let index = store.index(key);
+        // Start at the first possible match when the filter bounds the sort key from below.
+        let start = if desc { 0 } else { self.lower_bound(store, key) };
+        let mut iter: Box<dyn Iterator<Item = &usize>> =
+            if desc { Box::new(index.iter().rev()) } else { Box::new(index[start..].iter()) };
+        let mut page = Vec::with_capacity(self.top);
+        let mut skipped = 0;
+        for &i in iter.by_ref() {
+            let inc = &store.incidents[i];
+            if !self.filter.iter().all(|c| c.matches(self.dialect, inc)) {
+                continue;
             }
+            if skipped < self.skip {
+                skipped += 1;
+                continue;
+            }
+            if page.len() == self.top {
+                return (page, true);
+            }
+            page.push(inc);
+        }
+        (page, false)
+    }
+
+    fn lower_bound(&self, store: &Store, key: SortKey) -> usize {
+        let field = match (key, self.dialect) {
+            (SortKey::LastUpdate, Dialect::Graph) => "lastUpdateDateTime",
+            (SortKey::Created, Dialect::Graph) => "createdDateTime",
+            (SortKey::LastUpdate, Dialect::Defender) => "lastUpdateTime",
+            (SortKey::Created, Dialect::Defender) => "createdTime",
+        };
+        let bound = self.filter.iter().find_map(|c| match (&c.value, c.op.as_str()) {
+            (Value::Time(t), "ge" | "gt" | "eq") if c.field == field => Some(*t),
+            _ => None,
         });
-        let more = matched.len() > self.skip + self.top;
-        (
-            matched.into_iter().skip(self.skip).take(self.top).collect(),
-            more,
-        )
+        let Some(bound) = bound else { return 0 };
+        let index = store.index(key);
+        index.partition_point(|&i| sort_value(&store.incidents[i], key) < bound)
     }
 
     pub fn next_page_query(&self) -> String {
-        let mut s = url_encode_pairs(&[
-            ("$top", self.top.to_string()),
-            ("$skip", (self.skip + self.top).to_string()),
-        ]);
+        let mut pairs = vec![("$top", self.top.to_string()), ("$skip", (self.skip + self.top).to_string())];
         if let Some(o) = &self.raw_order {
-            s.push('&');
-            s.push_str(&url_encode_pairs(&[("$orderby", o.clone())]));
+            pairs.push(("$orderby", o.clone()));
         }
         if let Some(f) = &self.raw_filter {
-            s.push('&');
-            s.push_str(&url_encode_pairs(&[("$filter", f.clone())]));
+            pairs.push(("$filter", f.clone()));
         }
-        s
+        pairs.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&")
     }
 }
 
-fn url_encode_pairs(pairs: &[(&str, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+pub fn sort_value(i: &Incident, key: SortKey) -> OffsetDateTime {
+    match key {
+        SortKey::LastUpdate => i.last_update,
+        SortKey::Created => i.created,
+    }
 }
 
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
 }
 
-fn parse_filter(f: &str) -> Result<Vec<Condition>, String> {
+fn parse_filter(dialect: Dialect, f: &str) -> Result<Vec<Condition>, String> {
     f.split(" and ")
         .map(|clause| {
             let mut parts = clause.trim().splitn(3, ' ');
-            let (Some(field), Some(op), Some(value)) = (parts.next(), parts.next(), parts.next())
-            else {
+            let (Some(field), Some(op), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
                 return Err(format!("Invalid filter clause '{clause}'."));
             };
-            if !FILTERABLE.contains(&field) {
+            if !dialect.filterable().contains(&field) {
                 return Err(format!("Filtering on '{field}' is not supported."));
             }
             if !["eq", "ne", "gt", "ge", "lt", "le"].contains(&op) {
                 return Err(format!("Operator '{op}' is not supported."));
             }
-            let value = value.trim().trim_matches('\'').to_owned();
-            Ok(Condition {
-                field: field.to_owned(),
-                op: op.to_owned(),
-                value,
-            })
+            let raw = value.trim();
+            let value = if field.ends_with("Time") {
+                let t = OffsetDateTime::parse(raw.trim_matches('\''), &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| format!("The value '{raw}' is not a valid DateTimeOffset."))?;
+                Value::Time(t)
+            } else if raw == "null" {
+                Value::Null
+            } else {
+                Value::Text(raw.trim_matches('\'').to_ascii_lowercase())
+            };
+            Ok(Condition { field: field.to_owned(), op: op.to_owned(), value })
         })
         .collect()
 }
 
 impl Condition {
-    fn matches(&self, item: &Value) -> bool {
-        let actual = item[&self.field].as_str().unwrap_or("null");
-        // Dates compare as instants; equality on enums is case-insensitive, as on Graph.
-        let ord = if self.field.ends_with("DateTime") {
-            parse_time(actual).cmp(&parse_time(&self.value))
-        } else {
-            actual
-                .to_ascii_lowercase()
-                .cmp(&self.value.to_ascii_lowercase())
+    fn matches(&self, dialect: Dialect, i: &Incident) -> bool {
+        let actual = match (dialect, self.field.as_str()) {
+            (_, "lastUpdateDateTime" | "lastUpdateTime") => Value::Time(i.last_update),
+            (_, "createdDateTime" | "createdTime") => Value::Time(i.created),
+            (_, "assignedTo") => i.assigned_to.as_ref().map_or(Value::Null, |a| Value::Text(a.to_ascii_lowercase())),
+            (_, "status") => Value::Text(i.status.to_ascii_lowercase()),
+            (_, "severity") => Value::Text(i.severity.to_ascii_lowercase()),
+            (_, "classification") => Value::Text(i.classification.to_ascii_lowercase()),
+            (_, "determination") => Value::Text(i.determination.to_ascii_lowercase()),
+            _ => Value::Null,
+        };
+        let ord = match (&actual, &self.value) {
+            (Value::Time(a), Value::Time(b)) => a.cmp(b),
+            (Value::Text(a), Value::Text(b)) => a.cmp(b),
+            (Value::Null, Value::Null) => Ordering::Equal,
+            _ => return self.op == "ne",
         };
         match self.op.as_str() {
             "eq" => ord.is_eq(),
@@ -196,8 +254,4 @@ impl Condition {
             _ => ord.is_le(),
         }
     }
-}
-
-fn parse_time(s: &str) -> Option<time::OffsetDateTime> {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
 }

@@ -1,0 +1,81 @@
+//! The sandbox tenant's incidents in memory, with indexes sorted by date, and the writes analysts
+//! make (which move an incident's `lastUpdate` and so its place in the index).
+
+use time::OffsetDateTime;
+
+use crate::data::{Comment, Incident};
+use crate::odata::{sort_value, SortKey};
+
+pub struct Store {
+    pub incidents: Vec<Incident>,
+    by_update: Vec<usize>,
+    by_created: Vec<usize>,
+}
+
+/// One analyst's change to an incident, in Graph's spelling (the Defender handler translates).
+#[derive(Debug, Default)]
+pub struct Change {
+    pub status: Option<String>,
+    pub assigned_to: Option<Option<String>>,
+    pub classification: Option<String>,
+    pub determination: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub comment: Option<Comment>,
+}
+
+impl Store {
+    pub fn new(incidents: Vec<Incident>) -> Self {
+        let mut s = Self { incidents, by_update: Vec::new(), by_created: Vec::new() };
+        s.reindex();
+        s
+    }
+
+    fn reindex(&mut self) {
+        let sorted = |key: SortKey, incidents: &[Incident]| {
+            let mut idx: Vec<usize> = (0..incidents.len()).collect();
+            idx.sort_by_key(|&i| (sort_value(&incidents[i], key), incidents[i].id));
+            idx
+        };
+        self.by_update = sorted(SortKey::LastUpdate, &self.incidents);
+        self.by_created = sorted(SortKey::Created, &self.incidents);
+    }
+
+    pub fn index(&self, key: SortKey) -> &[usize] {
+        match key {
+            SortKey::LastUpdate => &self.by_update,
+            SortKey::Created => &self.by_created,
+        }
+    }
+
+    pub fn get(&self, id: u64) -> Option<&Incident> {
+        let pos = id.checked_sub(100_000)? as usize;
+        self.incidents.get(pos).filter(|i| i.id == id)
+    }
+
+    /// Applies a change; `now` becomes the incident's lastUpdate.
+    pub fn apply(&mut self, id: u64, change: Change, now: OffsetDateTime) -> Option<&Incident> {
+        let pos = id.checked_sub(100_000)? as usize;
+        let inc = self.incidents.get_mut(pos).filter(|i| i.id == id)?;
+        if let Some(s) = change.status {
+            inc.status = s;
+        }
+        if let Some(a) = change.assigned_to {
+            inc.assigned_to = a;
+        }
+        if let Some(c) = change.classification {
+            inc.classification = c;
+        }
+        if let Some(d) = change.determination {
+            inc.determination = d;
+        }
+        if let Some(t) = change.tags {
+            inc.tags = t;
+        }
+        if let Some(c) = change.comment {
+            inc.comments.push(c);
+        }
+        inc.last_update = now.max(inc.last_update + time::Duration::milliseconds(1));
+        self.reindex();
+        self.incidents.get(pos)
+    }
+}
