@@ -2,12 +2,13 @@
 
 use std::time::Duration;
 
+use idesk_core::api::IncidentApi;
 use idesk_core::browser::{Opener, SystemBrowser};
-use idesk_core::config::{Backend, Profile};
+use idesk_core::config::{Backend, Kind, Profile};
 use idesk_core::desk::Desk;
-use idesk_core::graph::GraphClient;
-use idesk_core::incident::Incident;
+use idesk_core::incident::{Incident, IncidentDetail, Update};
 use idesk_core::oidc::Account;
+use idesk_core::sync;
 use idesk_core::Error;
 use serde::Serialize;
 use tauri::{Emitter, State};
@@ -26,6 +27,12 @@ pub struct ProfileView {
     tenant: String,
     sandbox: bool,
     api: Backend,
+    /// Asks for read permissions only: triage is unavailable.
+    read_only: bool,
+    /// Signs in as the app (client credentials), not as a person.
+    application: bool,
+    /// For Defender XDR profiles: the date that API stops working.
+    retires: Option<&'static str>,
 }
 
 impl From<&Profile> for ProfileView {
@@ -35,6 +42,9 @@ impl From<&Profile> for ProfileView {
             tenant: p.tenant.clone(),
             sandbox: p.sandbox,
             api: p.api,
+            read_only: p.read_only,
+            application: p.kind == Kind::Application,
+            retires: (p.api == Backend::Defender).then_some(idesk_core::api::DEFENDER_RETIREMENT),
         }
     }
 }
@@ -141,14 +151,68 @@ pub async fn sign_out(state: State<'_, AppState>) -> IpcResult<AppView> {
     view(&desk).await
 }
 
+/// The incidents as cached: instant, and available offline.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IncidentsView {
+    incidents: Vec<Incident>,
+    synced_at: Option<String>,
+}
+
 #[tauri::command]
-pub async fn list_incidents(state: State<'_, AppState>) -> IpcResult<Vec<Incident>> {
-    let s = state.desk()?.current();
+pub async fn cached_incidents(state: State<'_, AppState>) -> IpcResult<IncidentsView> {
+    let snap = sync::cached(&state.desk()?.cache()).await?;
+    Ok(IncidentsView {
+        incidents: snap.incidents,
+        synced_at: snap.synced_at,
+    })
+}
+
+/// Brings the cache up to date with the API; emits `sync-progress` with the running count.
+#[tauri::command]
+pub async fn sync_incidents(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+) -> IpcResult<IncidentsView> {
+    let desk = state.desk()?;
+    let s = desk.current();
     if s.account().is_none() {
         return Err(Error::NotSignedIn.into());
     }
-    let client = GraphClient::new(s.profile().api_base()?);
-    Ok(client.list_incidents(&s).await?)
+    let api = IncidentApi::for_profile(s.profile())?;
+    let progress = move |n: usize| {
+        let _ = app.emit("sync-progress", n);
+    };
+    let (incidents, report) = sync::sync(&api, &s, &desk.cache(), &progress).await?;
+    Ok(IncidentsView {
+        incidents,
+        synced_at: Some(report.synced_at),
+    })
+}
+
+#[tauri::command]
+pub async fn get_incident(state: State<'_, AppState>, id: String) -> IpcResult<IncidentDetail> {
+    let s = state.desk()?.current();
+    Ok(IncidentApi::for_profile(s.profile())?.get(&s, &id).await?)
+}
+
+/// A triage change. `seen_last_update` is the incident's lastUpdate as the analyst saw it: if it
+/// changed since, nothing is written and the error is `conflict`.
+#[tauri::command]
+pub async fn update_incident(
+    state: State<'_, AppState>,
+    id: String,
+    update: Update,
+    seen_last_update: Option<String>,
+) -> IpcResult<Incident> {
+    let desk = state.desk()?;
+    let s = desk.current();
+    let api = IncidentApi::for_profile(s.profile())?;
+    let updated = api
+        .update(&s, &id, &update, seen_last_update.as_deref())
+        .await?;
+    sync::remember(&desk.cache(), updated.clone()).await?;
+    Ok(updated)
 }
 
 #[cfg(test)]
@@ -163,6 +227,9 @@ mod tests {
                 tenant: "t".into(),
                 sandbox: true,
                 api: Backend::Graph,
+                read_only: false,
+                application: false,
+                retires: None,
             },
             account: Some(Account {
                 name: Some("Alice".into()),
@@ -185,6 +252,17 @@ mod tests {
             keys(&json["account"]),
             ["name", "objectId", "tenantId", "username"]
         );
-        assert_eq!(keys(&json["profile"]), ["api", "name", "sandbox", "tenant"]);
+        assert_eq!(
+            keys(&json["profile"]),
+            [
+                "api",
+                "application",
+                "name",
+                "readOnly",
+                "retires",
+                "sandbox",
+                "tenant"
+            ]
+        );
     }
 }

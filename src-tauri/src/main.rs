@@ -27,7 +27,10 @@ fn main() {
             commands::switch_profile,
             commands::admin_consent_url,
             commands::sign_out,
-            commands::list_incidents,
+            commands::cached_incidents,
+            commands::sync_incidents,
+            commands::get_incident,
+            commands::update_incident,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

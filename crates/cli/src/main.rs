@@ -9,11 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use idesk_core::api::{IncidentApi, DEFENDER_RETIREMENT};
 use idesk_core::browser::{Opener, SystemBrowser};
+use idesk_core::cache::Cache;
 use idesk_core::config::{Backend, Cloud, Config, Dirs, Kind, Profile};
-use idesk_core::graph::GraphClient;
+use idesk_core::incident::{Classification, Determination, Status, Update};
 use idesk_core::secret::Secret;
 use idesk_core::session::Session;
+use idesk_core::sync;
 use idesk_core::token_store::{KeychainStore, TokenStore};
 use idesk_core::{Error, ErrorCode};
 use url::Url;
@@ -69,6 +72,41 @@ enum Command {
         /// Write to this file instead of standard output.
         #[arg(long)]
         output: Option<std::path::PathBuf>,
+        /// Read the local cache (filled by `idesk sync`) instead of the API.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// One incident with its alerts and evidence.
+    Incident {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Triage an incident: status, assignment, classification, determination, tags, comment.
+    Update {
+        id: String,
+        /// active, inProgress, resolved (resolving wants a --comment saying why).
+        #[arg(long)]
+        status: Option<String>,
+        /// me, none, or a user principal name.
+        #[arg(long)]
+        assign: Option<String>,
+        /// truePositive, falsePositive, informationalExpectedActivity, unknown.
+        #[arg(long)]
+        classification: Option<String>,
+        /// malware, phishing, securityTesting, notMalicious, ... (see the README).
+        #[arg(long)]
+        determination: Option<String>,
+        /// Adds a tag (repeatable); existing tags stay.
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Bring the local, encrypted incident cache up to date (incrementally).
+    Sync {
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -97,6 +135,9 @@ enum ProfileCommand {
         /// The secret is checked with the tenant, then kept in the OS keychain only.
         #[arg(long)]
         client_secret_stdin: bool,
+        /// Ask only for read permissions (the tenant consented to read, not to triage).
+        #[arg(long)]
+        read_only: bool,
     },
     /// List profiles.
     List,
@@ -174,7 +215,7 @@ fn exit_code(code: ErrorCode) -> u8 {
         | ErrorCode::ConsentRequired
         | ErrorCode::ReauthRequired
         | ErrorCode::KeychainUnavailable => 3,
-        ErrorCode::ApiError => 4,
+        ErrorCode::ApiError | ErrorCode::Conflict => 4,
     }
 }
 
@@ -242,6 +283,10 @@ async fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
+        cmd @ (Command::Incident { .. } | Command::Update { .. } | Command::Sync { .. }) => {
+            let session = Session::new(config.select(cli.profile.as_deref())?.clone(), keychain()?);
+            incident_command(cmd, &session, &dirs).await
+        }
         Command::Incidents {
             since,
             status,
@@ -249,15 +294,22 @@ async fn run(cli: Cli) -> Result<(), Error> {
             assigned_to,
             format,
             output,
+            offline,
         } => {
             let profile = config.select(cli.profile.as_deref())?.clone();
             let since = since.as_deref().map(output::parse_since).transpose()?;
-            let session = Session::new(profile.clone(), keychain()?);
-            if session.resume().await?.is_none() {
-                return Err(Error::NotSignedIn);
-            }
-            let client = GraphClient::new(profile.api_base()?);
-            let all = client.list_incidents(&session).await?;
+            let store = keychain()?;
+            let session = Session::new(profile.clone(), Arc::clone(&store));
+            let all = if offline {
+                let cache = Arc::new(Cache::new(&dirs, &profile.name, store));
+                sync::cached(&cache).await?.incidents
+            } else {
+                let session = signed_in(&session).await?;
+                let since_text = since.map(output::rfc3339);
+                IncidentApi::for_profile(&profile)?
+                    .list(session, since_text.as_deref(), &|_| {})
+                    .await?
+            };
             let me = session.account().and_then(|a| a.username);
             let filter = output::Filter {
                 since,
@@ -281,6 +333,103 @@ async fn run(cli: Cli) -> Result<(), Error> {
     }
 }
 
+/// The session, signed in silently from the keychain; a note on stderr for retiring backends.
+async fn signed_in(session: &Session) -> Result<&Session, Error> {
+    if session.profile().api == Backend::Defender {
+        eprintln!(
+            "idesk: note: the Defender XDR API stops working on {DEFENDER_RETIREMENT}; move this profile to --api graph"
+        );
+    }
+    if session.resume().await?.is_none() {
+        return Err(Error::NotSignedIn);
+    }
+    Ok(session)
+}
+
+async fn incident_command(cmd: Command, session: &Session, dirs: &Dirs) -> Result<(), Error> {
+    let profile = session.profile().clone();
+    let api = IncidentApi::for_profile(&profile)?;
+    match cmd {
+        Command::Incident { id, json } => {
+            let detail = api.get(signed_in(session).await?, &id).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&detail)
+                        .map_err(|e| Error::Config(e.to_string()))?
+                );
+            } else {
+                print!("{}", output::detail(&detail));
+            }
+        }
+        Command::Update {
+            id,
+            status,
+            assign,
+            classification,
+            determination,
+            tags,
+            comment,
+        } => {
+            let session = signed_in(session).await?;
+            let current = api.get(session, &id).await?.incident;
+            let me = session.account().and_then(|a| a.username);
+            let assigned_to = match assign.as_deref() {
+                None => None,
+                Some("none") => Some(None),
+                Some("me") => Some(Some(me.ok_or_else(|| {
+                    Error::Config("--assign me needs a signed-in user".into())
+                })?)),
+                Some(upn) => Some(Some(upn.to_owned())),
+            };
+            let tags = (!tags.is_empty()).then(|| {
+                let mut all = current.tags.clone();
+                for t in tags {
+                    if !all.contains(&t) {
+                        all.push(t);
+                    }
+                }
+                all
+            });
+            let update = Update {
+                status: status.as_deref().map(Status::from),
+                assigned_to,
+                classification: classification.as_deref().map(Classification::from),
+                determination: determination.as_deref().map(Determination::from),
+                tags,
+                comment,
+            };
+            let updated = api
+                .update(session, &id, &update, current.last_update.as_deref())
+                .await?;
+            let cache = Arc::new(Cache::new(dirs, &profile.name, keychain()?));
+            sync::remember(&cache, updated.clone()).await?;
+            println!(
+                "{}",
+                output::render(std::slice::from_ref(&updated), output::Format::Table)?.trim_end()
+            );
+        }
+        Command::Sync { json } => {
+            let session = signed_in(session).await?;
+            let cache = Arc::new(Cache::new(dirs, &profile.name, keychain()?));
+            let (_, report) = sync::sync(&api, session, &cache, &|_| {}).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&report).map_err(|e| Error::Config(e.to_string()))?
+                );
+            } else {
+                println!(
+                    "{} incidents fetched, {} in the cache",
+                    report.fetched, report.total
+                );
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 async fn profile_command(
     cmd: ProfileCommand,
     dirs: &Dirs,
@@ -296,6 +445,7 @@ async fn profile_command(
             authority,
             api_base,
             client_secret_stdin,
+            read_only,
         } => {
             let profile = Profile {
                 name: name.clone(),
@@ -313,6 +463,7 @@ async fn profile_command(
                 authority,
                 api_base,
                 sandbox: false,
+                read_only,
                 kind: if client_secret_stdin {
                     Kind::Application
                 } else {

@@ -4,7 +4,7 @@ use std::time::SystemTime;
 
 use clap::ValueEnum;
 use idesk_core::config::Profile;
-use idesk_core::incident::Incident;
+use idesk_core::incident::{Incident, IncidentDetail};
 use idesk_core::oidc::Account;
 use idesk_core::Error;
 use serde::Serialize;
@@ -59,6 +59,59 @@ pub fn print_status(s: &Status, json: bool) {
         ),
         None => println!("Profile {} (tenant {}): not signed in", s.profile, s.tenant),
     }
+}
+
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// An incident with its alerts and evidence, for a terminal. Control characters in incident text
+/// (attacker-influenced) are dropped so they cannot drive the terminal.
+pub fn detail(d: &IncidentDetail) -> String {
+    let clean = |s: &str| s.chars().filter(|c| !c.is_control()).collect::<String>();
+    let i = &d.incident;
+    let mut out = format!(
+        "Incident {}: {}\n  severity {}  status {}  assigned to {}\n  classification {}  determination {}\n  created {}  last update {}\n",
+        i.id,
+        clean(&i.display_name),
+        i.severity.as_str(),
+        i.status.as_str(),
+        i.assigned_to.as_deref().map(clean).unwrap_or_else(|| "nobody".into()),
+        i.classification.as_str(),
+        i.determination.as_str(),
+        i.created.as_deref().unwrap_or("-"),
+        i.last_update.as_deref().unwrap_or("-"),
+    );
+    if !i.tags.is_empty() {
+        out.push_str(&format!("  tags {}\n", clean(&i.tags.join(", "))));
+    }
+    if let Some(url) = &i.web_url {
+        out.push_str(&format!("  portal {}\n", clean(url)));
+    }
+    for a in &d.alerts {
+        out.push_str(&format!(
+            "\n  Alert {} [{} {}] {}\n    {} {} {}\n",
+            clean(&a.id),
+            a.severity.as_str(),
+            a.status.as_str(),
+            clean(&a.title),
+            a.category.as_deref().map(clean).unwrap_or_default(),
+            a.service_source.as_deref().map(clean).unwrap_or_default(),
+            clean(&a.mitre_techniques.join(" ")),
+        ));
+        for e in &a.evidence {
+            out.push_str(&format!("    - {}: {}\n", clean(&e.kind), clean(&e.title)));
+        }
+    }
+    for c in &i.comments {
+        out.push_str(&format!(
+            "\n  Comment by {} at {}:\n    {}\n",
+            c.author.as_deref().map(clean).unwrap_or_else(|| "?".into()),
+            c.created.as_deref().unwrap_or("?"),
+            clean(&c.text)
+        ));
+    }
+    out
 }
 
 /// `48h`, `7d`, `30m`, or an RFC 3339 time.
@@ -135,15 +188,23 @@ pub fn render(incidents: &[Incident], format: Format) -> Result<String, Error> {
                 + "\n"
         }
         Format::Csv => {
-            let mut out = String::from("id,severity,status,assignedTo,lastUpdate,displayName\n");
+            let mut out = String::from(
+                "id,severity,status,assignedTo,classification,determination,tags,created,lastUpdate,displayName,webUrl\n",
+            );
             for i in incidents {
+                let tags = i.tags.join(";");
                 let row = [
                     i.id.as_str(),
                     i.severity.as_str(),
                     i.status.as_str(),
                     i.assigned_to.as_deref().unwrap_or(""),
+                    i.classification.as_str(),
+                    i.determination.as_str(),
+                    tags.as_str(),
+                    i.created.as_deref().unwrap_or(""),
                     i.last_update.as_deref().unwrap_or(""),
                     i.display_name.as_str(),
+                    i.web_url.as_deref().unwrap_or(""),
                 ];
                 out.push_str(&row.map(csv_field).join(","));
                 out.push('\n');

@@ -55,6 +55,9 @@ pub struct Profile {
     pub sandbox: bool,
     #[serde(default)]
     pub kind: Kind,
+    /// Ask only for read permissions (no triage): for tenants that consented to read only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
 }
 
 /// Whose rights the profile uses.
@@ -104,9 +107,11 @@ impl Profile {
     /// The delegated scopes requested at sign-in. The audience is always the backend's own
     /// resource, whatever host `api_base` points at.
     pub fn scopes(&self) -> String {
-        let scope = match self.api {
-            Backend::Graph => "SecurityIncident.Read.All",
-            Backend::Defender => "Incident.Read",
+        let scope = match (self.api, self.read_only) {
+            (Backend::Graph, false) => "SecurityIncident.ReadWrite.All",
+            (Backend::Graph, true) => "SecurityIncident.Read.All",
+            (Backend::Defender, false) => "Incident.ReadWrite",
+            (Backend::Defender, true) => "Incident.Read",
         };
         format!("openid profile offline_access {}/{scope}", self.resource())
     }
@@ -308,6 +313,7 @@ mod tests {
             api_base: None,
             sandbox: false,
             kind: Kind::Delegated,
+            read_only: false,
         }
     }
 
@@ -365,6 +371,12 @@ mod tests {
     #[test]
     fn scopes_name_the_backend_resource() {
         let mut p = profile();
+        assert!(
+            p.scopes()
+                .contains("https://graph.microsoft.com/SecurityIncident.ReadWrite.All"),
+            "triage by default"
+        );
+        p.read_only = true;
         assert!(p
             .scopes()
             .contains("https://graph.microsoft.com/SecurityIncident.Read.All"));

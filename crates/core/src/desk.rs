@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::cache::Cache;
 use crate::config::{Config, Dirs, Profile};
 use crate::error::{Error, Result};
 use crate::session::Session;
@@ -12,6 +13,8 @@ use crate::token_store::TokenStore;
 pub struct Desk {
     /// One session per profile, never empty; sessions do no I/O until used.
     sessions: Vec<Arc<Session>>,
+    /// Each profile's incident cache, in the same order.
+    caches: Vec<Arc<Cache>>,
     /// Index into `sessions`.
     current: AtomicUsize,
     session_only: bool,
@@ -48,12 +51,17 @@ impl Desk {
             .and_then(index_of)
             .or_else(|| sandbox.as_ref().and_then(|s| index_of(&s.name)))
             .unwrap_or(0);
+        let caches = profiles
+            .iter()
+            .map(|p| Arc::new(Cache::new(dirs, &p.name, Arc::clone(&store))))
+            .collect();
         let sessions = profiles
             .into_iter()
             .map(|p| Arc::new(Session::new(p, Arc::clone(&store))))
             .collect();
         Ok(Self {
             sessions,
+            caches,
             current: AtomicUsize::new(current),
             session_only,
         })
@@ -72,6 +80,12 @@ impl Desk {
     pub fn current(&self) -> Arc<Session> {
         let i = self.current.load(Ordering::SeqCst);
         Arc::clone(&self.sessions[i.min(self.sessions.len() - 1)])
+    }
+
+    /// The incident cache of the current profile.
+    pub fn cache(&self) -> Arc<Cache> {
+        let i = self.current.load(Ordering::SeqCst);
+        Arc::clone(&self.caches[i.min(self.caches.len() - 1)])
     }
 
     /// Makes `name` the current profile; its session (and tokens) are kept from before.

@@ -25,6 +25,8 @@ pub enum ErrorCode {
     ReauthRequired,
     /// The incident API answered with an error, or the network failed.
     ApiError,
+    /// Someone else changed the incident since it was shown: the UI shows what changed.
+    Conflict,
     /// A profile or setting is missing or invalid.
     Config,
 }
@@ -62,6 +64,8 @@ pub enum Error {
     ClaimsChallenge,
     #[error("the incident API answered {status}: {message}")]
     Api { status: u16, message: String },
+    #[error("the incident changed since you opened it (now {}, assigned to {}, updated {}): review it and try again", .0.status.as_str(), .0.assigned_to.as_deref().unwrap_or("nobody"), .0.last_update.as_deref().unwrap_or("?"))]
+    Conflict(Box<crate::incident::Incident>),
     #[error("refused to send the token to {0}: not the profile's API origin")]
     ForeignOrigin(String),
     #[error("the server sent a response Incident Desk cannot read: {0}")]
@@ -88,6 +92,7 @@ impl Error {
             }
             Error::Keychain(_) => ErrorCode::KeychainUnavailable,
             Error::ClaimsChallenge => ErrorCode::ReauthRequired,
+            Error::Conflict(_) => ErrorCode::Conflict,
             Error::Network(..)
             | Error::Api { .. }
             | Error::ForeignOrigin(_)

@@ -4,12 +4,13 @@
 //! keychain, the incident API client and the domain model. Deliberately does not know about Tauri,
 //! windows or IPC: the desktop shell and the `idesk` CLI are thin adapters over this crate.
 
+pub mod api;
 pub mod browser;
+pub mod cache;
 pub mod config;
 pub mod desk;
 pub mod entra;
 pub mod error;
-pub mod graph;
 pub mod incident;
 pub mod loopback;
 pub mod oidc;
@@ -17,6 +18,7 @@ pub mod pkce;
 pub mod sandbox;
 pub mod secret;
 pub mod session;
+pub mod sync;
 pub mod token_store;
 
 pub use error::{Error, ErrorCode};

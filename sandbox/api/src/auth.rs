@@ -34,8 +34,18 @@ impl Api {
     /// (delegated read, delegated write, application read, application write)
     fn permissions(self) -> [&'static str; 4] {
         match self {
-            Api::Graph => ["SecurityIncident.Read.All", "SecurityIncident.ReadWrite.All", "SecurityIncident.Read.All", "SecurityIncident.ReadWrite.All"],
-            Api::Defender => ["Incident.Read", "Incident.ReadWrite", "Incident.Read.All", "Incident.ReadWrite.All"],
+            Api::Graph => [
+                "SecurityIncident.Read.All",
+                "SecurityIncident.ReadWrite.All",
+                "SecurityIncident.Read.All",
+                "SecurityIncident.ReadWrite.All",
+            ],
+            Api::Defender => [
+                "Incident.Read",
+                "Incident.ReadWrite",
+                "Incident.Read.All",
+                "Incident.ReadWrite.All",
+            ],
         }
     }
 
@@ -43,7 +53,10 @@ impl Api {
     /// an hour.
     fn quotas(self) -> &'static [(usize, Duration)] {
         const GRAPH: &[(usize, Duration)] = &[(150, Duration::from_secs(60))];
-        const DEFENDER: &[(usize, Duration)] = &[(50, Duration::from_secs(60)), (1500, Duration::from_secs(3600))];
+        const DEFENDER: &[(usize, Duration)] = &[
+            (50, Duration::from_secs(60)),
+            (1500, Duration::from_secs(3600)),
+        ];
         match self {
             Api::Graph => GRAPH,
             Api::Defender => DEFENDER,
@@ -57,7 +70,10 @@ const READ_ROLES: &[&str] = &[
     "194ae4cb-b126-40b2-bd5b-6091b380977d", // Security Administrator
     "f2ef992c-3afb-46b9-b7cf-a126ee74c451", // Global Reader
 ];
-const WRITE_ROLES: &[&str] = &["5f2222b1-57c3-48ba-8ad5-d4759f1fde6f", "194ae4cb-b126-40b2-bd5b-6091b380977d"];
+const WRITE_ROLES: &[&str] = &[
+    "5f2222b1-57c3-48ba-8ad5-d4759f1fde6f",
+    "194ae4cb-b126-40b2-bd5b-6091b380977d",
+];
 
 #[derive(Deserialize)]
 struct Claims {
@@ -104,16 +120,36 @@ impl Verifier {
             .json()
             .await
             .map_err(|e| e.to_string())?;
-        let jwks = http.get(disc.jwks_uri).send().await.map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())?;
+        let jwks = http
+            .get(disc.jwks_uri)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
         // Benchmarks that measure the client, not the wait, may switch the quotas off.
         let quotas_on = std::env::var("SANDBOX_QUOTAS").as_deref() != Ok("off");
-        Ok(Self { issuer: issuer.to_owned(), jwks, quotas_on, windows: Mutex::default() })
+        Ok(Self {
+            issuer: issuer.to_owned(),
+            jwks,
+            quotas_on,
+            windows: Mutex::default(),
+        })
     }
 
     pub fn check(&self, api: Api, headers: &HeaderMap, write: bool) -> Result<Caller, Response> {
         let unauthorized = |msg: &str| {
-            let mut r = api_error(api, StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", msg);
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"\", error=\"invalid_token\""));
+            let mut r = api_error(
+                api,
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                msg,
+            );
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"\", error=\"invalid_token\""),
+            );
             r
         };
         let forbidden = |msg: &str| Err(api_error(api, StatusCode::FORBIDDEN, "Forbidden", msg));
@@ -122,9 +158,15 @@ impl Verifier {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| unauthorized("Access token is empty."))?;
-        let head = jsonwebtoken::decode_header(token).map_err(|_| unauthorized("IDX14100: JWT is not well formed."))?;
-        let jwk = head.kid.as_deref().and_then(|k| self.jwks.find(k)).ok_or_else(|| unauthorized("Access token signature key is unknown."))?;
-        let key = DecodingKey::from_jwk(jwk).map_err(|_| unauthorized("Access token signature key is invalid."))?;
+        let head = jsonwebtoken::decode_header(token)
+            .map_err(|_| unauthorized("IDX14100: JWT is not well formed."))?;
+        let jwk = head
+            .kid
+            .as_deref()
+            .and_then(|k| self.jwks.find(k))
+            .ok_or_else(|| unauthorized("Access token signature key is unknown."))?;
+        let key = DecodingKey::from_jwk(jwk)
+            .map_err(|_| unauthorized("Access token signature key is invalid."))?;
         let mut v = Validation::new(Algorithm::RS256);
         v.set_issuer(&[&self.issuer]);
         v.set_audience(&[api.audience()]);
@@ -148,17 +190,29 @@ impl Verifier {
                     "The user does not have a role that allows reading incidents (Security Reader or higher)."
                 });
             }
-            caller = Caller { upn: claims.upn.unwrap_or_default() };
+            caller = Caller {
+                upn: claims.upn.unwrap_or_default(),
+            };
         } else {
             let roles = claims.roles.unwrap_or_default();
-            if !roles.iter().any(|r| r == a_write) && (write || !roles.iter().any(|r| r == a_read)) {
+            if !roles.iter().any(|r| r == a_write) && (write || !roles.iter().any(|r| r == a_read))
+            {
                 let need = if write { a_write } else { a_read };
                 return forbidden(&format!("Missing application permission {need}."));
             }
-            caller = Caller { upn: claims.appid.clone().unwrap_or_default() };
+            caller = Caller {
+                upn: claims.appid.clone().unwrap_or_default(),
+            };
         }
         if self.quotas_on {
-            let key = (api, format!("{}/{}", claims.tid.unwrap_or_default(), claims.appid.unwrap_or_default()));
+            let key = (
+                api,
+                format!(
+                    "{}/{}",
+                    claims.tid.unwrap_or_default(),
+                    claims.appid.unwrap_or_default()
+                ),
+            );
             self.count(api, key)?;
         }
         Ok(caller)
@@ -169,13 +223,22 @@ impl Verifier {
         let times = windows.entry(key).or_default();
         let now = Instant::now();
         let longest = api.quotas().iter().map(|q| q.1).max().unwrap_or_default();
-        while times.front().is_some_and(|t| now.duration_since(*t) > longest) {
+        while times
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > longest)
+        {
             times.pop_front();
         }
         for &(limit, window) in api.quotas() {
-            let in_window: Vec<&Instant> = times.iter().filter(|t| now.duration_since(**t) <= window).collect();
+            let in_window: Vec<&Instant> = times
+                .iter()
+                .filter(|t| now.duration_since(**t) <= window)
+                .collect();
             if in_window.len() >= limit {
-                let wait = window.saturating_sub(now.duration_since(*in_window[0])).as_secs().max(1);
+                let wait = window
+                    .saturating_sub(now.duration_since(*in_window[0]))
+                    .as_secs()
+                    .max(1);
                 return Err(match api {
                     Api::Graph => {
                         let mut r = api_error(api, StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "Too many requests.");

@@ -42,14 +42,61 @@ impl Rng {
 }
 
 pub const TACTICS: &[&str] = &[
-    "InitialAccess", "Execution", "Persistence", "PrivilegeEscalation", "DefenseEvasion",
-    "CredentialAccess", "Discovery", "LateralMovement", "Collection", "Exfiltration", "Impact",
+    "InitialAccess",
+    "Execution",
+    "Persistence",
+    "PrivilegeEscalation",
+    "DefenseEvasion",
+    "CredentialAccess",
+    "Discovery",
+    "LateralMovement",
+    "Collection",
+    "Exfiltration",
+    "Impact",
 ];
-const TECHNIQUES: &[&str] = &["T1059.001", "T1566.001", "T1078", "T1003.001", "T1021.002", "T1486", "T1110", "T1564.001", "T1047", "T1071.001"];
-const HOSTS: &[&str] = &["wks-fin-023", "srv-sql-01", "lap-hr-117", "dc01.contoso.local", "wks-dev-342", "vm-build-07"];
-const USERS: &[&str] = &["megan.bowen", "adele.vance", "lee.gu", "pradeep.gupta", "irvin.sayers", "svc-backup"];
-pub const ANALYSTS: &[&str] = &["alice@contoso-sandbox.test", "bob@contoso-sandbox.test", "soc-tier2@contoso-sandbox.test"];
-const TAGS: &[&str] = &["Ransomware", "Phishing", "Credential Phish", "BEC", "Red team", "VIP", "Crown jewels", "Needs follow-up"];
+const TECHNIQUES: &[&str] = &[
+    "T1059.001",
+    "T1566.001",
+    "T1078",
+    "T1003.001",
+    "T1021.002",
+    "T1486",
+    "T1110",
+    "T1564.001",
+    "T1047",
+    "T1071.001",
+];
+const HOSTS: &[&str] = &[
+    "wks-fin-023",
+    "srv-sql-01",
+    "lap-hr-117",
+    "dc01.contoso.local",
+    "wks-dev-342",
+    "vm-build-07",
+];
+const USERS: &[&str] = &[
+    "megan.bowen",
+    "adele.vance",
+    "lee.gu",
+    "pradeep.gupta",
+    "irvin.sayers",
+    "svc-backup",
+];
+pub const ANALYSTS: &[&str] = &[
+    "alice@contoso-sandbox.test",
+    "bob@contoso-sandbox.test",
+    "soc-tier2@contoso-sandbox.test",
+];
+const TAGS: &[&str] = &[
+    "Ransomware",
+    "Phishing",
+    "Credential Phish",
+    "BEC",
+    "Red team",
+    "VIP",
+    "Crown jewels",
+    "Needs follow-up",
+];
 const SOURCES: &[(&str, &str)] = &[
     ("microsoftDefenderForEndpoint", "MicrosoftDefenderATP"),
     ("microsoftDefenderForOffice365", "OfficeATP"),
@@ -129,10 +176,16 @@ pub fn incidents(count: usize, seed: u64, anchor: OffsetDateTime) -> Vec<Inciden
     let mut out = Vec::with_capacity(count);
     for i in 0..count {
         // Spread over 30 days before the anchor; milliseconds keep timestamps distinct.
-        let created = anchor - Duration::milliseconds(rng.below(30 * 24 * 3600 * 1000) as i64 + 60_000);
+        let created =
+            anchor - Duration::milliseconds(rng.below(30 * 24 * 3600 * 1000) as i64 + 60_000);
         let since_created = (anchor - created).whole_milliseconds() as u64;
         let last_update = created + Duration::milliseconds(rng.below(since_created) as i64);
-        let severity = *rng.weighted(&[(15, "high"), (35, "medium"), (30, "low"), (20, "informational")]);
+        let severity = *rng.weighted(&[
+            (15, "high"),
+            (35, "medium"),
+            (30, "low"),
+            (20, "informational"),
+        ]);
         let status = *rng.weighted(&[(45, "active"), (20, "inProgress"), (35, "resolved")]);
         let assigned_to = match status {
             "active" if rng.below(3) > 0 => None,
@@ -148,7 +201,9 @@ pub fn incidents(count: usize, seed: u64, anchor: OffsetDateTime) -> Vec<Inciden
         } else {
             ("unknown", "unknown")
         };
-        let tags = (0..rng.below(3)).map(|_| (*rng.pick(TAGS)).to_owned()).collect();
+        let tags = (0..rng.below(3))
+            .map(|_| (*rng.pick(TAGS)).to_owned())
+            .collect();
         let display_name = title(&mut rng, i);
         let comments = if rng.below(4) == 0 {
             vec![Comment {
@@ -181,12 +236,31 @@ pub fn incidents(count: usize, seed: u64, anchor: OffsetDateTime) -> Vec<Inciden
 /// Evidence of an alert, in a neutral shape each API renders its own way.
 #[derive(Debug, Clone)]
 pub enum Evidence {
-    Device { id: String, dns_name: String, os: String, risk: String },
-    User { account: String, upn: String },
-    File { name: String, path: String, sha256: String },
-    Ip { address: String },
-    Process { command_line: String, pid: u32 },
-    Mailbox { address: String },
+    Device {
+        id: String,
+        dns_name: String,
+        os: String,
+        risk: String,
+    },
+    User {
+        account: String,
+        upn: String,
+    },
+    File {
+        name: String,
+        path: String,
+        sha256: String,
+    },
+    Ip {
+        address: String,
+    },
+    Process {
+        command_line: String,
+        pid: u32,
+    },
+    Mailbox {
+        address: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -214,27 +288,51 @@ pub fn alerts(incident: &Incident) -> Vec<Alert> {
                 Evidence::Device {
                     id: format!("{:040x}", rng.next() as u128 * 7919),
                     dns_name: host.to_owned(),
-                    os: (*rng.pick(&["Windows11", "Windows10", "WindowsServer2022", "Linux"])).to_owned(),
+                    os: (*rng.pick(&["Windows11", "Windows10", "WindowsServer2022", "Linux"]))
+                        .to_owned(),
                     risk: (*rng.pick(&["high", "medium", "low"])).to_owned(),
                 },
-                Evidence::User { account: user.to_owned(), upn: format!("{user}@contoso-sandbox.test") },
+                Evidence::User {
+                    account: user.to_owned(),
+                    upn: format!("{user}@contoso-sandbox.test"),
+                },
             ];
             match rng.below(4) {
                 0 => evidence.push(Evidence::File {
-                    name: (*rng.pick(&["invoice.pdf.exe", "payload.dll", "<svg onload=alert(2)>.js", "update.ps1"])).to_owned(),
+                    name: (*rng.pick(&[
+                        "invoice.pdf.exe",
+                        "payload.dll",
+                        "<svg onload=alert(2)>.js",
+                        "update.ps1",
+                    ]))
+                    .to_owned(),
                     path: "C:\\Users\\Public\\Downloads".to_owned(),
-                    sha256: format!("{:016x}{:016x}{:016x}{:016x}", rng.next(), rng.next(), rng.next(), rng.next()),
+                    sha256: format!(
+                        "{:016x}{:016x}{:016x}{:016x}",
+                        rng.next(),
+                        rng.next(),
+                        rng.next(),
+                        rng.next()
+                    ),
                 }),
-                1 => evidence.push(Evidence::Ip { address: format!("203.0.113.{}", rng.below(250) + 1) }),
+                1 => evidence.push(Evidence::Ip {
+                    address: format!("203.0.113.{}", rng.below(250) + 1),
+                }),
                 2 => evidence.push(Evidence::Process {
                     command_line: "powershell.exe -nop -w hidden -enc SQBFAFgA".to_owned(),
                     pid: 1000 + rng.below(60000) as u32,
                 }),
-                _ => evidence.push(Evidence::Mailbox { address: format!("{user}@contoso-sandbox.test") }),
+                _ => evidence.push(Evidence::Mailbox {
+                    address: format!("{user}@contoso-sandbox.test"),
+                }),
             }
             Alert {
                 id: format!("da{}_{}", incident.id, n),
-                title: if n == 0 { incident.display_name.clone() } else { format!("Suspicious behavior on {host}") },
+                title: if n == 0 {
+                    incident.display_name.clone()
+                } else {
+                    format!("Suspicious behavior on {host}")
+                },
                 severity: incident.severity.clone(),
                 status: match incident.status.as_str() {
                     "resolved" => "resolved".into(),
@@ -243,7 +341,9 @@ pub fn alerts(incident: &Incident) -> Vec<Alert> {
                 },
                 category: (*rng.pick(TACTICS)).to_owned(),
                 service_source: source,
-                techniques: (0..1 + rng.below(2)).map(|_| (*rng.pick(TECHNIQUES)).to_owned()).collect(),
+                techniques: (0..1 + rng.below(2))
+                    .map(|_| (*rng.pick(TECHNIQUES)).to_owned())
+                    .collect(),
                 created: incident.created + Duration::seconds(n as i64 * 37),
                 evidence,
             }

@@ -8,7 +8,7 @@
 //! - `malformed`: valid JSON of the wrong shape; `truncated`: a body cut off half way;
 //! - `foreignNextLink`: a page whose `@odata.nextLink` points at another origin.
 //!
-//! `DELETE /_sandbox/fault` clears them; `GET /_sandbox/stats` counts incident API requests.
+//! `"after": N` lets N requests through first. `DELETE /_sandbox/fault` clears them; `GET /_sandbox/stats` counts incident API requests.
 
 use std::sync::Mutex;
 
@@ -37,6 +37,9 @@ pub struct Fault {
     pub delay_ms: Option<u64>,
     #[serde(default)]
     pub times: Option<u32>,
+    /// Let this many requests through untouched first (a failure half way through a listing).
+    #[serde(default)]
+    pub after: u32,
 }
 
 #[derive(Default)]
@@ -55,6 +58,10 @@ impl Faults {
     pub fn take(&self) -> Option<Fault> {
         let mut faults = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let first = faults.first_mut()?;
+        if first.after > 0 {
+            first.after -= 1;
+            return None;
+        }
         let fault = first.clone();
         match &mut first.times {
             Some(n) if *n <= 1 => {

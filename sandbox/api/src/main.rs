@@ -9,6 +9,9 @@
 //! `sandbox-api --issuer URL [--port N]` serves and prints `LISTENING <base>`;
 //! `sandbox-api dump [--tenant T]` prints the data set in Graph's shape (for tests to compare).
 
+// Handlers pass ready-made error responses up with `?`; their size does not matter here.
+#![allow(clippy::result_large_err)]
+
 mod auth;
 mod data;
 mod faults;
@@ -47,23 +50,31 @@ struct App {
 type Shared = Arc<App>;
 
 fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// The anchor of the data set's timestamps: SANDBOX_NOW (RFC 3339), else the start of today (UTC),
 /// so a data set is the same all day for a given size and seed.
 fn anchor() -> OffsetDateTime {
-    if let Some(t) = std::env::var("SANDBOX_NOW")
-        .ok()
-        .and_then(|v| OffsetDateTime::parse(&v, &time::format_description::well_known::Rfc3339).ok())
-    {
+    if let Some(t) = std::env::var("SANDBOX_NOW").ok().and_then(|v| {
+        OffsetDateTime::parse(&v, &time::format_description::well_known::Rfc3339).ok()
+    }) {
         return t;
     }
     OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT)
 }
 
 fn tenant_of(issuer: &str) -> String {
-    issuer.trim_end_matches('/').trim_end_matches("/v2.0").rsplit('/').next().unwrap_or_default().to_owned()
+    issuer
+        .trim_end_matches('/')
+        .trim_end_matches("/v2.0")
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn data_set() -> Vec<data::Incident> {
@@ -77,14 +88,23 @@ async fn main() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SANDBOX_LOG").unwrap_or_else(|_| "sandbox_api=info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("SANDBOX_LOG")
+                .unwrap_or_else(|_| "sandbox_api=info".into()),
         )
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     if args.first().map(String::as_str) == Some("dump") {
         let tenant = arg("--tenant").unwrap_or_else(|| "sandbox".into());
-        let all: Vec<Value> = data_set().iter().map(|i| shapes::graph_incident(i, &tenant, false)).collect();
+        let all: Vec<Value> = data_set()
+            .iter()
+            .map(|i| shapes::graph_incident(i, &tenant, false))
+            .collect();
         println!("{}", Value::Array(all));
         return;
     }
@@ -107,7 +127,13 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    let base = format!("http://{}", listener.local_addr().map(|a| a.to_string()).unwrap_or_default());
+    let base = format!(
+        "http://{}",
+        listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default()
+    );
     let app = Arc::new(App {
         auth: verifier,
         base: base.clone(),
@@ -118,11 +144,23 @@ async fn main() {
     });
     let router = Router::new()
         .route("/v1.0/security/incidents", get(graph_list))
-        .route("/v1.0/security/incidents/{id}", get(graph_get).patch(graph_patch))
-        .route("/v1.0/security/incidents/{id}/comments", axum::routing::post(graph_comment))
+        .route(
+            "/v1.0/security/incidents/{id}",
+            get(graph_get).patch(graph_patch),
+        )
+        .route(
+            "/v1.0/security/incidents/{id}/comments",
+            axum::routing::post(graph_comment),
+        )
         .route("/api/incidents", get(defender_list))
-        .route("/api/incidents/{id}", get(defender_get).patch(defender_patch))
-        .route("/_sandbox/fault", axum::routing::post(add_fault).delete(clear_faults))
+        .route(
+            "/api/incidents/{id}",
+            get(defender_get).patch(defender_patch),
+        )
+        .route(
+            "/_sandbox/fault",
+            axum::routing::post(add_fault).delete(clear_faults),
+        )
         .route("/_sandbox/stats", get(stats))
         .with_state(app);
     println!("LISTENING {base}");
@@ -137,7 +175,9 @@ pub fn api_error(api: Api, status: StatusCode, code: &str, message: &str) -> Res
         Api::Graph => json!({ "error": { "code": code, "message": message, "innerError": {
             "date": shapes::rfc3339(OffsetDateTime::now_utc()),
             "request-id": "00000000-0000-0000-0000-000000000000" } } }),
-        Api::Defender => json!({ "error": { "code": code, "message": message, "target": "00000000-0000-0000-0000-000000000000" } }),
+        Api::Defender => {
+            json!({ "error": { "code": code, "message": message, "target": "00000000-0000-0000-0000-000000000000" } })
+        }
     };
     (status, Json(body)).into_response()
 }
@@ -147,7 +187,14 @@ fn read(app: &App) -> std::sync::RwLockReadGuard<'_, Store> {
 }
 
 fn parse_id(api: Api, id: &str) -> Result<u64, Response> {
-    id.parse().map_err(|_| api_error(api, StatusCode::NOT_FOUND, "NotFound", &format!("Incident {id} was not found.")))
+    id.parse().map_err(|_| {
+        api_error(
+            api,
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("Incident {id} was not found."),
+        )
+    })
 }
 
 async fn list(app: &App, api: Api, headers: &HeaderMap, q: &HashMap<String, String>) -> Response {
@@ -172,9 +219,21 @@ async fn list(app: &App, api: Api, headers: &HeaderMap, q: &HashMap<String, Stri
         Api::Graph => (
             "/v1.0/security/incidents",
             "/v1.0/$metadata#security/incidents",
-            page.iter().map(|i| shapes::graph_incident(i, &app.tenant, q.get("$expand").is_some_and(|e| e == "alerts"))).collect(),
+            page.iter()
+                .map(|i| {
+                    shapes::graph_incident(
+                        i,
+                        &app.tenant,
+                        q.get("$expand").is_some_and(|e| e == "alerts"),
+                    )
+                })
+                .collect(),
         ),
-        Api::Defender => ("/api/incidents", "/api/$metadata#Incidents", page.iter().map(|i| shapes::defender_incident(i)).collect()),
+        Api::Defender => (
+            "/api/incidents",
+            "/api/$metadata#Incidents",
+            page.iter().map(|i| shapes::defender_incident(i)).collect(),
+        ),
     };
     drop(store);
     let mut body = json!({ "@odata.context": format!("{}{context}", app.base), "value": value });
@@ -187,7 +246,9 @@ async fn list(app: &App, api: Api, headers: &HeaderMap, q: &HashMap<String, Stri
         body["@odata.nextLink"] = json!(format!("{base}{path}?{}", query.next_page_query()));
     }
     match fault {
-        Some(faults::Kind::Malformed) => Json(json!({ "value": "not a list of incidents" })).into_response(),
+        Some(faults::Kind::Malformed) => {
+            Json(json!({ "value": "not a list of incidents" })).into_response()
+        }
         Some(faults::Kind::Truncated) => {
             let text = body.to_string();
             let cut = &text[..text.len() / 2];
@@ -197,11 +258,19 @@ async fn list(app: &App, api: Api, headers: &HeaderMap, q: &HashMap<String, Stri
     }
 }
 
-async fn graph_list(State(app): State<Shared>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn graph_list(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     list(&app, Api::Graph, &headers, &q).await
 }
 
-async fn defender_list(State(app): State<Shared>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn defender_list(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     list(&app, Api::Defender, &headers, &q).await
 }
 
@@ -222,22 +291,50 @@ async fn get_one(app: &App, api: Api, headers: &HeaderMap, id: &str, expand: boo
             Api::Defender => shapes::defender_incident(i),
         })
         .into_response(),
-        None => api_error(api, StatusCode::NOT_FOUND, "NotFound", &format!("Incident {id} was not found.")),
+        None => api_error(
+            api,
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("Incident {id} was not found."),
+        ),
     }
 }
 
-async fn graph_get(State(app): State<Shared>, headers: HeaderMap, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
-    get_one(&app, Api::Graph, &headers, &id, q.get("$expand").is_some_and(|e| e == "alerts")).await
+async fn graph_get(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    get_one(
+        &app,
+        Api::Graph,
+        &headers,
+        &id,
+        q.get("$expand").is_some_and(|e| e == "alerts"),
+    )
+    .await
 }
 
-async fn defender_get(State(app): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn defender_get(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     get_one(&app, Api::Defender, &headers, &id, true).await
 }
 
 /// Checks a value against an enum's members: Graph is case-insensitive, Defender's "body parameters
 /// are case-sensitive".
-fn member(api: Api, field: &str, value: &Value, allowed: &[&str]) -> Result<Option<String>, Response> {
-    let Some(v) = value.get(field) else { return Ok(None) };
+fn member(
+    api: Api,
+    field: &str,
+    value: &Value,
+    allowed: &[&str],
+) -> Result<Option<String>, Response> {
+    let Some(v) = value.get(field) else {
+        return Ok(None);
+    };
     let s = v.as_str().unwrap_or_default();
     let found = allowed.iter().find(|&&a| match api {
         Api::Graph => a.eq_ignore_ascii_case(s),
@@ -245,21 +342,52 @@ fn member(api: Api, field: &str, value: &Value, allowed: &[&str]) -> Result<Opti
     });
     match found {
         Some(a) => Ok(Some((*a).to_owned())),
-        None => Err(api_error(api, StatusCode::BAD_REQUEST, "InvalidRequestBody", &format!("Invalid value '{s}' for '{field}'."))),
+        None => Err(api_error(
+            api,
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestBody",
+            &format!("Invalid value '{s}' for '{field}'."),
+        )),
     }
 }
 
 const STATUSES: &[&str] = &["active", "inProgress", "resolved", "redirected"];
-const CLASSIFICATIONS: &[&str] = &["unknown", "truePositive", "falsePositive", "informationalExpectedActivity"];
+const CLASSIFICATIONS: &[&str] = &[
+    "unknown",
+    "truePositive",
+    "falsePositive",
+    "informationalExpectedActivity",
+];
 const DETERMINATIONS: &[&str] = &[
-    "unknown", "apt", "malware", "securityPersonnel", "securityTesting", "unwantedSoftware", "other", "multiStagedAttack",
-    "compromisedAccount", "phishing", "maliciousUserActivity", "notMalicious", "notEnoughDataToValidate",
-    "confirmedActivity", "lineOfBusinessApplication", "clean", "insufficientData", "compromisedUser", "confirmedUserActivity",
+    "unknown",
+    "apt",
+    "malware",
+    "securityPersonnel",
+    "securityTesting",
+    "unwantedSoftware",
+    "other",
+    "multiStagedAttack",
+    "compromisedAccount",
+    "phishing",
+    "maliciousUserActivity",
+    "notMalicious",
+    "notEnoughDataToValidate",
+    "confirmedActivity",
+    "lineOfBusinessApplication",
+    "clean",
+    "insufficientData",
+    "compromisedUser",
+    "confirmedUserActivity",
 ];
 
 fn change_from(api: Api, body: &Value, caller: &Caller) -> Result<Change, Response> {
     if !body.is_object() {
-        return Err(api_error(api, StatusCode::BAD_REQUEST, "InvalidRequestBody", "The request body must be a JSON object."));
+        return Err(api_error(
+            api,
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestBody",
+            "The request body must be a JSON object.",
+        ));
     }
     let tags_field = match api {
         Api::Graph => "customTags",
@@ -267,21 +395,48 @@ fn change_from(api: Api, body: &Value, caller: &Caller) -> Result<Change, Respon
     };
     let tags = match body.get(tags_field) {
         None => None,
-        Some(Value::Array(a)) if a.iter().all(Value::is_string) => Some(a.iter().filter_map(|t| t.as_str().map(str::to_owned)).collect()),
-        Some(_) => return Err(api_error(api, StatusCode::BAD_REQUEST, "InvalidRequestBody", &format!("'{tags_field}' must be a list of strings."))),
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => Some(
+            a.iter()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect(),
+        ),
+        Some(_) => {
+            return Err(api_error(
+                api,
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestBody",
+                &format!("'{tags_field}' must be a list of strings."),
+            ))
+        }
     };
     let assigned_to = match body.get("assignedTo") {
         None => None,
         Some(Value::Null) => Some(None),
         Some(Value::String(s)) if s.is_empty() => Some(None),
         Some(Value::String(s)) if s.len() <= 256 => Some(Some(s.clone())),
-        Some(_) => return Err(api_error(api, StatusCode::BAD_REQUEST, "InvalidRequestBody", "'assignedTo' must be a user principal name.")),
+        Some(_) => {
+            return Err(api_error(
+                api,
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestBody",
+                "'assignedTo' must be a user principal name.",
+            ))
+        }
     };
     let comment = match (api, body.get("comment")) {
-        (Api::Defender, Some(Value::String(c))) if c.chars().count() <= 30_000 => {
-            Some(Comment { comment: c.clone(), created_by: caller.upn.clone(), created: OffsetDateTime::now_utc() })
+        (Api::Defender, Some(Value::String(c))) if c.chars().count() <= 30_000 => Some(Comment {
+            comment: c.clone(),
+            created_by: caller.upn.clone(),
+            created: OffsetDateTime::now_utc(),
+        }),
+        (Api::Defender, Some(_)) => {
+            return Err(api_error(
+                api,
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestBody",
+                "'comment' must be text of at most 30,000 characters.",
+            ))
         }
-        (Api::Defender, Some(_)) => return Err(api_error(api, StatusCode::BAD_REQUEST, "InvalidRequestBody", "'comment' must be text of at most 30,000 characters.")),
         _ => None,
     };
     Ok(Change {
@@ -317,20 +472,40 @@ async fn patch(app: &App, api: Api, headers: &HeaderMap, id: &str, body: &Value)
             Api::Defender => shapes::defender_incident(i),
         })
         .into_response(),
-        None => api_error(api, StatusCode::NOT_FOUND, "NotFound", &format!("Incident {id} was not found.")),
+        None => api_error(
+            api,
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            &format!("Incident {id} was not found."),
+        ),
     }
 }
 
-async fn graph_patch(State(app): State<Shared>, headers: HeaderMap, Path(id): Path<String>, Json(body): Json<Value>) -> Response {
+async fn graph_patch(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
     patch(&app, Api::Graph, &headers, &id, &body).await
 }
 
-async fn defender_patch(State(app): State<Shared>, headers: HeaderMap, Path(id): Path<String>, Json(body): Json<Value>) -> Response {
+async fn defender_patch(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
     patch(&app, Api::Defender, &headers, &id, &body).await
 }
 
 /// `POST /security/incidents/{id}/comments`: 200 with the incident's whole comment list.
-async fn graph_comment(State(app): State<Shared>, headers: HeaderMap, Path(id): Path<String>, Json(body): Json<Value>) -> Response {
+async fn graph_comment(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
     if let Err(r) = before(&app, Api::Graph).await {
         return r;
     }
@@ -344,9 +519,23 @@ async fn graph_comment(State(app): State<Shared>, headers: HeaderMap, Path(id): 
     };
     let text = match body.get("comment").and_then(Value::as_str) {
         Some(c) if !c.trim().is_empty() && c.chars().count() <= 30_000 => c.to_owned(),
-        _ => return api_error(Api::Graph, StatusCode::BAD_REQUEST, "InvalidRequestBody", "'comment' must be text of 1 to 30,000 characters."),
+        _ => {
+            return api_error(
+                Api::Graph,
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestBody",
+                "'comment' must be text of 1 to 30,000 characters.",
+            )
+        }
     };
-    let change = Change { comment: Some(Comment { comment: text, created_by: caller.upn, created: OffsetDateTime::now_utc() }), ..Change::default() };
+    let change = Change {
+        comment: Some(Comment {
+            comment: text,
+            created_by: caller.upn,
+            created: OffsetDateTime::now_utc(),
+        }),
+        ..Change::default()
+    };
     let mut store = app.store.write().unwrap_or_else(|e| e.into_inner());
     match store.apply(id, change, OffsetDateTime::now_utc()) {
         Some(i) => Json(json!({ "@odata.context": format!("{}/v1.0/$metadata#Collection(microsoft.graph.security.alertComment)", app.base),
@@ -376,7 +565,20 @@ async fn before(app: &App, api: Api) -> Result<Option<faults::Kind>, Response> {
                 504 => "GatewayTimeout",
                 _ => "UnknownError",
             };
-            let mut r = api_error(api, status, code, status.canonical_reason().unwrap_or("Error"));
+            if status == StatusCode::TOO_MANY_REQUESTS && api == Api::Defender {
+                // Defender XDR says when in the body, with no Retry-After header.
+                let secs = fault.retry_after.unwrap_or(1);
+                let msg = format!(
+                    "Rate limit is exceeded. You can send requests again in {secs} seconds."
+                );
+                return Err(api_error(api, status, code, &msg));
+            }
+            let mut r = api_error(
+                api,
+                status,
+                code,
+                status.canonical_reason().unwrap_or("Error"),
+            );
             if let Some(secs) = fault.retry_after {
                 r.headers_mut()
                     .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));

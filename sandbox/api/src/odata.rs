@@ -40,7 +40,15 @@ impl Dialect {
 
     fn filterable(self) -> &'static [&'static str] {
         match self {
-            Dialect::Graph => &["assignedTo", "classification", "createdDateTime", "determination", "lastUpdateDateTime", "severity", "status"],
+            Dialect::Graph => &[
+                "assignedTo",
+                "classification",
+                "createdDateTime",
+                "determination",
+                "lastUpdateDateTime",
+                "severity",
+                "status",
+            ],
             Dialect::Defender => &["lastUpdateTime", "createdTime", "status", "assignedTo"],
         }
     }
@@ -81,7 +89,9 @@ impl Query {
     pub fn parse(dialect: Dialect, q: &HashMap<String, String>) -> Result<Self, String> {
         let top = match q.get("$top") {
             Some(t) => {
-                let n: usize = t.parse().map_err(|_| format!("Invalid value '{t}' for $top query option."))?;
+                let n: usize = t
+                    .parse()
+                    .map_err(|_| format!("Invalid value '{t}' for $top query option."))?;
                 if n > dialect.max_top() {
                     return Err(format!(
                         "The query specified in the URI is not valid. The limit of '{}' for Top query has been exceeded. The value from the incoming request is '{n}'.",
@@ -93,7 +103,9 @@ impl Query {
             None => dialect.max_top(),
         };
         let skip = match q.get("$skip") {
-            Some(s) => s.parse().map_err(|_| format!("Invalid value '{s}' for $skip query option."))?,
+            Some(s) => s
+                .parse()
+                .map_err(|_| format!("Invalid value '{s}' for $skip query option."))?,
             None => 0,
         };
         if skip > dialect.max_skip() {
@@ -103,7 +115,9 @@ impl Query {
             ));
         }
         let order = match (dialect, q.get("$orderby")) {
-            (Dialect::Defender, Some(_)) => return Err("The query option $orderby is not supported.".into()),
+            (Dialect::Defender, Some(_)) => {
+                return Err("The query option $orderby is not supported.".into())
+            }
             (Dialect::Graph, Some(o)) => {
                 let mut parts = o.split_whitespace();
                 let key = match parts.next().unwrap_or_default() {
@@ -125,7 +139,15 @@ impl Query {
             Some(f) => parse_filter(dialect, f)?,
             None => Vec::new(),
         };
-        Ok(Self { dialect, top, skip, order, filter, raw_filter: q.get("$filter").cloned(), raw_order: q.get("$orderby").cloned() })
+        Ok(Self {
+            dialect,
+            top,
+            skip,
+            order,
+            filter,
+            raw_filter: q.get("$filter").cloned(),
+            raw_order: q.get("$orderby").cloned(),
+        })
     }
 
     /// The page, and whether more items follow it.
@@ -133,9 +155,16 @@ impl Query {
         let (key, desc) = self.order;
         let index = store.index(key);
         // Start at the first possible match when the filter bounds the sort key from below.
-        let start = if desc { 0 } else { self.lower_bound(store, key) };
-        let mut iter: Box<dyn Iterator<Item = &usize>> =
-            if desc { Box::new(index.iter().rev()) } else { Box::new(index[start..].iter()) };
+        let start = if desc {
+            0
+        } else {
+            self.lower_bound(store, key)
+        };
+        let mut iter: Box<dyn Iterator<Item = &usize>> = if desc {
+            Box::new(index.iter().rev())
+        } else {
+            Box::new(index[start..].iter())
+        };
         let mut page = Vec::with_capacity(self.top);
         let mut skipped = 0;
         for &i in iter.by_ref() {
@@ -162,24 +191,34 @@ impl Query {
             (SortKey::LastUpdate, Dialect::Defender) => "lastUpdateTime",
             (SortKey::Created, Dialect::Defender) => "createdTime",
         };
-        let bound = self.filter.iter().find_map(|c| match (&c.value, c.op.as_str()) {
-            (Value::Time(t), "ge" | "gt" | "eq") if c.field == field => Some(*t),
-            _ => None,
-        });
+        let bound = self
+            .filter
+            .iter()
+            .find_map(|c| match (&c.value, c.op.as_str()) {
+                (Value::Time(t), "ge" | "gt" | "eq") if c.field == field => Some(*t),
+                _ => None,
+            });
         let Some(bound) = bound else { return 0 };
         let index = store.index(key);
         index.partition_point(|&i| sort_value(&store.incidents[i], key) < bound)
     }
 
     pub fn next_page_query(&self) -> String {
-        let mut pairs = vec![("$top", self.top.to_string()), ("$skip", (self.skip + self.top).to_string())];
+        let mut pairs = vec![
+            ("$top", self.top.to_string()),
+            ("$skip", (self.skip + self.top).to_string()),
+        ];
         if let Some(o) = &self.raw_order {
             pairs.push(("$orderby", o.clone()));
         }
         if let Some(f) = &self.raw_filter {
             pairs.push(("$filter", f.clone()));
         }
-        pairs.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&")
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect::<Vec<_>>()
+            .join("&")
     }
 }
 
@@ -193,7 +232,9 @@ pub fn sort_value(i: &Incident, key: SortKey) -> OffsetDateTime {
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -203,7 +244,8 @@ fn parse_filter(dialect: Dialect, f: &str) -> Result<Vec<Condition>, String> {
     f.split(" and ")
         .map(|clause| {
             let mut parts = clause.trim().splitn(3, ' ');
-            let (Some(field), Some(op), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
+            let (Some(field), Some(op), Some(value)) = (parts.next(), parts.next(), parts.next())
+            else {
                 return Err(format!("Invalid filter clause '{clause}'."));
             };
             if !dialect.filterable().contains(&field) {
@@ -214,15 +256,22 @@ fn parse_filter(dialect: Dialect, f: &str) -> Result<Vec<Condition>, String> {
             }
             let raw = value.trim();
             let value = if field.ends_with("Time") {
-                let t = OffsetDateTime::parse(raw.trim_matches('\''), &time::format_description::well_known::Rfc3339)
-                    .map_err(|_| format!("The value '{raw}' is not a valid DateTimeOffset."))?;
+                let t = OffsetDateTime::parse(
+                    raw.trim_matches('\''),
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .map_err(|_| format!("The value '{raw}' is not a valid DateTimeOffset."))?;
                 Value::Time(t)
             } else if raw == "null" {
                 Value::Null
             } else {
                 Value::Text(raw.trim_matches('\'').to_ascii_lowercase())
             };
-            Ok(Condition { field: field.to_owned(), op: op.to_owned(), value })
+            Ok(Condition {
+                field: field.to_owned(),
+                op: op.to_owned(),
+                value,
+            })
         })
         .collect()
 }
@@ -232,7 +281,10 @@ impl Condition {
         let actual = match (dialect, self.field.as_str()) {
             (_, "lastUpdateDateTime" | "lastUpdateTime") => Value::Time(i.last_update),
             (_, "createdDateTime" | "createdTime") => Value::Time(i.created),
-            (_, "assignedTo") => i.assigned_to.as_ref().map_or(Value::Null, |a| Value::Text(a.to_ascii_lowercase())),
+            (_, "assignedTo") => i
+                .assigned_to
+                .as_ref()
+                .map_or(Value::Null, |a| Value::Text(a.to_ascii_lowercase())),
             (_, "status") => Value::Text(i.status.to_ascii_lowercase()),
             (_, "severity") => Value::Text(i.severity.to_ascii_lowercase()),
             (_, "classification") => Value::Text(i.classification.to_ascii_lowercase()),

@@ -36,7 +36,10 @@ pub fn graph_incident(i: &Incident, tenant: &str, expand_alerts: bool) -> Value 
         "comments": i.comments.iter().map(graph_comment).collect::<Vec<_>>(),
     });
     if expand_alerts {
-        v["alerts"] = alerts(i).iter().map(|a| graph_alert(a, i, tenant)).collect();
+        v["alerts"] = alerts(i)
+            .iter()
+            .map(|a| graph_alert(a, i, tenant))
+            .collect();
     }
     v
 }
@@ -75,7 +78,12 @@ fn graph_evidence(e: &Evidence, a: &Alert) -> Value {
     };
     let mut v;
     match e {
-        Evidence::Device { id, dns_name, os, risk } => {
+        Evidence::Device {
+            id,
+            dns_name,
+            os,
+            risk,
+        } => {
             v = common("deviceEvidence");
             v["mdeDeviceId"] = json!(id);
             v["deviceDnsName"] = json!(dns_name);
@@ -110,7 +118,9 @@ fn graph_evidence(e: &Evidence, a: &Alert) -> Value {
 
 pub fn pascal(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+        .unwrap_or_default()
 }
 
 pub fn defender_determination(graph: &str) -> String {

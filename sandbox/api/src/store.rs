@@ -25,7 +25,11 @@ pub struct Change {
 
 impl Store {
     pub fn new(incidents: Vec<Incident>) -> Self {
-        let mut s = Self { incidents, by_update: Vec::new(), by_created: Vec::new() };
+        let mut s = Self {
+            incidents,
+            by_update: Vec::new(),
+            by_created: Vec::new(),
+        };
         s.reindex();
         s
     }

@@ -1,0 +1,356 @@
+//! The incident APIs: Microsoft Graph `/security/incidents` (the default) and the Defender XDR API
+//! `/api/incidents` (retiring 2027-02-01), behind one client.
+//!
+//! HTTP hygiene lives here, once: the bearer token goes only to the profile's API origin (a next
+//! link or redirect elsewhere is refused); requests are paced under the documented quotas; a 429
+//! waits for `Retry-After`, else the body's "in N seconds", else backs off with jitter; only
+//! idempotent requests are retried after server errors, boundedly; a 401 refreshes once; a claims
+//! challenge asks for an interactive sign-in; a 403 says which permission or role is missing.
+
+mod defender;
+mod graph;
+mod pacer;
+
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::config::{Backend, Profile};
+use crate::error::{Error, Result};
+use crate::incident::{Incident, IncidentDetail, Update};
+use crate::session::Session;
+
+pub use pacer::Pacer;
+
+const MAX_ATTEMPTS: u32 = 4;
+const MAX_WAIT: Duration = Duration::from_secs(120);
+
+/// The Defender XDR incidents API stops working on this date (Message Center MC1220762).
+pub const DEFENDER_RETIREMENT: &str = "2027-02-01";
+
+/// One page of a listing, for progress reports.
+pub type Progress<'a> = &'a (dyn Fn(usize) + Send + Sync);
+
+pub struct IncidentApi {
+    transport: Transport,
+    backend: Backend,
+}
+
+impl IncidentApi {
+    pub fn for_profile(profile: &Profile) -> Result<Self> {
+        let base = profile.api_base()?;
+        let pacer = match profile.api {
+            Backend::Graph => Pacer::graph(),
+            Backend::Defender => Pacer::defender(),
+        };
+        Ok(Self {
+            transport: Transport::new(base, pacer),
+            backend: profile.api,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Every incident updated at or after `since` (RFC 3339), or all of them. Calls `progress`
+    /// with the running count after each page.
+    pub async fn list(
+        &self,
+        session: &Session,
+        since: Option<&str>,
+        progress: Progress<'_>,
+    ) -> Result<Vec<Incident>> {
+        match self.backend {
+            Backend::Graph => graph::list(&self.transport, session, since, progress).await,
+            Backend::Defender => defender::list(&self.transport, session, since, progress).await,
+        }
+    }
+
+    /// One incident with its alerts and evidence.
+    pub async fn get(&self, session: &Session, id: &str) -> Result<IncidentDetail> {
+        match self.backend {
+            Backend::Graph => graph::get(&self.transport, session, id).await,
+            Backend::Defender => defender::get(&self.transport, session, id).await,
+        }
+    }
+
+    /// Applies a triage change, after re-reading the incident: if it changed since the analyst saw
+    /// it (`seen_last_update`), nothing is written and `Error::Conflict` carries the current state.
+    pub async fn update(
+        &self,
+        session: &Session,
+        id: &str,
+        update: &Update,
+        seen_last_update: Option<&str>,
+    ) -> Result<Incident> {
+        if update.is_empty() {
+            return Err(Error::Config("nothing to change".into()));
+        }
+        let current = self.get(session, id).await?.incident;
+        if let Some(seen) = seen_last_update {
+            if current.last_update.as_deref() != Some(seen) {
+                return Err(Error::Conflict(Box::new(current)));
+            }
+        }
+        match self.backend {
+            Backend::Graph => graph::update(&self.transport, session, id, update).await,
+            Backend::Defender => defender::update(&self.transport, session, id, update).await,
+        }
+    }
+}
+
+/// The HTTP side, shared by both backends.
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    base: Url,
+    pacer: Pacer,
+}
+
+impl Transport {
+    fn new(base: Url, pacer: Pacer) -> Self {
+        let http = reqwest::Client::builder()
+            .user_agent(crate::USER_AGENT)
+            // A redirect could carry the bearer token elsewhere: follow none.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap_or_default();
+        Self { http, base, pacer }
+    }
+
+    /// `base` + `path` (+ query pairs).
+    fn url(&self, path: &str, query: &[(&str, String)]) -> Url {
+        let mut url = self.base.clone();
+        url.set_path(&format!("{}{path}", self.base.path().trim_end_matches('/')));
+        if !query.is_empty() {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in query {
+                q.append_pair(k, v);
+            }
+        }
+        url
+    }
+
+    /// Parses a link the server gave and refuses it unless it points at the profile's API origin.
+    fn same_origin(&self, link: &str) -> Result<Url> {
+        let url = Url::parse(link)
+            .map_err(|_| Error::InvalidResponse(format!("invalid next link {link:?}")))?;
+        if url.origin() != self.base.origin() {
+            return Err(Error::ForeignOrigin(url.origin().ascii_serialization()));
+        }
+        Ok(url)
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, session: &Session, url: Url) -> Result<T> {
+        let body = self.send(session, Method::GET, url, None).await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| Error::InvalidResponse(format!("incident API: {e}")))
+    }
+
+    /// One request with the bearer token. GET is retried after network and server errors; a write
+    /// only after a 401 (refreshed) or a 429 (not processed), never after a 5xx it may have reached.
+    async fn send(
+        &self,
+        session: &Session,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<bytes::Bytes> {
+        if url.origin() != self.base.origin() {
+            return Err(Error::ForeignOrigin(url.origin().ascii_serialization()));
+        }
+        let idempotent = method == Method::GET;
+        let origin = url.origin().ascii_serialization();
+        let mut token = session.access_token().await?;
+        let mut refreshed = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.pacer.wait().await;
+            let mut req = self
+                .http
+                .request(method.clone(), url.clone())
+                .bearer_auth(token.expose())
+                .header("Prefer", "include-unknown-enum-members");
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e)
+                    if idempotent
+                        && attempt < MAX_ATTEMPTS
+                        && (e.is_connect() || e.is_timeout()) =>
+                {
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue;
+                }
+                Err(e) => return Err(Error::Network(origin, e)),
+            };
+            let status = resp.status();
+            if status.is_success() {
+                return resp.bytes().await.map_err(|e| Error::Network(origin, e));
+            }
+            if status == StatusCode::UNAUTHORIZED {
+                if let Some(claims) = claims_challenge(resp.headers()) {
+                    // Continuous Access Evaluation: a refresh will not do; the next interactive
+                    // sign-in carries these claims.
+                    session.require_claims(claims);
+                    return Err(Error::ClaimsChallenge);
+                }
+                if !refreshed {
+                    refreshed = true;
+                    token = session.refresh_after_rejection(&token).await?;
+                    continue;
+                }
+            }
+            let retry_after = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let text = resp.text().await.unwrap_or_default();
+            let retryable =
+                status == StatusCode::TOO_MANY_REQUESTS || (idempotent && status.is_server_error());
+            if retryable && attempt < MAX_ATTEMPTS {
+                let wait = retry_after
+                    .or_else(|| seconds_in_body(&text))
+                    .unwrap_or_else(|| backoff(attempt));
+                tracing::info!(
+                    status = status.as_u16(),
+                    wait_s = wait.as_secs_f32(),
+                    "incident API asked to wait"
+                );
+                tokio::time::sleep(wait.min(MAX_WAIT)).await;
+                continue;
+            }
+            return Err(api_error(status, &text, session));
+        }
+    }
+}
+
+/// The `claims` of a `WWW-Authenticate: Bearer ... error="insufficient_claims", claims="<base64>"`
+/// challenge, decoded.
+fn claims_challenge(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    use base64::Engine;
+    let value = headers
+        .get(reqwest::header::WWW_AUTHENTICATE)?
+        .to_str()
+        .ok()?;
+    if !value.contains("error=\"insufficient_claims\"") {
+        return None;
+    }
+    let start = value.find("claims=\"")? + "claims=\"".len();
+    let encoded = &value[start..start + value[start..].find('"')?];
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded))
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// Defender XDR puts the wait in the 429 body: "You can send requests again in 52 seconds."
+fn seconds_in_body(body: &str) -> Option<Duration> {
+    let rest = &body[body.find(" in ")? + 4..];
+    let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    rest[n.len()..]
+        .trim_start()
+        .starts_with("second")
+        .then(|| n.parse().ok().map(Duration::from_secs))?
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let base = 500u64 * 2u64.pow(attempt.min(6));
+    Duration::from_millis(base + rand::rng().random_range(0..base / 2))
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+    /// Defender XDR's tracking ID, for support.
+    #[serde(default)]
+    target: Option<String>,
+}
+
+fn api_error(status: StatusCode, body: &str, session: &Session) -> Error {
+    let detail = serde_json::from_str::<ErrorBody>(body)
+        .map(|b| {
+            let mut d = format!("{} {}", b.error.code, b.error.message)
+                .trim()
+                .to_owned();
+            if let Some(t) = b.error.target.filter(|t| !t.is_empty()) {
+                d.push_str(&format!(" (tracking ID {t})"));
+            }
+            d
+        })
+        .unwrap_or_default();
+    let suffix = if detail.is_empty() {
+        String::new()
+    } else {
+        format!(" — {detail}")
+    };
+    let profile = session.profile();
+    let message = match status {
+        StatusCode::FORBIDDEN => format!(
+            "the account lacks a permission or role: the app needs {} consented, and the account a security role (Security Reader to read; Security Operator to triage){suffix}",
+            profile.scopes().rsplit(' ').next().unwrap_or_default(),
+        ),
+        StatusCode::UNAUTHORIZED => format!("the incident API rejected the token; sign in again{suffix}"),
+        StatusCode::NOT_FOUND => format!("no such incident, or the account cannot see it{suffix}"),
+        _ if detail.is_empty() => status.canonical_reason().unwrap_or("error").to_owned(),
+        _ => detail,
+    };
+    Error::Api {
+        status: status.as_u16(),
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_wait_from_a_defender_429_body() {
+        assert_eq!(
+            seconds_in_body("Rate limit is exceeded. You can send requests again in 52 seconds."),
+            Some(Duration::from_secs(52))
+        );
+        assert_eq!(seconds_in_body("try again in a while"), None);
+    }
+
+    #[test]
+    fn refuses_next_links_to_another_origin() {
+        let t = Transport::new(
+            Url::parse("http://127.0.0.1:9/v1.0").unwrap(),
+            Pacer::unlimited(),
+        );
+        assert!(matches!(
+            t.same_origin("http://evil.example/v1.0/security/incidents"),
+            Err(Error::ForeignOrigin(_))
+        ));
+        assert!(
+            matches!(
+                t.same_origin("http://127.0.0.1:10/v1.0/security/incidents"),
+                Err(Error::ForeignOrigin(_))
+            ),
+            "another port is another origin"
+        );
+        assert!(t
+            .same_origin("http://127.0.0.1:9/v1.0/security/incidents?$skip=50")
+            .is_ok());
+    }
+}
