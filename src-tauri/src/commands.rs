@@ -4,14 +4,17 @@ use std::time::Duration;
 
 use idesk_core::api::IncidentApi;
 use idesk_core::browser::{Opener, SystemBrowser};
+use idesk_core::claims::{self, TokenInfo};
 use idesk_core::config::{Backend, Kind, Profile};
 use idesk_core::desk::Desk;
+use idesk_core::export;
 use idesk_core::incident::{Incident, IncidentDetail, Update};
 use idesk_core::oidc::Account;
 use idesk_core::sync;
 use idesk_core::Error;
 use serde::Serialize;
 use tauri::{Emitter, State};
+use tauri_plugin_dialog::DialogExt;
 use tokio::sync::oneshot;
 
 use crate::ipc_error::IpcResult;
@@ -213,6 +216,81 @@ pub async fn update_incident(
         .await?;
     sync::remember(&desk.cache(), updated.clone()).await?;
     Ok(updated)
+}
+
+/// What the current access token grants (audience, tenant, scopes or roles, expiry), never the
+/// token itself.
+#[tauri::command]
+pub async fn token_info(state: State<'_, AppState>) -> IpcResult<TokenInfo> {
+    let s = state.desk()?.current();
+    let token = s.access_token().await?;
+    Ok(claims::inspect(&token, s.profile()))
+}
+
+#[derive(Clone, Copy, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    Json,
+    Csv,
+}
+
+/// Exports the given incidents (the current view, in its order) through a save dialog. Returns
+/// where the file went, or nothing when the user cancelled.
+#[tauri::command]
+pub async fn export_incidents(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    format: ExportFormat,
+    ids: Vec<String>,
+) -> IpcResult<Option<String>> {
+    let snap = sync::cached(&state.desk()?.cache()).await?;
+    let by_id: std::collections::HashMap<&str, &Incident> =
+        snap.incidents.iter().map(|i| (i.id.as_str(), i)).collect();
+    let chosen: Vec<Incident> = ids
+        .iter()
+        .filter_map(|id| by_id.get(id.as_str()).map(|i| (*i).clone()))
+        .collect();
+    let (text, name, ext) = match format {
+        ExportFormat::Json => (export::json(&chosen)?, "incidents.json", "json"),
+        ExportFormat::Csv => (export::csv(&chosen), "incidents.csv", "csv"),
+    };
+    let (tx, rx) = oneshot::channel();
+    app.dialog()
+        .file()
+        .set_file_name(name)
+        .add_filter(ext.to_uppercase(), &[ext])
+        .save_file(move |path| {
+            let _ = tx.send(path);
+        });
+    let Some(path) = rx.await.ok().flatten() else {
+        return Ok(None);
+    };
+    let path = path
+        .into_path()
+        .map_err(|e| Error::Config(format!("cannot save there: {e}")))?;
+    let shown = path.display().to_string();
+    tokio::task::spawn_blocking(move || std::fs::write(&path, text))
+        .await
+        .map_err(|e| Error::Config(format!("export task failed: {e}")))?
+        .map_err(|e| Error::Io(shown.clone(), e))?;
+    Ok(Some(shown))
+}
+
+/// Opens an incident's page in the Defender portal, in the system browser. Only portal addresses
+/// are opened: the URL came from the API, and incident data is attacker-influenced.
+#[tauri::command]
+pub fn open_portal(url: String) -> IpcResult<()> {
+    let parsed = url::Url::parse(&url).map_err(|_| Error::Config("not a portal link".into()))?;
+    let portal_hosts = [
+        "security.microsoft.com",
+        "security.microsoft.us",
+        "security.apps.mil",
+    ];
+    if parsed.scheme() != "https" || !parsed.host_str().is_some_and(|h| portal_hosts.contains(&h)) {
+        return Err(Error::Config(format!("{url} is not a Defender portal link")).into());
+    }
+    SystemBrowser.open(parsed.as_str())?;
+    Ok(())
 }
 
 #[cfg(test)]

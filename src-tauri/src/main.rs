@@ -18,6 +18,7 @@ fn main() {
         .init();
     let state = state::AppState::load();
     let result = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .manage(state)
         .invoke_handler(tauri::generate_handler![
             commands::get_state,
@@ -31,6 +32,9 @@ fn main() {
             commands::sync_incidents,
             commands::get_incident,
             commands::update_incident,
+            commands::token_info,
+            commands::export_incidents,
+            commands::open_portal,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

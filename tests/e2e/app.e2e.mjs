@@ -25,8 +25,32 @@ const launch = () => remote({
   logLevel: 'warn',
   capabilities: { 'tauri:options': { application: app }, 'wdio:enforceWebDriverClassic': true },
 });
-const rowsOf = (b) => b.execute(() => [...document.querySelectorAll('[data-testid="incident-row"]')]
-  .map((r) => ({ id: r.dataset.id, cells: [...r.cells].map((c) => c.textContent.trim()) })));
+const SANDBOX_API = / graph=(\S+)\/v1\.0/.exec(process.env.IDESK_SANDBOX)[1];
+const peek = async (id) => (await fetch(`${SANDBOX_API}/_sandbox/incidents/${id}`)).json();
+
+/** Every row of the virtualized queue, collected by scrolling through it. */
+async function allRows(b) {
+  const seen = new Map();
+  await b.execute(() => { document.querySelector('[data-testid="grid-body"]').scrollTop = 0; });
+  for (let guard = 0; guard < 500; guard++) {
+    await b.pause(100);
+    const { rows, done } = await b.execute(() => {
+      const body = document.querySelector('[data-testid="grid-body"]');
+      const rows = [...document.querySelectorAll('[data-testid="incident-row"]')]
+        .map((r) => ({ id: r.dataset.id, cells: [...r.querySelectorAll('[role="gridcell"]')].map((c) => c.textContent.trim()) }));
+      const done = body.scrollTop + body.clientHeight >= body.scrollHeight - 1;
+      body.scrollTop += Math.floor(body.clientHeight / 2);
+      return { rows, done };
+    });
+    for (const r of rows) seen.set(r.id, r);
+    if (done) break;
+  }
+  return [...seen.values()];
+}
+
+async function choosePreset(b, name) {
+  await (await b.$('[data-testid="presets"]')).selectByVisibleText(name);
+}
 
 async function step(name, fn) {
   const t0 = Date.now();
@@ -47,9 +71,11 @@ try {
   });
 
   await step('shows exactly the sandbox data set', async () => {
-    const rows = await rowsOf(b);
+    await choosePreset(b, 'All incidents');
+    const rows = await allRows(b);
     const byId = new Map(expected.map((i) => [i.id, i]));
-    assert.equal(rows.length, expected.length, 'one row per incident, all pages fetched');
+    const shown = await (await b.$('[data-testid="shown"]')).getText();
+    assert.equal(rows.length, expected.length, `one row per incident, all pages fetched (${shown}, collected ${rows.length})`);
     assert.deepEqual(new Set(rows.map((r) => r.id)), new Set(byId.keys()), 'the same incident ids');
     for (const r of rows) {
       const e = byId.get(r.id);
@@ -61,8 +87,52 @@ try {
     }
     const hostile = expected.filter((i) => /[<>]/.test(i.displayName));
     assert.ok(hostile.length > 0, 'the data set has hostile titles');
-    const injected = await b.execute(() => document.querySelectorAll('table img, table script, table svg').length);
+    const injected = await b.execute(() => document.querySelectorAll('main img, main script, [data-testid="incidents"] svg').length);
     assert.equal(injected, 0, 'markup in incident titles never becomes elements');
+    assert.equal(await b.execute(() => window.__pwned ?? null), null);
+  });
+
+  await step('the default view is active and in progress, not informational', async () => {
+    await choosePreset(b, 'Active and in progress');
+    const rows = await allRows(b);
+    const want = expected.filter((i) => ['active', 'inProgress'].includes(i.status) && i.severity !== 'informational');
+    assert.deepEqual(new Set(rows.map((r) => r.id)), new Set(want.map((i) => i.id)));
+  });
+
+  await step('opens an incident with alerts, evidence and its hostile text as text', async () => {
+    const hostile = expected.find((i) => i.displayName.startsWith('<img'));
+    await (await b.$('[data-testid="search"]')).setValue(hostile.id);
+    await choosePreset(b, 'All incidents');
+    const row = await b.$(`[data-testid="incident-row"][data-id="${hostile.id}"]`);
+    await row.waitForExist({ timeout: 10000 });
+    await row.doubleClick();
+    const title = await b.$('[data-testid="detail-title"]');
+    await title.waitForExist({ timeout: 10000 });
+    assert.equal(await title.getText(), hostile.displayName);
+    await (await b.$('[data-testid="alerts"]')).waitForExist({ timeout: 15000 });
+    assert.equal(await b.execute(() => document.querySelectorAll('[data-testid="detail"] img').length), 0);
+    await b.saveScreenshot(path.join(work, 'detail.png'));
+  });
+
+  await step('triage round trip: assign to me, the API has it, the queue shows it after refresh', async () => {
+    const target = expected.find((i) => i.status === 'active' && !i.assignedTo && i.severity === 'high');
+    await (await b.$('[data-testid="search"]')).setValue(target.id);
+    const row = await b.$(`[data-testid="incident-row"][data-id="${target.id}"]`);
+    await row.waitForExist({ timeout: 10000 });
+    await row.click();
+    await b.keys(['a']); // keyboard: assign the selected incident to me
+    for (let i = 0; i < 100 && (await peek(target.id)).assignedTo == null; i++) await b.pause(100);
+    const stored = await peek(target.id);
+    assert.equal(stored.assignedTo, 'alice@contoso-sandbox.test', 'the sandbox API holds the assignment');
+    await (await b.$('[data-testid="refresh"]')).click();
+    const rowText = () => b.execute((id) => document.querySelector(`[data-testid="incident-row"][data-id="${id}"]`)?.textContent ?? '', target.id);
+    await b.waitUntil(async () => (await rowText()).includes('alice@contoso-sandbox.test'), { timeout: 15000, timeoutMsg: 'the queue does not show the assignment' })
+      .catch(async (e) => { throw new Error(`${e.message}: row is ${JSON.stringify(await rowText())}`); });
+    await (await b.$('[data-testid="search"]')).clearValue();
+    await b.execute(() => { const s = document.querySelector('[data-testid="search"]'); s.value = ''; s.dispatchEvent(new Event('input', { bubbles: true })); });
+    await choosePreset(b, 'Active and in progress');
+    await b.execute(() => document.activeElement?.blur());
+    await b.keys(['Escape']); // close the detail for a clean picture of the queue
     await b.saveScreenshot(path.join(work, 'queue.png'));
   });
 
@@ -80,10 +150,11 @@ try {
   await step('signs in silently after a restart', async () => {
     await (await b.$('[data-testid="count"]')).waitForExist({ timeout: 60000 });
     assert.match(await (await b.$('[data-testid="account"]')).getText(), /^alice@/);
-    assert.equal((await rowsOf(b)).length, expected.length);
+    assert.equal(await (await b.$('[data-testid="count"]')).getText(), `${expected.length} incidents`, 'the cache and sync give every incident');
   });
 
   await step('signs out', async () => {
+    await (await b.$('[data-testid="account"]')).click();
     await (await b.$('[data-testid="sign-out"]')).click();
     await (await b.$('[data-testid="sign-in"]')).waitForExist({ timeout: 15000 });
     assert.doesNotMatch(keychain(), /refresh-token:Sandbox/, 'sign-out removes the keychain entry');

@@ -67,6 +67,35 @@ assert len(csv_lines) == len(expected) + 1, "csv: a header and one line per inci
 print(f"cli e2e: {len(got)} incidents listed, {len(got_recent)} in the last 48 h")
 PY
 
+# One incident in detail, a triage write, and the encrypted cache.
+first_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["id"])' "$out/all.json")
+"$IDESK" incident "$first_id" --json > "$out/detail.json" 2>> "$E2E_WORK/logs/cli.log"
+python3 - "$out/detail.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["alerts"] and all(a["evidence"] for a in d["alerts"]), "alerts with evidence"
+PY
+"$IDESK" update "$first_id" --status inProgress --assign me --tag "e2e-tag" --comment "Taken by the CLI test" > /dev/null 2>> "$E2E_WORK/logs/cli.log" \
+  || fail "update: $(tail -1 "$E2E_WORK/logs/cli.log")"
+"$IDESK" incident "$first_id" --json > "$out/updated.json" 2>> "$E2E_WORK/logs/cli.log"
+python3 - "$out/updated.json" <<'PY'
+import json, sys
+i = json.load(open(sys.argv[1]))["incident"]
+assert i["status"] == "inProgress" and i["assignedTo"].startswith("alice@"), i
+assert "e2e-tag" in i["tags"] and any(c["text"] == "Taken by the CLI test" for c in i["comments"]), i
+PY
+"$IDESK" sync --json > "$out/sync1.json" 2>> "$E2E_WORK/logs/cli.log"
+"$IDESK" sync --json > "$out/sync2.json" 2>> "$E2E_WORK/logs/cli.log"
+python3 - "$out" <<'PY'
+import json, sys
+s1, s2 = (json.load(open(f"{sys.argv[1]}/sync{n}.json")) for n in (1, 2))
+assert s1["total"] > 0 and s2["fetched"] == 1 and s2["total"] == s1["total"], (s1, s2)
+PY
+offline=$("$IDESK" incidents --offline --format json 2>> "$E2E_WORK/logs/cli.log" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+[ "$offline" = "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"])' "$out/sync1.json")" ] || fail "offline listing differs from the cache"
+title=$(python3 -c 'import json,sys; print(max((i["displayName"] for i in json.load(open(sys.argv[1]))), key=len)[:30])' "$out/all.json")
+if grep -rqF -- "$title" "$IDESK_DATA_DIR"; then fail "incident text in clear under the data dir"; fi
+
 rt=$(secret-tool lookup service "$IDESK_KEYCHAIN_SERVICE" username 'refresh-token:e2e#0')
 [ -n "$rt" ] || fail "could not read the refresh token back from the keychain"
 if grep -rqF -- "$rt" "$E2E_WORK" "$IDESK_CONFIG_DIR" "$IDESK_DATA_DIR" 2>/dev/null; then

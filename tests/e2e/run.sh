@@ -24,17 +24,21 @@ cleanup() {
 trap cleanup EXIT
 
 echo "e2e: work dir $WORK"
-node sandbox/start.mjs > "$WORK/sandbox.out" 2> "$WORK/logs/sandbox.log" &
-pids+=($!)
-for _ in $(seq 150); do grep -q '^SANDBOX ' "$WORK/sandbox.out" 2>/dev/null && break; sleep 0.2; done
-IDESK_SANDBOX=$(grep -m1 '^SANDBOX ' "$WORK/sandbox.out") || { echo "e2e: the sandbox did not start"; cat "$WORK/logs/sandbox.log"; exit 1; }
-export IDESK_SANDBOX
+# Each suite gets its own sandbox tenant, so one suite's writes never change what the other expects.
+start_sandbox() { # name → prints the SANDBOX line
+  node sandbox/start.mjs > "$WORK/sandbox-$1.out" 2> "$WORK/logs/sandbox-$1.log" &
+  pids+=($!)
+  for _ in $(seq 150); do grep -q '^SANDBOX ' "$WORK/sandbox-$1.out" 2>/dev/null && break; sleep 0.2; done
+  grep -m1 '^SANDBOX ' "$WORK/sandbox-$1.out" || { echo "e2e: the sandbox did not start" >&2; cat "$WORK/logs/sandbox-$1.log" >&2; return 1; }
+}
+cli_sandbox=$(start_sandbox cli)
+app_sandbox=$(start_sandbox app)
 
 # 1. The CLI, with its own config and data dirs.
-IDESK_CONFIG_DIR="$WORK/cli/config" IDESK_DATA_DIR="$WORK/cli/data" bash tests/e2e/cli.sh
+IDESK_SANDBOX="$cli_sandbox" IDESK_CONFIG_DIR="$WORK/cli/config" IDESK_DATA_DIR="$WORK/cli/data" bash tests/e2e/cli.sh
 
 # 2. The desktop app in a real window.
-export IDESK_CONFIG_DIR="$WORK/app/config" IDESK_DATA_DIR="$WORK/app/data"
+export IDESK_SANDBOX="$app_sandbox" IDESK_CONFIG_DIR="$WORK/app/config" IDESK_DATA_DIR="$WORK/app/data"
 exec 3> "$WORK/display"
 Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 2> "$WORK/logs/xvfb.log" &
 pids+=($!)

@@ -4,7 +4,8 @@
 // throws rejects the invoke with that value, as the Rust side's `{code, message}` errors do.
 export async function mockIpc(page, handlers) {
   await page.addInitScript((handlers) => {
-    const fns = Object.fromEntries(Object.entries(handlers).map(([k, body]) => [k, new Function('args', 'state', body)]));
+    const AsyncFunction = (async () => {}).constructor;
+    const fns = Object.fromEntries(Object.entries(handlers).map(([k, body]) => [k, new AsyncFunction('args', 'state', body)]));
     const state = { calls: [] };
     let nextId = 1;
     window.__IPC_STATE__ = state;

@@ -183,34 +183,8 @@ impl Filter {
 
 pub fn render(incidents: &[Incident], format: Format) -> Result<String, Error> {
     Ok(match format {
-        Format::Json => {
-            serde_json::to_string_pretty(incidents).map_err(|e| Error::Config(e.to_string()))?
-                + "\n"
-        }
-        Format::Csv => {
-            let mut out = String::from(
-                "id,severity,status,assignedTo,classification,determination,tags,created,lastUpdate,displayName,webUrl\n",
-            );
-            for i in incidents {
-                let tags = i.tags.join(";");
-                let row = [
-                    i.id.as_str(),
-                    i.severity.as_str(),
-                    i.status.as_str(),
-                    i.assigned_to.as_deref().unwrap_or(""),
-                    i.classification.as_str(),
-                    i.determination.as_str(),
-                    tags.as_str(),
-                    i.created.as_deref().unwrap_or(""),
-                    i.last_update.as_deref().unwrap_or(""),
-                    i.display_name.as_str(),
-                    i.web_url.as_deref().unwrap_or(""),
-                ];
-                out.push_str(&row.map(csv_field).join(","));
-                out.push('\n');
-            }
-            out
-        }
+        Format::Json => idesk_core::export::json(incidents)?,
+        Format::Csv => idesk_core::export::csv(incidents),
         Format::Table => {
             let mut out = String::new();
             for i in incidents {
@@ -234,31 +208,9 @@ pub fn render(incidents: &[Incident], format: Format) -> Result<String, Error> {
     })
 }
 
-/// RFC 4180 quoting, and a leading quote on values a spreadsheet would run as a formula
-/// (incident text is attacker-influenced).
-fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_quotes_and_defuses_formulas() {
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_field("plain"), "plain");
-    }
 
     #[test]
     fn since_accepts_durations_and_times() {

@@ -7,10 +7,12 @@
 pub mod api;
 pub mod browser;
 pub mod cache;
+pub mod claims;
 pub mod config;
 pub mod desk;
 pub mod entra;
 pub mod error;
+pub mod export;
 pub mod incident;
 pub mod loopback;
 pub mod oidc;

@@ -162,6 +162,7 @@ async fn main() {
             axum::routing::post(add_fault).delete(clear_faults),
         )
         .route("/_sandbox/stats", get(stats))
+        .route("/_sandbox/incidents/{id}", get(peek))
         .with_state(app);
     println!("LISTENING {base}");
     if let Err(e) = axum::serve(listener, router).await {
@@ -635,6 +636,14 @@ async fn add_fault(State(app): State<Shared>, Json(fault): Json<faults::Fault>) 
 async fn clear_faults(State(app): State<Shared>) -> Response {
     app.faults.clear();
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// The control plane's view of one incident, without a token: lets a test check what a write did.
+async fn peek(State(app): State<Shared>, Path(id): Path<u64>) -> Response {
+    match read(&app).get(id) {
+        Some(i) => Json(shapes::graph_incident(i, &app.tenant, false)).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 async fn stats(State(app): State<Shared>) -> Response {

@@ -1,4 +1,4 @@
-import type { Incident, Severity, Status } from './ipc';
+import type { Classification, Severity, Status } from './ipc';
 
 const STATUS_LABELS: Record<string, string> = {
   active: 'Active',
@@ -16,13 +16,33 @@ export function severityLabel(s: Severity): string {
   return s ? s.charAt(0).toUpperCase() + s.slice(1) : 'Unknown';
 }
 
+const CLASSIFICATION_LABELS: Record<string, string> = {
+  unknown: 'Not set',
+  truePositive: 'True positive',
+  falsePositive: 'False positive',
+  informationalExpectedActivity: 'Informational, expected activity',
+};
+
+export function classificationLabel(c: Classification): string {
+  return CLASSIFICATION_LABELS[c] ?? c;
+}
+
+/** Determinations that go with each classification (Graph's values). */
+export const DETERMINATIONS: Record<string, string[]> = {
+  truePositive: ['multiStagedAttack', 'maliciousUserActivity', 'compromisedAccount', 'malware', 'phishing', 'unwantedSoftware', 'other'],
+  informationalExpectedActivity: ['securityTesting', 'lineOfBusinessApplication', 'confirmedActivity', 'other'],
+  falsePositive: ['notMalicious', 'notEnoughDataToValidate', 'other'],
+  unknown: ['unknown'],
+};
+
+/** "multiStagedAttack" → "Multi staged attack". */
+export function words(s: string): string {
+  const spaced = s.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  return spaced.charAt(0).toUpperCase() + spaced.slice(1);
+}
+
 const RANK: Record<string, number> = { high: 4, medium: 3, low: 2, informational: 1 };
 export const severityRank = (s: Severity): number => RANK[s] ?? 0;
-
-/** Newest update first. */
-export function byLastUpdateDesc(a: Incident, b: Incident): number {
-  return (b.lastUpdate ?? '').localeCompare(a.lastUpdate ?? '');
-}
 
 /** "5 min ago", "3 h ago", "2 d ago" relative to `now`. */
 export function relativeTime(iso: string | null, now: Date): string {
@@ -34,4 +54,10 @@ export function relativeTime(iso: string | null, now: Date): string {
   const h = Math.round(min / 60);
   if (h < 48) return `${h} h ago`;
   return `${Math.round(h / 24)} d ago`;
+}
+
+export function dateTime(iso: string | null): string {
+  if (!iso) return '—';
+  const t = new Date(iso);
+  return Number.isNaN(t.getTime()) ? iso : t.toLocaleString();
 }

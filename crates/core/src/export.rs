@@ -1,0 +1,63 @@
+//! Export of incidents as JSON (the shape `idesk incidents --format json` prints) or CSV, for the
+//! CLI and the app's "export the current view". CSV values that a spreadsheet would run as a
+//! formula are defused: incident text is attacker-influenced.
+
+use crate::error::{Error, Result};
+use crate::incident::Incident;
+
+pub fn json(incidents: &[Incident]) -> Result<String> {
+    serde_json::to_string_pretty(incidents)
+        .map(|s| s + "\n")
+        .map_err(|e| Error::Config(e.to_string()))
+}
+
+pub fn csv(incidents: &[Incident]) -> String {
+    let mut out = String::from(
+        "id,severity,status,assignedTo,classification,determination,tags,created,lastUpdate,displayName,webUrl\n",
+    );
+    for i in incidents {
+        let tags = i.tags.join(";");
+        let row = [
+            i.id.as_str(),
+            i.severity.as_str(),
+            i.status.as_str(),
+            i.assigned_to.as_deref().unwrap_or(""),
+            i.classification.as_str(),
+            i.determination.as_str(),
+            tags.as_str(),
+            i.created.as_deref().unwrap_or(""),
+            i.last_update.as_deref().unwrap_or(""),
+            i.display_name.as_str(),
+            i.web_url.as_deref().unwrap_or(""),
+        ];
+        out.push_str(&row.map(csv_field).join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// RFC 4180 quoting, and a leading quote on values a spreadsheet would run as a formula.
+fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("plain"), "plain");
+    }
+}
