@@ -7,7 +7,7 @@ export CARGO_TERM_COLOR := never
 APP := target/debug/incident-desk
 KEYCHAIN := dbus-run-session -- sh tests/support/keychain-session.sh
 
-.PHONY: setup build app bins run sandbox lint unit ui-test e2e test fuzz clean
+.PHONY: setup build app bins run sandbox lint unit ui-test e2e test fuzz bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -51,3 +51,6 @@ clean:
 
 fuzz: setup
 	@bash scripts/fuzz.sh
+
+bench: build
+	@$(KEYCHAIN) bash scripts/bench.sh

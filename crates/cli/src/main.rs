@@ -175,7 +175,12 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| "warn".into()),
         )
         .init();
-    let runtime = match tokio::runtime::Runtime::new() {
+    // One thread: the CLI does one thing at a time, and a single thread spends no CPU handing work
+    // between workers (keychain calls still run on the blocking pool).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("idesk: {e}");
@@ -320,15 +325,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             };
             let mut shown: Vec<_> = all.into_iter().filter(|i| filter.keeps(i)).collect();
             shown.sort_by(|a, b| b.last_update.cmp(&a.last_update));
-            let text = output::render(&shown, format)?;
-            match output {
-                Some(path) => std::fs::write(&path, text)
-                    .map_err(|e| Error::Io(path.display().to_string(), e)),
-                None => {
-                    print!("{text}");
-                    Ok(())
-                }
-            }
+            output::write(&shown, format, output.as_deref())
         }
     }
 }

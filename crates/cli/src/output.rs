@@ -181,6 +181,39 @@ impl Filter {
     }
 }
 
+/// Writes the incidents to `path` (atomically: a temp file, then a rename) or standard output,
+/// streaming JSON so that a large export needs no second copy in memory.
+pub fn write(
+    incidents: &[Incident],
+    format: Format,
+    path: Option<&std::path::Path>,
+) -> Result<(), Error> {
+    use std::io::Write;
+    fn io(p: &std::path::Path) -> impl Fn(std::io::Error) -> Error + '_ {
+        move |e| Error::Io(p.display().to_string(), e)
+    }
+    let Some(path) = path else {
+        print!("{}", render(incidents, format)?);
+        return Ok(());
+    };
+    let tmp = path.with_extension("partial");
+    let file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    let mut out = std::io::BufWriter::new(file);
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, incidents)
+                .map_err(|e| Error::Io(tmp.display().to_string(), e.into()))?;
+            out.write_all(b"\n").map_err(io(&tmp))?;
+        }
+        other => out
+            .write_all(render(incidents, other)?.as_bytes())
+            .map_err(io(&tmp))?,
+    }
+    out.flush().map_err(io(&tmp))?;
+    drop(out);
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
 pub fn render(incidents: &[Incident], format: Format) -> Result<String, Error> {
     Ok(match format {
         Format::Json => idesk_core::export::json(incidents)?,

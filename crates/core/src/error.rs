@@ -106,8 +106,12 @@ impl Error {
         let mut msg = self.to_string();
         let mut source = std::error::Error::source(self);
         while let Some(cause) = source {
-            msg.push_str(": ");
-            msg.push_str(&cause.to_string());
+            // Some libraries repeat their cause in their own message: say each thing once.
+            let text = cause.to_string();
+            if !msg.contains(&text) {
+                msg.push_str(": ");
+                msg.push_str(&text);
+            }
             source = cause.source();
         }
         msg

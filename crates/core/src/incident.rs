@@ -7,12 +7,16 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Lowercase letters and digits only: how enum values are compared.
-fn fold(s: &str) -> String {
-    s.chars()
-        .filter(char::is_ascii_alphanumeric)
+/// Whether two enum spellings are the same value: compared on letters and digits only, without
+/// regard to case. No allocation: this runs for every enum field of every incident parsed.
+fn same(a: &str, b: &str) -> bool {
+    a.bytes()
+        .filter(u8::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
-        .collect()
+        .eq(b
+            .bytes()
+            .filter(u8::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase()))
 }
 
 macro_rules! open_enum {
@@ -37,8 +41,7 @@ macro_rules! open_enum {
 
         impl From<&str> for $name {
             fn from(s: &str) -> Self {
-                let f = fold(s);
-                $(if f == fold($wire) $(|| f == fold($alias))* { return Self::$variant; })+
+                $(if same(s, $wire) $(|| same(s, $alias))* { return Self::$variant; })+
                 Self::Unrecognized(s.to_owned())
             }
         }

@@ -286,7 +286,18 @@ async fn get_one(app: &App, api: Api, headers: &HeaderMap, id: &str, expand: boo
         Ok(id) => id,
         Err(r) => return r,
     };
-    match read(app).get(id) {
+    render(app, api, id, read(app).get(id), expand)
+}
+
+/// One incident in the API's shape, or the API's 404.
+fn render(
+    app: &App,
+    api: Api,
+    id: u64,
+    incident: Option<&data::Incident>,
+    expand: bool,
+) -> Response {
+    match incident {
         Some(i) => Json(match api {
             Api::Graph => shapes::graph_incident(i, &app.tenant, expand),
             Api::Defender => shapes::defender_incident(i),
@@ -467,19 +478,13 @@ async fn patch(app: &App, api: Api, headers: &HeaderMap, id: &str, body: &Value)
         Err(r) => return r,
     };
     let mut store = app.store.write().unwrap_or_else(|e| e.into_inner());
-    match store.apply(id, change, OffsetDateTime::now_utc()) {
-        Some(i) => Json(match api {
-            Api::Graph => shapes::graph_incident(i, &app.tenant, false),
-            Api::Defender => shapes::defender_incident(i),
-        })
-        .into_response(),
-        None => api_error(
-            api,
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            &format!("Incident {id} was not found."),
-        ),
-    }
+    render(
+        app,
+        api,
+        id,
+        store.apply(id, change, OffsetDateTime::now_utc()),
+        false,
+    )
 }
 
 async fn graph_patch(

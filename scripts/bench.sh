@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# `make bench`: figures, not tests. Release builds against the sandbox tenant with its quotas and the
+# client's pacing switched off, so the figures measure the client, not Microsoft's rate limits.
+#   - full sync of 10,000 and 100,000 incidents: wall time, requests, client CPU, peak memory;
+#   - an incremental sync with nothing new; start-up to incidents available from the local cache;
+#   - the same full listing by a plain Python `requests` script, as a CPU ratio;
+#   - the real window with 50,000 incidents: first rows, filter, search, scroll.
+# Runs inside a private session bus and keychain (make bench wraps it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+cargo build --release --locked -q -p idesk -p sandbox-api
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/idesk-bench.XXXXXX")
+export IDESK_PACING=off SANDBOX_QUOTAS=off SANDBOX_API_BIN="$ROOT/target/release/sandbox-api"
+IDESK="$ROOT/target/release/idesk"
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
+
+start_sandbox() { # incidents → sets LINE
+  node sandbox/start.mjs > "$WORK/sandbox-$1.out" 2> "$WORK/sandbox-$1.log" &
+  pids+=($!)
+  for _ in $(seq 600); do grep -q '^SANDBOX ' "$WORK/sandbox-$1.out" 2>/dev/null && break; sleep 0.2; done
+  LINE=$(grep -m1 '^SANDBOX ' "$WORK/sandbox-$1.out")
+}
+field() { tr ' ' '\n' <<< "$LINE" | sed -n "s/^$1=//p"; }
+requests() { curl -fsS "$(field defender)/_sandbox/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])'; }
+# `time` figures of a command: wall seconds, user+sys CPU seconds, peak RSS in MiB.
+timed() { /usr/bin/time -f '%e %U %S %M' -o "$WORK/time" "$@" > "$WORK/out" 2>> "$WORK/err"; read -r wall user sys rss < "$WORK/time"; cpu=$(python3 -c "print(round($user+$sys,3))"); mib=$((rss / 1024)); }
+
+for n in 10000 100000; do
+  export SANDBOX_INCIDENTS=$n
+  start_sandbox "$n"
+  export IDESK_CONFIG_DIR="$WORK/config-$n" IDESK_DATA_DIR="$WORK/data-$n" IDESK_KEYCHAIN_SERVICE="incident-desk-bench-$n"
+  issuer=$(field issuer)
+  printf '%s\n' "$(field app_client_secret)" | "$IDESK" profile add bench --tenant "$(field tenant)" --client-id "$(field app_client_id)" \
+    --authority "${issuer%/v2.0}" --api-base "$(field graph)" --client-secret-stdin > /dev/null
+  r0=$(requests)
+  timed "$IDESK" sync --json
+  r1=$(requests)
+  total=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"])' "$WORK/out")
+  rust_cpu=$cpu
+  echo "sync  $n incidents: full sync ${wall}s wall, $((r1 - r0)) requests, client CPU ${cpu}s ($(python3 -c "print(round($cpu/$total*1e6,1))") µs/incident), peak ${mib} MiB; $total cached"
+  timed "$IDESK" sync --json
+  r2=$(requests)
+  echo "sync  $n incidents: incremental sync with nothing new ${wall}s wall, $((r2 - r1)) request(s)"
+  timed "$IDESK" incidents --offline --format json
+  echo "cache $n incidents: start to incidents available from the encrypted cache ${wall}s wall (whole process, incl. JSON output), CPU ${cpu}s, peak ${mib} MiB"
+  # The same full listing, written to a JSON file, by idesk and by a plain Python requests script.
+  timed "$IDESK" incidents --format json --output "$WORK/idesk-$n.json"
+  list_cpu=$cpu
+  echo "list  $n incidents: idesk incidents --format json --output FILE ${wall}s wall, CPU ${cpu}s ($(python3 -c "print(round($cpu/$total*1e6,1))") µs/incident), peak ${mib} MiB"
+  timed python3 bench/list_incidents.py "$issuer" "$(field graph)" "$(field app_client_id)" "$(field app_client_secret)" "$WORK/python-$n.json"
+  py_total=$(cat "$WORK/out")
+  echo "py    $n incidents: Python requests, same listing to a JSON file ${wall}s wall, CPU ${cpu}s ($(python3 -c "print(round($cpu/$py_total*1e6,1))") µs/incident), peak ${mib} MiB; $py_total listed"
+  echo "ratio $n incidents: Python CPU per incident / idesk CPU per incident, same listing = $(python3 -c "print(round(($cpu/$py_total)/($list_cpu/$total),1))")x (full sync incl. the encrypted cache: $(python3 -c "print(round(($cpu/$py_total)/($rust_cpu/$total),1))")x)"
+  kill "${pids[-1]}" 2>/dev/null || true
+done
+
+# The real window with 50,000 incidents (debug build with the UI embedded, as `make test` builds it).
+if [ -x target/debug/incident-desk ] && command -v tauri-driver > /dev/null; then
+  export SANDBOX_INCIDENTS=50000 IDESK_CONFIG_DIR="$WORK/config-ui" IDESK_DATA_DIR="$WORK/data-ui"
+  start_sandbox ui
+  IDESK_SANDBOX=$LINE BROWSER="$ROOT/tests/support/browser.sh" APP_BIN="$ROOT/target/debug/incident-desk" \
+    bash -c '
+      exec 3> "$0/display"; Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 2>/dev/null & x=$!; exec 3>&-
+      for _ in $(seq 50); do [ -s "$0/display" ] && break; sleep 0.1; done
+      export DISPLAY=":$(cat "$0/display")"
+      tauri-driver > "$0/driver.log" 2>&1 & d=$!
+      for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/4444) 2>/dev/null && break; sleep 0.1; done
+      node bench/ui-bench.mjs; rc=$?; kill $d $x; exit $rc' "$WORK"
+else
+  echo "ui    skipped: run make build first (needs target/debug/incident-desk and tauri-driver)"
+fi
