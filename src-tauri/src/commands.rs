@@ -293,6 +293,63 @@ pub fn open_portal(url: String) -> IpcResult<()> {
     Ok(())
 }
 
+/// A new profile from the first-run setup: a delegated (interactive) profile. Application profiles
+/// are added with `idesk profile add --client-secret-stdin`, so that a secret never crosses IPC.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewProfile {
+    name: String,
+    tenant: String,
+    client_id: String,
+    cloud: idesk_core::config::Cloud,
+    api: Backend,
+    authority: Option<url::Url>,
+    api_base: Option<url::Url>,
+    read_only: bool,
+}
+
+impl From<NewProfile> for Profile {
+    fn from(p: NewProfile) -> Self {
+        Profile {
+            name: p.name.trim().to_owned(),
+            tenant: p.tenant.trim().to_owned(),
+            client_id: p.client_id.trim().to_owned(),
+            cloud: p.cloud,
+            api: p.api,
+            authority: p.authority,
+            api_base: p.api_base,
+            sandbox: false,
+            kind: Kind::Delegated,
+            read_only: p.read_only,
+        }
+    }
+}
+
+/// "Test connection": the profile is valid and its tenant's sign-in endpoint answers. Returns the
+/// issuer it found.
+#[tauri::command]
+pub async fn test_connection(profile: NewProfile) -> IpcResult<String> {
+    let profile = Profile::from(profile);
+    profile.validate()?;
+    let meta =
+        idesk_core::oidc::discover(&idesk_core::oidc::http_client(), &profile.authority()?).await?;
+    Ok(meta.issuer)
+}
+
+/// Saves a new profile, makes it current, and opens it.
+#[tauri::command]
+pub async fn add_profile(state: State<'_, AppState>, profile: NewProfile) -> IpcResult<AppView> {
+    let dirs = idesk_core::config::Dirs::from_env()?;
+    let profile = Profile::from(profile);
+    let name = profile.name.clone();
+    tokio::task::spawn_blocking(move || idesk_core::config::Config::add(&dirs, profile))
+        .await
+        .map_err(|e| Error::Config(format!("config task failed: {e}")))??;
+    let desk = state.reload()?;
+    desk.switch(&name)?;
+    view(&desk).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,6 +35,8 @@ fn main() {
             commands::token_info,
             commands::export_incidents,
             commands::open_portal,
+            commands::test_connection,
+            commands::add_profile,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -207,6 +207,27 @@ test('without a keychain, offers session-only mode and says it is on', async ({ 
   await expect(page.getByTestId('session-only-notice')).toContainText('not saved');
 });
 
+test('first run: the setup guides, tests the connection and saves a profile', async ({ page }) => {
+  await mockIpc(page, {
+    get_state: `throw { code: 'no_profile', message: 'no profile configured' };`,
+    test_connection: `state.tested = args.profile; return 'https://login.microsoftonline.com/' + args.profile.tenant + '/v2.0';`,
+    add_profile: `state.added = args.profile; return { profile: { ...${JSON.stringify(CONTOSO)}, name: args.profile.name }, account: null, profiles: [], sessionOnly: false };`,
+  });
+  await page.goto('/');
+  await expect(page.getByTestId('setup')).toContainText('Mobile and desktop applications');
+  await expect(page.getByTestId('setup-save')).toBeDisabled();
+  await page.getByTestId('setup-name').fill('Contoso');
+  await page.getByTestId('setup-tenant').fill('contoso.onmicrosoft.com');
+  await page.getByTestId('setup-client').fill('11111111-2222-3333-4444-555555555555');
+  await page.getByTestId('setup-test').click();
+  await expect(page.getByTestId('setup-ok')).toContainText('contoso.onmicrosoft.com/v2.0');
+  await page.getByTestId('setup-save').click();
+  await expect(page.getByTestId('sign-in')).toBeVisible();
+  const added = await page.evaluate(() => window.__IPC_STATE__.added);
+  expect(added).toMatchObject({ name: 'Contoso', tenant: 'contoso.onmicrosoft.com', cloud: 'global', api: 'graph', authority: null, readOnly: false });
+  expect(Object.keys(added), 'no secret field crosses IPC').not.toContain('clientSecret');
+});
+
 test('a startup failure says why', async ({ page }) => {
   await mockIpc(page, {
     get_state: `throw { code: 'config', message: 'no profile configured: add one with idesk profile add' };`,

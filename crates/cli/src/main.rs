@@ -212,7 +212,7 @@ fn print_admin_consent_link(profile: Option<&str>) {
 
 fn exit_code(code: ErrorCode) -> u8 {
     match code {
-        ErrorCode::Config => 2,
+        ErrorCode::Config | ErrorCode::NoProfile => 2,
         ErrorCode::NotSignedIn
         | ErrorCode::SignInCancelled
         | ErrorCode::SignInTimeout

@@ -250,6 +250,15 @@ impl Config {
         }
     }
 
+    /// Validates and saves a new profile, and makes it the current one (the app's first-run setup).
+    pub fn add(dirs: &Dirs, profile: Profile) -> Result<()> {
+        profile.validate()?;
+        let mut config = Self::load(dirs)?;
+        config.current = Some(profile.name.clone());
+        config.upsert(profile);
+        config.save(dirs)
+    }
+
     /// Adds or replaces a profile by name.
     pub fn upsert(&mut self, profile: Profile) {
         match self.profiles.iter_mut().find(|p| p.name == profile.name) {
@@ -347,6 +356,32 @@ mod tests {
             "client_id".into(),
             "00000000-0000-0000-0000-000000000001".into()
         )));
+    }
+
+    #[test]
+    fn adding_a_profile_validates_saves_and_makes_it_current() {
+        let base = std::env::temp_dir().join(format!("idesk-config-add-{}", std::process::id()));
+        let dirs = Dirs {
+            config: base.join("c"),
+            data: base.join("d"),
+        };
+        let mut bad = profile();
+        bad.tenant = "common".into();
+        assert!(
+            Config::add(&dirs, bad).is_err(),
+            "an invalid profile is not saved"
+        );
+        assert!(!dirs.config_file().exists());
+        Config::add(&dirs, profile()).unwrap();
+        let c = Config::load(&dirs).unwrap();
+        assert_eq!(c.current.as_deref(), Some("Contoso"));
+        assert_eq!(c.profiles, [profile()]);
+        let text = std::fs::read_to_string(dirs.config_file()).unwrap();
+        assert!(
+            !text.to_lowercase().contains("secret") && !text.contains("token"),
+            "the profiles file holds no secret: {text}"
+        );
+        let _ = std::fs::remove_dir_all(base);
     }
 
     #[test]

@@ -39,10 +39,7 @@ impl Desk {
             profiles.push(s.clone());
         }
         if profiles.is_empty() {
-            return Err(Error::Config(
-                "no profile configured: start the sandbox tenant with `make run`, or add a profile with `idesk profile add`"
-                    .into(),
-            ));
+            return Err(Error::NoProfile);
         }
         let index_of = |name: &str| profiles.iter().position(|p| p.name == name);
         let current = config

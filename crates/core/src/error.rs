@@ -27,6 +27,8 @@ pub enum ErrorCode {
     ApiError,
     /// Someone else changed the incident since it was shown: the UI shows what changed.
     Conflict,
+    /// No profile is configured yet: the UI shows the first-run setup.
+    NoProfile,
     /// A profile or setting is missing or invalid.
     Config,
 }
@@ -72,6 +74,8 @@ pub enum Error {
     InvalidResponse(String),
     #[error("could not open the browser")]
     Browser(#[source] std::io::Error),
+    #[error("no profile configured: add one (or start the sandbox tenant with `make run`)")]
+    NoProfile,
     #[error("{0}")]
     Config(String),
     #[error("could not read or write {0}")]
@@ -97,6 +101,7 @@ impl Error {
             | Error::Api { .. }
             | Error::ForeignOrigin(_)
             | Error::InvalidResponse(_) => ErrorCode::ApiError,
+            Error::NoProfile => ErrorCode::NoProfile,
             Error::Browser(_) | Error::Config(_) | Error::Io(..) => ErrorCode::Config,
         }
     }

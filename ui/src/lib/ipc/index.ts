@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'reauth_required'
   | 'api_error'
   | 'conflict'
+  | 'no_profile'
   | 'config';
 
 export class IpcError extends Error {
@@ -122,6 +123,18 @@ export interface Update {
   comment?: string;
 }
 
+/** A delegated profile from the first-run setup. */
+export interface NewProfile {
+  name: string;
+  tenant: string;
+  clientId: string;
+  cloud: 'global' | 'usgov' | 'usgov-dod';
+  api: 'graph' | 'defender';
+  authority: string | null;
+  apiBase: string | null;
+  readOnly: boolean;
+}
+
 export interface TokenInfo {
   readable: boolean;
   audience: string | null;
@@ -164,6 +177,8 @@ export const updateIncident = (id: string, update: Update, seenLastUpdate: strin
 export const tokenInfo = () => call<TokenInfo>('token_info');
 export const exportIncidents = (format: 'json' | 'csv', ids: string[]) =>
   call<string | null>('export_incidents', { format, ids });
+export const testConnection = (profile: NewProfile) => call<string>('test_connection', { profile });
+export const addProfile = (profile: NewProfile) => call<AppView>('add_profile', { profile });
 export const openPortal = (url: string) => call<void>('open_portal', { url });
 
 /** The sign-in URL, announced when a sign-in starts, for the "copy sign-in link" fallback. */
