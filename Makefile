@@ -15,8 +15,8 @@ setup:
 bins: setup
 	cargo build --locked -p idesk -p sandbox-api
 
-# The app with the UI embedded (tauri build enables the custom protocol; plain cargo build would
-# point the window at the Vite dev server instead).
+# The app with the UI built and embedded (tauri build runs the UI build first). tauri.conf.json has
+# no dev server URL, so even a plain `cargo build` of the app shows the built UI, never a blank page.
 app: setup
 	npx tauri build --debug --no-bundle
 
