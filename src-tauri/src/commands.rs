@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use idesk_core::api::IncidentApi;
 use idesk_core::browser::{Opener, SystemBrowser};
 use idesk_core::claims::{self, TokenInfo};
 use idesk_core::config::{Backend, Kind, Profile};
@@ -182,7 +181,7 @@ pub async fn sync_incidents(
     if s.account().is_none() {
         return Err(Error::NotSignedIn.into());
     }
-    let api = IncidentApi::for_profile(s.profile())?;
+    let api = desk.api();
     let progress = move |n: usize| {
         let _ = app.emit("sync-progress", n);
     };
@@ -195,8 +194,8 @@ pub async fn sync_incidents(
 
 #[tauri::command]
 pub async fn get_incident(state: State<'_, AppState>, id: String) -> IpcResult<IncidentDetail> {
-    let s = state.desk()?.current();
-    Ok(IncidentApi::for_profile(s.profile())?.get(&s, &id).await?)
+    let desk = state.desk()?;
+    Ok(desk.api().get(&desk.current(), &id).await?)
 }
 
 /// A triage change. `seen_last_update` is the incident's lastUpdate as the analyst saw it: if it
@@ -209,10 +208,9 @@ pub async fn update_incident(
     seen_last_update: Option<String>,
 ) -> IpcResult<Incident> {
     let desk = state.desk()?;
-    let s = desk.current();
-    let api = IncidentApi::for_profile(s.profile())?;
-    let updated = api
-        .update(&s, &id, &update, seen_last_update.as_deref())
+    let updated = desk
+        .api()
+        .update(&desk.current(), &id, &update, seen_last_update.as_deref())
         .await?;
     sync::remember(&desk.cache(), updated.clone()).await?;
     Ok(updated)

@@ -283,6 +283,6 @@ test('the overview counts by severity and status', async ({ page }) => {
   await mockIpc(page, signedIn);
   await page.goto('/');
   await page.getByTestId('overview-toggle').click();
-  await expect(page.getByTestId('sev-high')).toHaveText('3');
-  await expect(page.getByTestId('sev-informational')).toHaveText('1');
+  await expect(page.getByTestId('bar-high')).toHaveText('3');
+  await expect(page.getByTestId('bar-informational')).toHaveText('1');
 });

@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::api::IncidentApi;
 use crate::cache::Cache;
 use crate::config::{Config, Dirs, Profile};
 use crate::error::{Error, Result};
@@ -15,6 +16,9 @@ pub struct Desk {
     sessions: Vec<Arc<Session>>,
     /// Each profile's incident cache, in the same order.
     caches: Vec<Arc<Cache>>,
+    /// Each profile's API client, in the same order: one per profile for the whole run, so its
+    /// pacing under the quota holds across syncs and writes.
+    apis: Vec<Arc<IncidentApi>>,
     /// Index into `sessions`.
     current: AtomicUsize,
     session_only: bool,
@@ -48,6 +52,10 @@ impl Desk {
             .and_then(index_of)
             .or_else(|| sandbox.as_ref().and_then(|s| index_of(&s.name)))
             .unwrap_or(0);
+        let apis = profiles
+            .iter()
+            .map(|p| IncidentApi::for_profile(p).map(Arc::new))
+            .collect::<Result<Vec<_>>>()?;
         let caches = profiles
             .iter()
             .map(|p| Arc::new(Cache::new(dirs, &p.name, Arc::clone(&store))))
@@ -59,6 +67,7 @@ impl Desk {
         Ok(Self {
             sessions,
             caches,
+            apis,
             current: AtomicUsize::new(current),
             session_only,
         })
@@ -77,6 +86,12 @@ impl Desk {
     pub fn current(&self) -> Arc<Session> {
         let i = self.current.load(Ordering::SeqCst);
         Arc::clone(&self.sessions[i.min(self.sessions.len() - 1)])
+    }
+
+    /// The incident API client of the current profile.
+    pub fn api(&self) -> Arc<IncidentApi> {
+        let i = self.current.load(Ordering::SeqCst);
+        Arc::clone(&self.apis[i.min(self.apis.len() - 1)])
     }
 
     /// The incident cache of the current profile.

@@ -1,7 +1,7 @@
 // The incident queue's logic — filters, search, sort, columns, saved filters — kept out of the
 // components so it stays plain, testable code.
 import type { Incident } from './ipc';
-import { severityRank } from './format';
+import { classificationLabel, relativeTime, severityLabel, severityRank, statusLabel } from './format';
 
 export type Assignment = 'any' | 'mine' | 'unassigned';
 export type TimeRange = 'any' | '24h' | '3d' | '7d' | '30d';
@@ -150,4 +150,34 @@ export function visibleRange(scrollTop: number, viewport: number, rowHeight: num
   const first = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan);
   const last = Math.min(total, Math.ceil((scrollTop + viewport) / rowHeight) + overscan);
   return [first, last];
+}
+
+/** What a queue cell shows for a column. */
+export function cellText(i: Incident, key: string, now: Date): string {
+  switch (key) {
+    case 'severity':
+      return severityLabel(i.severity);
+    case 'status':
+      return statusLabel(i.status);
+    case 'assignedTo':
+      return i.assignedTo ?? 'Unassigned';
+    case 'classification':
+      return classificationLabel(i.classification);
+    case 'tags':
+      return i.tags.join(', ');
+    case 'serviceSources':
+      return i.serviceSources.join(', ');
+    case 'categories':
+      return i.categories.join(', ');
+    case 'alertCount':
+      return i.alertCount == null ? '—' : String(i.alertCount);
+    case 'created':
+      return relativeTime(i.created, now);
+    case 'lastUpdate':
+      return relativeTime(i.lastUpdate, now);
+    case 'id':
+      return i.id;
+    default:
+      return i.displayName;
+  }
 }
