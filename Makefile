@@ -7,13 +7,17 @@ export CARGO_TERM_COLOR := never
 APP := target/debug/incident-desk
 KEYCHAIN := dbus-run-session -- sh tests/support/keychain-session.sh
 
-.PHONY: setup build app bins run sandbox lint unit ui-test e2e test fuzz bench clean
+.PHONY: setup build app bins ui run sandbox lint unit ui-test e2e test fuzz bench clean
 
 setup:
 	@bash scripts/setup.sh
 
 bins: setup
 	cargo build --locked -p idesk -p sandbox-api
+
+# The built UI: the app embeds it, so even checking the app's crate needs it first.
+ui: setup
+	npm run --silent ui:build
 
 # The app with the UI built and embedded (tauri build runs the UI build first). tauri.conf.json has
 # no dev server URL, so even a plain `cargo build` of the app shows the built UI, never a blank page.
@@ -28,16 +32,15 @@ run: build
 sandbox: bins
 	@node sandbox/start.mjs
 
-lint: setup
+lint: ui
 	cargo fmt --all --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
 	npm run --silent ui:check
 
-unit: bins
+unit: bins ui
 	IDESK_TEST_KEYCHAIN=1 $(KEYCHAIN) cargo test --locked --workspace
 
-ui-test: setup
-	npm run --silent ui:build
+ui-test: ui
 	npm run --silent ui:test
 
 e2e: build
