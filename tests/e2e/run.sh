@@ -45,10 +45,21 @@ pids+=($!)
 exec 3>&-
 for _ in $(seq 50); do [ -s "$WORK/display" ] && break; sleep 0.1; done
 export DISPLAY=":$(cat "$WORK/display")"
-tauri-driver > "$WORK/logs/app-and-driver.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/4444) 2>/dev/null && break; sleep 0.1; done
+start_driver() { # the app inherits tauri-driver's environment
+  tauri-driver > "$WORK/logs/$1.log" 2>&1 &
+  driver=$!
+  pids+=($driver)
+  for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/4444) 2>/dev/null && break; sleep 0.1; done
+}
+start_driver app-and-driver
 APP_BIN="$ROOT/target/debug/incident-desk" node tests/e2e/app.e2e.mjs
+
+# 3. First run: no profile and no sandbox announced, so the app opens on the setup.
+kill "$driver"; wait "$driver" 2>/dev/null || true
+for _ in $(seq 50); do (echo > /dev/tcp/127.0.0.1/4444) 2>/dev/null || break; sleep 0.1; done
+E2E_SANDBOX="$app_sandbox" IDESK_SANDBOX="" IDESK_CONFIG_DIR="$WORK/setup/config" IDESK_DATA_DIR="$WORK/setup/data" \
+  start_driver setup-and-driver
+E2E_SANDBOX="$app_sandbox" IDESK_CONFIG_DIR="$WORK/setup/config" APP_BIN="$ROOT/target/debug/incident-desk" node tests/e2e/setup.e2e.mjs
 mkdir -p target/e2e && cp "$WORK"/*.png target/e2e/ 2>/dev/null || true
-# Both suites (cli.sh and app.e2e.mjs) stop at their first failure, so reaching here means both passed.
-echo "e2e: 2 passed, 0 failed"
+# Each suite (cli.sh, app.e2e.mjs, setup.e2e.mjs) stops at its first failure: reaching here means all passed.
+echo "e2e: 3 passed, 0 failed"

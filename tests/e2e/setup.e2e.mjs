@@ -1,0 +1,45 @@
+// First run in the real window: no profile and no sandbox announced, so the app opens on the setup.
+// The analyst fills in a tenant (here the sandbox's, under "Advanced"), tests the connection, saves,
+// and signs in to the new profile.
+import { remote } from 'webdriverio';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const line = process.env.E2E_SANDBOX;
+const field = (name) => new RegExp(` ${name}=(\\S+)`).exec(line)[1];
+const issuer = field('issuer');
+const b = await remote({
+  hostname: '127.0.0.1',
+  port: 4444,
+  logLevel: 'warn',
+  capabilities: { 'tauri:options': { application: process.env.APP_BIN }, 'wdio:enforceWebDriverClassic': true },
+});
+try {
+  const setup = await b.$('[data-testid="setup"]');
+  await setup.waitForExist({ timeout: 30000 });
+  assert.match(await setup.getText(), /Mobile and desktop applications/, 'the app-registration guide is shown');
+  await (await b.$('[data-testid="setup-name"]')).setValue('Lab');
+  await (await b.$('[data-testid="setup-tenant"]')).setValue(field('tenant'));
+  await (await b.$('[data-testid="setup-client"]')).setValue(field('client_id'));
+  await (await b.$('summary=Advanced')).click();
+  await (await b.$('[data-testid="setup-authority"]')).setValue(issuer.replace(/\/v2\.0$/, ''));
+  await (await b.$('[data-testid="setup-api-base"]')).setValue(field('graph'));
+  await (await b.$('[data-testid="setup-test"]')).click();
+  const ok = await b.$('[data-testid="setup-ok"]');
+  await ok.waitForExist({ timeout: 15000 });
+  assert.match(await ok.getText(), new RegExp(issuer.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')), 'the tenant answered with its issuer');
+  await (await b.$('[data-testid="setup-save"]')).click();
+  const signIn = await b.$('[data-testid="sign-in"]');
+  await signIn.waitForClickable({ timeout: 15000 });
+  assert.match(await (await b.$('#signin-title')).getText(), /Sign in to Lab/);
+  await signIn.click();
+  await (await b.$('[data-testid="count"]')).waitForExist({ timeout: 60000 });
+  const config = JSON.parse(fs.readFileSync(path.join(process.env.IDESK_CONFIG_DIR, 'profiles.json'), 'utf8'));
+  assert.equal(config.current, 'Lab');
+  assert.equal(config.profiles[0].tenant, field('tenant'));
+  assert.doesNotMatch(JSON.stringify(config), /secret|token|eyJ/i, 'the profiles file holds no secret');
+  console.log('setup e2e: passed');
+} finally {
+  await b.deleteSession();
+}
