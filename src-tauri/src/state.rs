@@ -56,7 +56,9 @@ impl AppState {
 
 fn open_desk(store: Arc<dyn TokenStore>, session_only: bool) -> Result<Arc<Desk>, Error> {
     let dirs = Dirs::from_env()?;
-    let sandbox = std::env::var("IDESK_SANDBOX").ok().filter(|l| !l.trim().is_empty());
+    let sandbox = std::env::var("IDESK_SANDBOX")
+        .ok()
+        .filter(|l| !l.trim().is_empty());
     Ok(Arc::new(Desk::open(
         &dirs,
         sandbox.as_deref(),

@@ -274,8 +274,42 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         std::fs::create_dir_all(parent).map_err(io)?;
     }
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    // On a full disk (or any failure) the old file stays as it was and no partial file is left.
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written.map_err(io)
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod full_disk {
+    /// /dev/full answers every write with ENOSPC: a real full disk, without filling one.
+    #[test]
+    fn a_failed_write_keeps_the_old_file_and_leaves_no_partial_one() {
+        let dir = std::env::temp_dir().join(format!("idesk-full-disk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("profiles.json");
+        std::fs::write(&path, b"old").unwrap();
+        // The temp file is a link to /dev/full, so writing it fails as on a full disk.
+        std::os::unix::fs::symlink("/dev/full", path.with_extension("tmp")).unwrap();
+        let err = super::write_atomically(&path, b"new").unwrap_err();
+        assert!(
+            err.user_message().contains("No space left"),
+            "{}",
+            err.user_message()
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"old",
+            "the old file is untouched"
+        );
+        assert!(
+            !path.with_extension("tmp").exists(),
+            "no partial file is left"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 /// Where the app keeps its files. Tests point both at temp dirs through
