@@ -51,6 +51,10 @@ pub async fn sync(
         .into_iter()
         .map(|i| (i.id.clone(), i))
         .collect();
+    // Nothing new (only the incident at the watermark, unchanged): the cache is not re-encrypted
+    // and rewritten for nothing.
+    let changed = fetched.iter().any(|i| by_id.get(&i.id) != Some(i));
+    let had_synced = snapshot.synced_at.is_some();
     for i in fetched {
         by_id.insert(i.id.clone(), i);
     }
@@ -68,6 +72,14 @@ pub async fn sync(
     let synced_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
+    if !changed && had_synced {
+        let report = SyncReport {
+            fetched: count,
+            total: incidents.len(),
+            synced_at,
+        };
+        return Ok((incidents, report));
+    }
     let saved = Snapshot {
         watermark,
         synced_at: Some(synced_at.clone()),
