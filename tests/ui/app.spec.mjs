@@ -174,7 +174,7 @@ test('the cache shows first, then the sync; sign-out returns to sign-in', async 
   await mockIpc(page, {
     ...signedIn,
     cached_incidents: `return { incidents: ${JSON.stringify(INCIDENTS.slice(0, 1))}, syncedAt: '2026-11-20T11:00:00Z' };`,
-    sync_incidents: `await new Promise((r) => setTimeout(r, 300)); return { incidents: ${JSON.stringify(INCIDENTS)}, syncedAt: '2026-11-20T12:00:00Z' };`,
+    sync_incidents: `await new Promise((r) => setTimeout(r, 2000)); return { incidents: ${JSON.stringify(INCIDENTS)}, syncedAt: '2026-11-20T12:00:00Z' };`,
     sign_out: `state.wipe = args.wipe; return ${view(null)};`,
   });
   await page.goto('/');

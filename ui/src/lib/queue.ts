@@ -46,7 +46,12 @@ export const PRESETS: SavedFilter[] = [
 
 const RANGE_HOURS: Record<TimeRange, number> = { any: 0, '24h': 24, '3d': 72, '7d': 168, '30d': 720 };
 
-export function matches(i: Incident, f: Filter, me: string | null, now: number): boolean {
+/** The lowercased text the free-text search looks in, built once per incident list. */
+export function searchText(i: Incident): string {
+  return `${i.id}\n${i.displayName}\n${i.assignedTo ?? ''}\n${i.tags.join('\n')}`.toLowerCase();
+}
+
+export function matches(i: Incident, f: Filter, me: string | null, now: number, hay?: string): boolean {
   if (f.statuses.length && !f.statuses.includes(i.status)) return false;
   if (f.severities.length && !f.severities.includes(i.severity)) return false;
   if (f.assignment === 'unassigned' && i.assignedTo) return false;
@@ -59,8 +64,7 @@ export function matches(i: Incident, f: Filter, me: string | null, now: number):
   if (f.source && !i.serviceSources.includes(f.source)) return false;
   const q = f.search.trim().toLowerCase();
   if (q) {
-    const hay = `${i.id}\n${i.displayName}\n${i.assignedTo ?? ''}\n${i.tags.join('\n')}`.toLowerCase();
-    if (!hay.includes(q)) return false;
+    if (!(hay ?? searchText(i)).includes(q)) return false;
   }
   return true;
 }
