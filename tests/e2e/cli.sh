@@ -6,6 +6,9 @@ IDESK="$PWD/target/debug/idesk"
 API="$PWD/target/debug/sandbox-api"
 field() { tr ' ' '\n' <<< "$IDESK_SANDBOX" | sed -n "s/^$1=//p"; }
 fail() { echo "cli e2e FAILED: $*" >&2; exit 1; }
+# What the keychain holds under the test's service (secret-tool prints attributes on stderr). Read
+# whole, then searched: `secret-tool | grep -q` under pipefail fails when grep exits early (SIGPIPE).
+keychain() { secret-tool search --all service "$IDESK_KEYCHAIN_SERVICE" 2>&1 || true; }
 issuer=$(field issuer)
 tenant=$(field tenant)
 out="$E2E_WORK/cli"
@@ -33,7 +36,7 @@ grep -q "AADSTS65001" <<< "$consent" && grep -q "/v2.0/adminconsent?client_id=" 
 "$IDESK" sign-in --timeout 90 > "$out/sign-in.txt" 2> "$E2E_WORK/logs/cli-sign-in.log" || fail "sign-in: $(cat "$E2E_WORK/logs/cli-sign-in.log")"
 grep -q '^Signed in as alice@' "$out/sign-in.txt" || fail "sign-in did not name the account: $(cat "$out/sign-in.txt")"
 
-secret-tool search --all service "$IDESK_KEYCHAIN_SERVICE" 2>&1 | grep -q 'attribute.username = refresh-token:e2e$' \
+grep -q 'attribute.username = refresh-token:e2e$' <<< "$(keychain)" \
   || fail "the keychain holds no refresh token for the profile"
 
 "$IDESK" status --json > "$out/status.json" 2>> "$E2E_WORK/logs/cli.log"
@@ -115,11 +118,11 @@ set +e; wrong=$(printf 'wrong-secret\n' | "$IDESK" profile add app2 --tenant "$t
   --authority "${issuer%/v2.0}" --api-base "$(field graph)" --client-secret-stdin 2>&1); rc=$?; set -e
 [ "$rc" = 3 ] || fail "a wrong client secret exited $rc, expected 3"
 grep -q "client secret is wrong" <<< "$wrong" || fail "a wrong client secret is not explained: $wrong"
-"$IDESK" profile list | grep -q app2 && fail "a profile whose secret failed was saved"
-secret-tool search --all service "$IDESK_KEYCHAIN_SERVICE" 2>&1 | grep -q 'client-secret:app2' && fail "a failed secret was kept"
+grep -q app2 <<< "$("$IDESK" profile list)" && fail "a profile whose secret failed was saved"
+grep -q 'client-secret:app2' <<< "$(keychain)" && fail "a failed secret was kept"
 
 "$IDESK" sign-out > /dev/null 2>> "$E2E_WORK/logs/cli.log"
-if secret-tool search --all service "$IDESK_KEYCHAIN_SERVICE" 2>&1 | grep -q 'refresh-token:e2e'; then
+if grep -q 'refresh-token:e2e' <<< "$(keychain)"; then
   fail "sign-out left the refresh token in the keychain"
 fi
 set +e; "$IDESK" incidents > /dev/null 2>&1; rc=$?; set -e
