@@ -113,19 +113,6 @@ open_enum!(
     }
 );
 
-impl Severity {
-    /// For sorting: High first.
-    pub fn rank(&self) -> u8 {
-        match self {
-            Severity::High => 4,
-            Severity::Medium => 3,
-            Severity::Low => 2,
-            Severity::Informational => 1,
-            Severity::Unknown | Severity::Unrecognized(_) => 0,
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Comment {

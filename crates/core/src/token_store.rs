@@ -57,10 +57,6 @@ impl KeychainStore {
         })
     }
 
-    pub fn service(&self) -> &str {
-        &self.service
-    }
-
     fn entry(&self, user: &str) -> Result<keyring_core::Entry> {
         self.store
             .build(&self.service, user, None)

@@ -97,6 +97,11 @@ pub struct Caller {
     pub upn: String,
 }
 
+async fn get_json<T: serde::de::DeserializeOwned>(url: String) -> Result<T, String> {
+    let resp = reqwest::get(url).await.map_err(|e| e.to_string())?;
+    resp.json().await.map_err(|e| e.to_string())
+}
+
 pub struct Verifier {
     issuer: String,
     jwks: JwkSet,
@@ -111,23 +116,9 @@ impl Verifier {
         struct Discovery {
             jwks_uri: String,
         }
-        let http = reqwest::Client::new();
-        let disc: Discovery = http
-            .get(format!("{issuer}/.well-known/openid-configuration"))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
-        let jwks = http
-            .get(disc.jwks_uri)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+        let disc: Discovery =
+            get_json(format!("{issuer}/.well-known/openid-configuration")).await?;
+        let jwks: JwkSet = get_json(disc.jwks_uri).await?;
         // Benchmarks that measure the client, not the wait, may switch the quotas off.
         let quotas_on = std::env::var("SANDBOX_QUOTAS").as_deref() != Ok("off");
         Ok(Self {

@@ -52,10 +52,6 @@ impl IncidentApi {
         })
     }
 
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
     /// Every incident updated at or after `since` (RFC 3339), or all of them. Calls `progress`
     /// with the running count after each page.
     pub async fn list(
