@@ -7,7 +7,7 @@ export CARGO_TERM_COLOR := never
 APP := target/debug/incident-desk
 KEYCHAIN := dbus-run-session -- sh tests/support/keychain-session.sh
 
-.PHONY: setup build app bins ui run sandbox lint unit ui-test e2e test fuzz bench clean
+.PHONY: setup build app bins ui run sandbox bindings lint unit ui-test e2e test fuzz bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -32,13 +32,20 @@ run: build
 sandbox: bins
 	@node sandbox/start.mjs
 
+# The UI's IPC types, generated from the Rust commands and events (ui/src/lib/ipc/bindings.ts).
+bindings: ui
+	UPDATE_BINDINGS=1 cargo test --locked -p incident-desk --bin incident-desk -- contract::tests::bindings_are_current
+
 lint: ui
 	cargo fmt --all --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
+	@echo "lint: the generated IPC bindings are current"
+	cargo test --locked -p incident-desk --bin incident-desk -- contract::tests::bindings_are_current
 	npm run --silent ui:check
 
+# Inside a private session bus + gnome-keyring, so the keychain tests (ignored elsewhere) run too.
 unit: bins ui
-	IDESK_TEST_KEYCHAIN=1 $(KEYCHAIN) cargo test --locked --workspace
+	$(KEYCHAIN) cargo test --locked --workspace -- --include-ignored
 
 ui-test: ui
 	npm run --silent ui:test
@@ -46,7 +53,9 @@ ui-test: ui
 e2e: build
 	$(KEYCHAIN) bash tests/e2e/run.sh
 
-test: lint unit ui-test e2e
+# Every check, then a check that nothing the run started is still running (scripts/test.sh).
+test: setup
+	@bash scripts/test.sh
 
 clean:
 	cargo clean

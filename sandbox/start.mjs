@@ -3,7 +3,9 @@
 //   SANDBOX issuer=<url> graph=<url> defender=<url> tenant=<id> client_id=<id> app_client_id=<id> app_client_secret=<secret>
 // Runs in the foreground until interrupted. Env: SANDBOX_INCIDENTS, SANDBOX_SEED (data set),
 // SANDBOX_IDP_PORT, SANDBOX_API_PORT (default: ephemeral), SANDBOX_STATE_DIR (persist the IdP),
-// SANDBOX_API_BIN (the API server binary).
+// SANDBOX_API_BIN (the API server binary), SANDBOX_EXIT_WITH_STDIN=1 (stop when standard input
+// closes: a test harness that holds it stops the sandbox even if the harness itself dies).
+// The API server stops with this process, however it ends: it watches the pipe of its stdin.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -15,8 +17,8 @@ const apiBin = process.env.SANDBOX_API_BIN ?? path.join(root, 'target', 'debug',
 
 async function main() {
   const idp = await startIdp({ port: Number(process.env.SANDBOX_IDP_PORT ?? 0) });
-  const api = spawn(apiBin, ['--issuer', idp.issuer, '--port', String(process.env.SANDBOX_API_PORT ?? 0)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const api = spawn(apiBin, ['--issuer', idp.issuer, '--port', String(process.env.SANDBOX_API_PORT ?? 0), '--exit-with-stdin'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   const stop = async (code) => {
     api.kill('SIGTERM');
@@ -25,6 +27,10 @@ async function main() {
   };
   process.on('SIGINT', () => stop(0));
   process.on('SIGTERM', () => stop(0));
+  if (process.env.SANDBOX_EXIT_WITH_STDIN === '1') {
+    process.stdin.on('end', () => stop(0));
+    process.stdin.resume();
+  }
   api.on('exit', (code) => { console.error(`[sandbox] the API server exited (${code})`); stop(1); });
   const lines = readline.createInterface({ input: api.stdout });
   for await (const line of lines) {

@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(req) = idesk_core::loopback::parse_request(data) {
+    if let Ok(req) = idesk_core::auth::loopback::parse_request(data) {
         assert!(req.path.starts_with('/'), "a parsed request always has a path");
         let _ = req.param("state");
     }

@@ -1,7 +1,7 @@
 //! The token endpoint's answer, from a provider that may be hostile or broken.
 #![no_main]
 
-use idesk_core::oidc::{parse_token_response, GrantKind};
+use idesk_core::auth::oidc::{parse_token_response, GrantKind};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,28 +1,32 @@
-//! The commands the UI calls. Each unpacks its arguments, calls the core and maps the error.
+//! The commands the UI calls: each unpacks its arguments, calls one core flow and maps the error.
+//! Their TypeScript twins are generated from these signatures (see `contract`).
 
 use std::time::Duration;
 
-use idesk_core::browser::{Opener, SystemBrowser};
-use idesk_core::claims::{self, TokenInfo};
-use idesk_core::config::{Backend, Kind, Profile};
-use idesk_core::desk::Desk;
-use idesk_core::export;
-use idesk_core::incident::{Incident, IncidentDetail, Update};
-use idesk_core::oidc::Account;
-use idesk_core::sync;
+use idesk_core::auth::browser::{Opener, SystemBrowser};
+use idesk_core::auth::claims::{self, TokenInfo};
+use idesk_core::auth::oidc::Account;
+use idesk_core::config::{Backend, Cloud, Kind, Profile};
+use idesk_core::desk::{self, Desk};
+use idesk_core::incidents::export::ExportFormat;
+use idesk_core::incidents::model::{Incident, IncidentDetail, Update};
+use idesk_core::incidents::portal;
 use idesk_core::Error;
-use serde::Serialize;
-use tauri::{Emitter, State};
+use serde::{Deserialize, Serialize};
+use tauri::State;
 use tauri_plugin_dialog::DialogExt;
+use tauri_specta::Event;
+use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
+use crate::events::{SignInUrl, SyncProgress};
 use crate::ipc_error::IpcResult;
 use crate::state::AppState;
 
 const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 /// What the UI knows about a profile: never a token.
-#[derive(Serialize)]
+#[derive(Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileView {
     name: String,
@@ -34,7 +38,7 @@ pub struct ProfileView {
     /// Signs in as the app (client credentials), not as a person.
     application: bool,
     /// For Defender XDR profiles: the date that API stops working.
-    retires: Option<&'static str>,
+    retires: Option<String>,
 }
 
 impl From<&Profile> for ProfileView {
@@ -46,16 +50,21 @@ impl From<&Profile> for ProfileView {
             api: p.api,
             read_only: p.read_only,
             application: p.kind == Kind::Application,
-            retires: (p.api == Backend::Defender).then_some(idesk_core::api::DEFENDER_RETIREMENT),
+            retires: (p.api == Backend::Defender)
+                .then(|| idesk_core::incidents::api::DEFENDER_RETIREMENT.to_owned()),
         }
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct AppView {
     /// The current profile.
     profile: ProfileView,
+    /// A refresh token (or client secret) is stored, or a session is live: the queue can be shown
+    /// from the cache at once, and a silent sign-in (`connect`) can follow.
+    signed_in: bool,
+    /// The signed-in account; while the tenant cannot be reached, the one of the last sync.
     account: Option<Account>,
     /// Every profile, for the switcher.
     profiles: Vec<ProfileView>,
@@ -63,47 +72,59 @@ pub struct AppView {
     session_only: bool,
 }
 
-/// The view of the current profile, after its silent sign-in from the keychain (tried once).
+/// The view of the current profile, from what is known without the network.
 async fn view(desk: &Desk) -> IpcResult<AppView> {
-    let session = desk.current();
-    session.resume_once().await?;
+    let standing = desk.standing().await?;
     Ok(AppView {
-        profile: ProfileView::from(session.profile()),
-        account: session.account(),
+        profile: ProfileView::from(desk.profile()),
+        signed_in: standing.signed_in,
+        account: standing.account,
         profiles: desk.profiles().map(ProfileView::from).collect(),
         session_only: desk.session_only(),
     })
 }
 
+/// The app's state at start: no network call, so the cached queue shows at once, even offline.
 #[tauri::command]
+#[specta::specta]
 pub async fn get_state(state: State<'_, AppState>) -> IpcResult<AppView> {
     view(&*state.desk()?).await
 }
 
+/// The silent sign-in from the keychain. Fails with `offline` when the tenant cannot be reached
+/// (the UI keeps the cached queue and retries), `not_signed_in` when the sign-in is gone.
+#[tauri::command]
+#[specta::specta]
+pub async fn connect(state: State<'_, AppState>) -> IpcResult<AppView> {
+    let desk = state.desk()?;
+    desk.resume().await?;
+    view(&desk).await
+}
+
 /// Switches to another profile; its tokens, if still valid, are used at once.
 #[tauri::command]
+#[specta::specta]
 pub async fn switch_profile(state: State<'_, AppState>, name: String) -> IpcResult<AppView> {
     let desk = state.desk()?;
     desk.switch(&name)?;
     view(&desk).await
 }
 
-/// Interactive sign-in in the system browser. Emits `sign-in-url` so the UI can offer the link.
+/// Interactive sign-in in the system browser. Emits `SignInUrl` so the UI can offer the link.
 #[tauri::command]
+#[specta::specta]
 pub async fn sign_in(app: tauri::AppHandle, state: State<'_, AppState>) -> IpcResult<AppView> {
     let desk = state.desk()?;
-    let s = desk.current();
-    let hint = s.account().and_then(|a| a.username);
-    let pending = s.begin_sign_in(hint.as_deref()).await?;
+    let pending = desk.begin_sign_in().await?;
     let url = pending.url.to_string();
-    let _ = app.emit("sign-in-url", &url);
+    let _ = SignInUrl { url: url.clone() }.emit(&app);
     if let Err(e) = SystemBrowser.open(&url) {
         // The UI still shows the link to copy.
         tracing::warn!("{}", e.user_message());
     }
     let (tx, rx) = oneshot::channel();
     *state.cancel.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
-    let result = s
+    let result = desk
         .finish_sign_in(pending, SIGN_IN_TIMEOUT, async {
             let _ = rx.await;
         })
@@ -117,24 +138,8 @@ pub async fn sign_in(app: tauri::AppHandle, state: State<'_, AppState>) -> IpcRe
     view(&desk).await
 }
 
-/// With no usable keychain: continue with tokens kept in memory for this run only.
 #[tauri::command]
-pub async fn use_session_only(state: State<'_, AppState>) -> IpcResult<AppView> {
-    view(&*state.use_session_only()?).await
-}
-
-/// The link an administrator opens to grant the current profile's app its permissions.
-#[tauri::command]
-pub fn admin_consent_url(state: State<'_, AppState>) -> IpcResult<String> {
-    Ok(state
-        .desk()?
-        .current()
-        .profile()
-        .admin_consent_url()?
-        .to_string())
-}
-
-#[tauri::command]
+#[specta::specta]
 pub fn cancel_sign_in(state: State<'_, AppState>) {
     if let Some(tx) = state
         .cancel
@@ -146,116 +151,139 @@ pub fn cancel_sign_in(state: State<'_, AppState>) {
     }
 }
 
+/// With no usable keychain: continue with tokens kept in memory for this run only.
 #[tauri::command]
-pub async fn sign_out(state: State<'_, AppState>) -> IpcResult<AppView> {
+#[specta::specta]
+pub async fn use_session_only(state: State<'_, AppState>) -> IpcResult<AppView> {
+    view(&*state.use_session_only()?).await
+}
+
+/// The link an administrator opens to grant the current profile's app its permissions.
+#[tauri::command]
+#[specta::specta]
+pub fn admin_consent_url(state: State<'_, AppState>) -> IpcResult<String> {
+    Ok(state.desk()?.profile().admin_consent_url()?.to_string())
+}
+
+/// Signs out of the current profile; with `wipe`, its cached incidents and their key go too.
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_out(state: State<'_, AppState>, wipe: bool) -> IpcResult<AppView> {
     let desk = state.desk()?;
-    desk.current().sign_out().await?;
+    desk.sign_out(wipe).await?;
     view(&desk).await
 }
 
+/// Removes a profile with its sign-in and cached incidents. Fails with `no_profile` when it was
+/// the last one (the UI shows the setup).
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_profile(state: State<'_, AppState>, name: String) -> IpcResult<AppView> {
+    state.desk()?.remove_profile(&name).await?;
+    view(&*state.reload()?).await
+}
+
 /// The incidents as cached: instant, and available offline.
-#[derive(Serialize)]
+#[derive(Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct IncidentsView {
     incidents: Vec<Incident>,
-    synced_at: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[specta(type = Option<String>)]
+    synced_at: Option<OffsetDateTime>,
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn cached_incidents(state: State<'_, AppState>) -> IpcResult<IncidentsView> {
-    let snap = sync::cached(&state.desk()?.cache()).await?;
+    let snap = state.desk()?.cached().await?;
     Ok(IncidentsView {
         incidents: snap.incidents,
         synced_at: snap.synced_at,
     })
 }
 
-/// Brings the cache up to date with the API; emits `sync-progress` with the running count.
+/// Brings the cache up to date with the tenant; emits `SyncProgress` with the running count.
 #[tauri::command]
+#[specta::specta]
 pub async fn sync_incidents(
     app: tauri::AppHandle,
     state: State<'_, AppState>,
 ) -> IpcResult<IncidentsView> {
-    let desk = state.desk()?;
-    let s = desk.current();
-    if s.account().is_none() {
-        return Err(Error::NotSignedIn.into());
-    }
-    let api = desk.api();
     let progress = move |n: usize| {
-        let _ = app.emit("sync-progress", n);
+        let fetched = u32::try_from(n).unwrap_or(u32::MAX);
+        let _ = SyncProgress { fetched }.emit(&app);
     };
-    let (incidents, report) = sync::sync(&api, &s, &desk.cache(), &progress).await?;
+    let (incidents, report) = state.desk()?.sync(&progress).await?;
     Ok(IncidentsView {
         incidents,
         synced_at: Some(report.synced_at),
     })
 }
 
+/// One incident with its alerts and evidence; offline, as cached when it was last opened.
 #[tauri::command]
+#[specta::specta]
 pub async fn get_incident(state: State<'_, AppState>, id: String) -> IpcResult<IncidentDetail> {
-    let desk = state.desk()?;
-    Ok(desk.api().get(&desk.current(), &id).await?)
+    Ok(state.desk()?.incident(&id).await?)
 }
 
 /// A triage change. `seen_last_update` is the incident's lastUpdate as the analyst saw it: if it
 /// changed since, nothing is written and the error is `conflict`.
 #[tauri::command]
+#[specta::specta]
 pub async fn update_incident(
     state: State<'_, AppState>,
     id: String,
     update: Update,
-    seen_last_update: Option<String>,
+    seen_last_update: Option<Rfc3339>,
 ) -> IpcResult<Incident> {
-    let desk = state.desk()?;
-    let updated = desk
-        .api()
-        .update(&desk.current(), &id, &update, seen_last_update.as_deref())
-        .await?;
-    sync::remember(&desk.cache(), updated.clone()).await?;
-    Ok(updated)
+    let seen = seen_last_update.map(|t| t.0);
+    Ok(state.desk()?.update(&id, &update, seen).await?)
+}
+
+/// A time from the UI, as RFC 3339 text.
+#[derive(Debug, Clone, Copy)]
+pub struct Rfc3339(OffsetDateTime);
+
+impl<'de> Deserialize<'de> for Rfc3339 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        time::serde::rfc3339::deserialize(d).map(Rfc3339)
+    }
+}
+
+impl specta::Type for Rfc3339 {
+    fn definition(types: &mut specta::Types) -> specta::datatype::DataType {
+        <String as specta::Type>::definition(types)
+    }
 }
 
 /// What the current access token grants (audience, tenant, scopes or roles, expiry), never the
 /// token itself.
 #[tauri::command]
+#[specta::specta]
 pub async fn token_info(state: State<'_, AppState>) -> IpcResult<TokenInfo> {
     let s = state.desk()?.current();
     let token = s.access_token().await?;
     Ok(claims::inspect(&token, s.profile()))
 }
 
-#[derive(Clone, Copy, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ExportFormat {
-    Json,
-    Csv,
-}
-
 /// Exports the given incidents (the current view, in its order) through a save dialog. Returns
 /// where the file went, or nothing when the user cancelled.
 #[tauri::command]
+#[specta::specta]
 pub async fn export_incidents(
     app: tauri::AppHandle,
     state: State<'_, AppState>,
     format: ExportFormat,
     ids: Vec<String>,
 ) -> IpcResult<Option<String>> {
-    let snap = sync::cached(&state.desk()?.cache()).await?;
-    let by_id: std::collections::HashMap<&str, &Incident> =
-        snap.incidents.iter().map(|i| (i.id.as_str(), i)).collect();
-    let chosen: Vec<Incident> = ids
-        .iter()
-        .filter_map(|id| by_id.get(id.as_str()).map(|i| (*i).clone()))
-        .collect();
-    let (text, name, ext) = match format {
-        ExportFormat::Json => (export::json(&chosen)?, "incidents.json", "json"),
-        ExportFormat::Csv => (export::csv(&chosen), "incidents.csv", "csv"),
-    };
+    let text = state.desk()?.export(&ids, format).await?;
+    let ext = format.extension();
     let (tx, rx) = oneshot::channel();
     app.dialog()
         .file()
-        .set_file_name(name)
+        .set_file_name(format!("incidents.{ext}"))
         .add_filter(ext.to_uppercase(), &[ext])
         .save_file(move |path| {
             let _ = tx.send(path);
@@ -265,41 +293,33 @@ pub async fn export_incidents(
     };
     let path = path
         .into_path()
-        .map_err(|e| Error::Config(format!("cannot save there: {e}")))?;
+        .map_err(|e| Error::Invalid(format!("cannot save there: {e}")))?;
     let shown = path.display().to_string();
-    tokio::task::spawn_blocking(move || std::fs::write(&path, text))
-        .await
-        .map_err(|e| Error::Config(format!("export task failed: {e}")))?
-        .map_err(|e| Error::Io(shown.clone(), e))?;
+    tokio::task::spawn_blocking(move || {
+        idesk_core::files::write_atomically(&path, text.as_bytes())
+    })
+    .await
+    .map_err(|e| Error::task("export", e))??;
     Ok(Some(shown))
 }
 
-/// Opens an incident's page in the Defender portal, in the system browser. Only portal addresses
-/// are opened: the URL came from the API, and incident data is attacker-influenced.
+/// Opens an incident's page in the Defender portal, in the system browser: portal links only.
 #[tauri::command]
+#[specta::specta]
 pub fn open_portal(url: String) -> IpcResult<()> {
-    let parsed = url::Url::parse(&url).map_err(|_| Error::Config("not a portal link".into()))?;
-    let portal_hosts = [
-        "security.microsoft.com",
-        "security.microsoft.us",
-        "security.apps.mil",
-    ];
-    if parsed.scheme() != "https" || !parsed.host_str().is_some_and(|h| portal_hosts.contains(&h)) {
-        return Err(Error::Config(format!("{url} is not a Defender portal link")).into());
-    }
-    SystemBrowser.open(parsed.as_str())?;
+    SystemBrowser.open(portal::checked_link(&url)?.as_str())?;
     Ok(())
 }
 
 /// A new profile from the first-run setup: a delegated (interactive) profile. Application profiles
 /// are added with `idesk profile add --client-secret-stdin`, so that a secret never crosses IPC.
-#[derive(serde::Deserialize)]
+#[derive(Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct NewProfile {
     name: String,
     tenant: String,
     client_id: String,
-    cloud: idesk_core::config::Cloud,
+    cloud: Cloud,
     api: Backend,
     authority: Option<url::Url>,
     api_base: Option<url::Url>,
@@ -326,26 +346,18 @@ impl From<NewProfile> for Profile {
 /// "Test connection": the profile is valid and its tenant's sign-in endpoint answers. Returns the
 /// issuer it found.
 #[tauri::command]
+#[specta::specta]
 pub async fn test_connection(profile: NewProfile) -> IpcResult<String> {
-    let profile = Profile::from(profile);
-    profile.validate()?;
-    let meta =
-        idesk_core::oidc::discover(&idesk_core::oidc::http_client(), &profile.authority()?).await?;
-    Ok(meta.issuer)
+    Ok(desk::test_connection(&Profile::from(profile)).await?)
 }
 
 /// Saves a new profile, makes it current, and opens it.
 #[tauri::command]
+#[specta::specta]
 pub async fn add_profile(state: State<'_, AppState>, profile: NewProfile) -> IpcResult<AppView> {
     let dirs = idesk_core::config::Dirs::from_env()?;
-    let profile = Profile::from(profile);
-    let name = profile.name.clone();
-    tokio::task::spawn_blocking(move || idesk_core::config::Config::add(&dirs, profile))
-        .await
-        .map_err(|e| Error::Config(format!("config task failed: {e}")))??;
-    let desk = state.reload()?;
-    desk.switch(&name)?;
-    view(&desk).await
+    desk::add_profile(&dirs, &state.store()?, Profile::from(profile), None).await?;
+    view(&*state.reload()?).await
 }
 
 #[cfg(test)]
@@ -364,6 +376,7 @@ mod tests {
                 application: false,
                 retires: None,
             },
+            signed_in: true,
             account: Some(Account {
                 name: Some("Alice".into()),
                 username: Some("alice@contoso.test".into()),
@@ -378,24 +391,20 @@ mod tests {
             |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
         assert_eq!(
             keys(&json),
-            ["account", "profile", "profiles", "sessionOnly"],
+            ["account", "profile", "profiles", "sessionOnly", "signedIn"],
             "the pinned IPC shape"
         );
         assert_eq!(
             keys(&json["account"]),
             ["name", "objectId", "tenantId", "username"]
         );
-        assert_eq!(
-            keys(&json["profile"]),
-            [
-                "api",
-                "application",
-                "name",
-                "readOnly",
-                "retires",
-                "sandbox",
-                "tenant"
-            ]
-        );
+    }
+
+    #[test]
+    fn a_null_assignee_unassigns_and_a_missing_one_changes_nothing() {
+        let cleared: Update = serde_json::from_str(r#"{"assignedTo":null}"#).unwrap();
+        assert_eq!(cleared.assigned_to, Some(None), "null clears the assignee");
+        let untouched: Update = serde_json::from_str(r#"{"status":"active"}"#).unwrap();
+        assert_eq!(untouched.assigned_to, None, "absent leaves it alone");
     }
 }

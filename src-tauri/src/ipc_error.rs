@@ -4,7 +4,7 @@
 use idesk_core::{Error, ErrorCode};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct IpcError {
     pub code: ErrorCode,
     pub message: String,

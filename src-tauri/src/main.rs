@@ -5,6 +5,8 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod contract;
+mod events;
 mod ipc_error;
 mod state;
 
@@ -17,27 +19,15 @@ fn main() {
         )
         .init();
     let state = state::AppState::load();
+    let contract = contract::builder();
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .manage(state)
-        .invoke_handler(tauri::generate_handler![
-            commands::get_state,
-            commands::sign_in,
-            commands::cancel_sign_in,
-            commands::use_session_only,
-            commands::switch_profile,
-            commands::admin_consent_url,
-            commands::sign_out,
-            commands::cached_incidents,
-            commands::sync_incidents,
-            commands::get_incident,
-            commands::update_incident,
-            commands::token_info,
-            commands::export_incidents,
-            commands::open_portal,
-            commands::test_connection,
-            commands::add_profile,
-        ])
+        .invoke_handler(contract.invoke_handler())
+        .setup(move |app| {
+            contract.mount_events(app);
+            Ok(())
+        })
         .run(tauri::generate_context!());
     if let Err(e) = result {
         tracing::error!("Incident Desk could not start: {e}");

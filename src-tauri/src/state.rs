@@ -1,11 +1,12 @@
 //! What the shell keeps between commands: the desk (profiles and their sessions) and the sign-in
 //! under way.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use idesk_core::config::Dirs;
+use idesk_core::auth::token_store::{KeychainStore, MemoryStore, TokenStore};
+use idesk_core::config::{Dirs, Profile};
 use idesk_core::desk::Desk;
-use idesk_core::token_store::{KeychainStore, MemoryStore, TokenStore};
 use idesk_core::Error;
 use tokio::sync::oneshot;
 
@@ -14,18 +15,37 @@ use crate::ipc_error::IpcError;
 pub struct AppState {
     /// The desk, or why there is none (no profile, no usable keychain).
     desk: RwLock<Result<Arc<Desk>, IpcError>>,
+    /// The sandbox tenant's profile, when `make run` started one (read once, at the edge).
+    sandbox: Option<Profile>,
     /// Tokens in memory only, chosen by the user when no keychain is usable.
-    session_only: std::sync::atomic::AtomicBool,
+    session_only: AtomicBool,
+    /// Session-only mode's store, kept for the run so a reload keeps the sign-in.
+    memory: Arc<MemoryStore>,
     /// Cancels the sign-in under way, if any.
     pub cancel: Mutex<Option<oneshot::Sender<()>>>,
 }
 
 impl AppState {
+    /// Opens the desk without touching the network: the app starts on its cache, even offline.
     pub fn load() -> Self {
-        let desk = KeychainStore::open().and_then(|k| open_desk(Arc::new(k), false));
+        let sandbox = std::env::var("IDESK_SANDBOX")
+            .ok()
+            .filter(|l| !l.trim().is_empty())
+            .and_then(|line| match idesk_core::sandbox::profile_from_line(&line) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    tracing::warn!("ignoring IDESK_SANDBOX: {}", e.user_message());
+                    None
+                }
+            });
+        let desk = KeychainStore::open()
+            .and_then(|k| open_desk(Arc::new(k), sandbox.clone(), false))
+            .map_err(IpcError::from);
         Self {
-            desk: RwLock::new(desk.map_err(IpcError::from)),
-            session_only: Default::default(),
+            desk: RwLock::new(desk),
+            sandbox,
+            session_only: AtomicBool::default(),
+            memory: Arc::default(),
             cancel: Mutex::default(),
         }
     }
@@ -34,35 +54,38 @@ impl AppState {
         self.desk.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The store credentials go to: the keychain, or memory in session-only mode.
+    pub fn store(&self) -> Result<Arc<dyn TokenStore>, Error> {
+        Ok(if self.session_only.load(Ordering::SeqCst) {
+            Arc::clone(&self.memory) as Arc<dyn TokenStore>
+        } else {
+            Arc::new(KeychainStore::open()?)
+        })
+    }
+
     /// Session-only mode, chosen by the user when no keychain is usable: tokens stay in memory
     /// for this run and are gone when the app quits. Never a plaintext fallback.
     pub fn use_session_only(&self) -> Result<Arc<Desk>, IpcError> {
-        self.session_only
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.session_only.store(true, Ordering::SeqCst);
         self.reload()
     }
 
-    /// Opens the desk again after the profiles changed (the first-run setup added one).
+    /// Opens the desk again after the profiles changed, keeping the current profile if it still
+    /// exists.
     pub fn reload(&self) -> Result<Arc<Desk>, IpcError> {
-        let desk = if self.session_only.load(std::sync::atomic::Ordering::SeqCst) {
-            open_desk(Arc::new(MemoryStore::default()), true)?
-        } else {
-            open_desk(Arc::new(KeychainStore::open()?), false)?
-        };
-        *self.desk.write().unwrap_or_else(|e| e.into_inner()) = Ok(Arc::clone(&desk));
-        Ok(desk)
+        let session_only = self.session_only.load(Ordering::SeqCst);
+        let desk = open_desk(self.store()?, self.sandbox.clone(), session_only);
+        let mut slot = self.desk.write().unwrap_or_else(|e| e.into_inner());
+        *slot = desk.map_err(IpcError::from);
+        slot.clone()
     }
 }
 
-fn open_desk(store: Arc<dyn TokenStore>, session_only: bool) -> Result<Arc<Desk>, Error> {
+fn open_desk(
+    store: Arc<dyn TokenStore>,
+    sandbox: Option<Profile>,
+    session_only: bool,
+) -> Result<Arc<Desk>, Error> {
     let dirs = Dirs::from_env()?;
-    let sandbox = std::env::var("IDESK_SANDBOX")
-        .ok()
-        .filter(|l| !l.trim().is_empty());
-    Ok(Arc::new(Desk::open(
-        &dirs,
-        sandbox.as_deref(),
-        store,
-        session_only,
-    )?))
+    Ok(Arc::new(Desk::open(&dirs, sandbox, store, session_only)?))
 }

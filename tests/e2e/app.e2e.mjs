@@ -2,7 +2,7 @@
 // tenant with headless Chromium as the system browser, then restarting and signing out.
 import { remote } from 'webdriverio';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -27,6 +27,37 @@ const launch = () => remote({
 });
 const SANDBOX_API = / graph=(\S+)\/v1\.0/.exec(process.env.IDESK_SANDBOX)[1];
 const peek = async (id) => (await fetch(`${SANDBOX_API}/_sandbox/incidents/${id}`)).json();
+const cacheFiles = () => {
+  const dir = path.join(process.env.IDESK_DATA_DIR, 'cache');
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.idc')) : [];
+};
+
+// The app's sandbox tenant, stopped and started again on the same ports for the offline start.
+// The restarted one is this script's: it stops when our stdin pipe to it closes, however we end.
+const ports = { idp: new URL(/ issuer=(\S+)/.exec(process.env.IDESK_SANDBOX)[1]).port, api: new URL(SANDBOX_API).port };
+let restarted = null;
+async function stopSandbox() {
+  const pid = Number(process.env.E2E_SANDBOX_PID);
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100; i++) {
+    try { process.kill(pid, 0); } catch { break; }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (let i = 0; i < 100 && (await fetch(`${SANDBOX_API}/_sandbox/stats`).then(() => true, () => false)); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+async function startSandbox() {
+  restarted = spawn('node', ['sandbox/start.mjs'], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', fs.openSync(path.join(work, 'logs', 'sandbox-app-restarted.log'), 'a')],
+    env: { ...process.env, SANDBOX_IDP_PORT: ports.idp, SANDBOX_API_PORT: ports.api, SANDBOX_STATE_DIR: process.env.E2E_SANDBOX_STATE, SANDBOX_EXIT_WITH_STDIN: '1' },
+  });
+  await new Promise((resolve, reject) => {
+    restarted.stdout.on('data', (d) => /^SANDBOX /m.test(String(d)) && resolve());
+    restarted.once('exit', (code) => reject(new Error(`the restarted sandbox exited (${code})`)));
+  });
+}
 
 /** Every row of the virtualized queue, collected by scrolling through it. */
 async function allRows(b) {
@@ -136,6 +167,25 @@ try {
     await b.saveScreenshot(path.join(work, 'queue.png'));
   });
 
+  await step('unassigns in the detail view: the API holds no assignee', async () => {
+    const target = expected.find((i) => i.status === 'inProgress' && i.assignedTo);
+    await (await b.$('[data-testid="search"]')).setValue(target.id);
+    await choosePreset(b, 'All incidents');
+    const row = await b.$(`[data-testid="incident-row"][data-id="${target.id}"]`);
+    await row.waitForExist({ timeout: 10000 });
+    await row.doubleClick();
+    const assignee = await b.$('[data-testid="triage-assignee"]');
+    await assignee.waitForEnabled({ timeout: 15000 });
+    await b.waitUntil(async () => (await assignee.getValue()) === target.assignedTo, { timeout: 10000, timeoutMsg: 'the form shows the assignee' });
+    await assignee.clearValue();
+    await (await b.$('[data-testid="triage-save"]')).click();
+    for (let i = 0; i < 100 && (await peek(target.id)).assignedTo != null; i++) await b.pause(100);
+    assert.equal((await peek(target.id)).assignedTo, null, 'the sandbox API holds no assignee');
+    await b.waitUntil(async () => (await (await b.$('[data-testid="detail-assigned"]')).getText()) === 'Unassigned', { timeout: 10000, timeoutMsg: 'the detail shows it unassigned' });
+    assert.equal(await b.execute(() => document.querySelector('[data-testid="triage-error"]')?.textContent ?? null), null, 'no error');
+    await b.keys(['Escape']);
+  });
+
   await step('keeps the refresh token in the keychain', async () => {
     assert.match(keychain(), /attribute\.username = refresh-token:Sandbox$/m);
     refreshToken = execFileSync('secret-tool', ['lookup', 'service', service, 'username', 'refresh-token:Sandbox#0'], { encoding: 'utf8' });
@@ -145,23 +195,49 @@ try {
   await b.deleteSession();
 }
 
+await stopSandbox();
 b = await launch();
 try {
-  await step('signs in silently after a restart', async () => {
-    await (await b.$('[data-testid="count"]')).waitForExist({ timeout: 60000 });
-    assert.match(await (await b.$('[data-testid="account"]')).getText(), /^alice@/);
-    assert.equal(await (await b.$('[data-testid="count"]')).getText(), `${expected.length} incidents`, 'the cache and sync give every incident');
+  await step('starts offline on the cache, read-only, and says so', async () => {
+    const banner = await b.$('[data-testid="offline-banner"]');
+    await banner.waitForExist({ timeout: 60000 });
+    assert.match(await banner.getText(), /^Offline — last synced \d{1,2}:\d{2}.*· retrying/, 'the banner names the last sync');
+    assert.equal(await (await b.$('[data-testid="count"]')).getText(), `${expected.length} incidents`, 'every cached incident');
+    assert.match(await (await b.$('[data-testid="account"]')).getText(), /^alice@/, 'the account of the last sync');
+    assert.equal(await b.execute(() => document.querySelector('[data-testid="startup-error"]')), null, 'never "cannot start"');
+    const hostile = expected.find((i) => i.displayName.startsWith('<img'));
+    await (await b.$('[data-testid="search"]')).setValue(hostile.id);
+    await choosePreset(b, 'All incidents');
+    const row = await b.$(`[data-testid="incident-row"][data-id="${hostile.id}"]`);
+    await row.waitForExist({ timeout: 10000 });
+    await row.doubleClick();
+    await (await b.$('[data-testid="detail-from-cache"]')).waitForExist({ timeout: 15000 });
+    assert.ok(await (await b.$('[data-testid="alerts"]')).isExisting(), 'the alerts of an incident opened before, from the cache');
+    assert.ok(await (await b.$('[data-testid="offline-read-only"]')).isExisting(), 'triage waits for the tenant');
+    await b.saveScreenshot(path.join(work, 'offline.png'));
+    await b.keys(['Escape']);
   });
 
-  await step('signs out', async () => {
+  await step('picks up by itself when the tenant is back', async () => {
+    await startSandbox();
+    await b.waitUntil(async () => !(await (await b.$('[data-testid="offline-banner"]')).isExisting()), { timeout: 90000, timeoutMsg: 'still offline after the tenant came back' });
+    await b.waitUntil(async () => /^Synced /.test(await (await b.$('[data-testid="sync-state"]')).getText()), { timeout: 30000, timeoutMsg: 'no sync after reconnecting' });
+    assert.match(await (await b.$('[data-testid="account"]')).getText(), /^alice@/);
+  });
+
+  await step('signs out and deletes the cached incidents', async () => {
+    assert.equal(cacheFiles().length, 2, 'the queue and the details are cached before');
+    assert.match(keychain(), /cache-key:Sandbox/);
     await (await b.$('[data-testid="account"]')).click();
-    await (await b.$('[data-testid="sign-out"]')).click();
+    await (await b.$('[data-testid="sign-out-wipe"]')).click();
     await (await b.$('[data-testid="sign-in"]')).waitForExist({ timeout: 15000 });
-    assert.doesNotMatch(keychain(), /refresh-token:Sandbox/, 'sign-out removes the keychain entry');
+    assert.deepEqual(cacheFiles(), [], 'no cache file is left');
+    assert.doesNotMatch(keychain(), /:Sandbox/, 'no keychain entry of the profile is left, nor any part of one');
     await b.saveScreenshot(path.join(work, 'signed-out.png'));
   });
 } finally {
   await b.deleteSession();
+  restarted?.stdin.end();
 }
 
 await step('leaves no token in files or logs', async () => {

@@ -87,6 +87,15 @@ i = json.load(open(sys.argv[1]))["incident"]
 assert i["status"] == "inProgress" and i["assignedTo"].startswith("alice@"), i
 assert "e2e-tag" in i["tags"] and any(c["text"] == "Taken by the CLI test" for c in i["comments"]), i
 PY
+# Unassign: the tenant holds no assignee afterwards.
+"$IDESK" update "$first_id" --assign none > /dev/null 2>> "$E2E_WORK/logs/cli.log" \
+  || fail "unassign: $(tail -1 "$E2E_WORK/logs/cli.log")"
+api_origin=$(cut -d/ -f1-3 <<< "$(field graph)")
+curl -fsS "$api_origin/_sandbox/incidents/$first_id" | python3 -c 'import json,sys; i=json.load(sys.stdin); assert i["assignedTo"] is None, i' \
+  || fail "--assign none left an assignee on the tenant"
+# Resolving needs a note: refused before anything is sent (exit 2), the incident unchanged.
+set +e; "$IDESK" update "$first_id" --status resolved > /dev/null 2>&1; rc=$?; set -e
+[ "$rc" = 2 ] || fail "resolving without a note exited $rc, expected 2"
 "$IDESK" sync --json > "$out/sync1.json" 2>> "$E2E_WORK/logs/cli.log"
 "$IDESK" sync --json > "$out/sync2.json" 2>> "$E2E_WORK/logs/cli.log"
 python3 - "$out" <<'PY'
@@ -127,4 +136,18 @@ if grep -q 'refresh-token:e2e' <<< "$(keychain)"; then
 fi
 set +e; "$IDESK" incidents > /dev/null 2>&1; rc=$?; set -e
 [ "$rc" = 3 ] || fail "incidents after sign-out exited $rc, expected 3"
+ls "$IDESK_DATA_DIR"/cache/*.idc > /dev/null 2>&1 || fail "a plain sign-out should keep the cache"
+
+# Sign-out with --wipe: the cache files and their key go, every part of each.
+"$IDESK" sign-out --wipe > /dev/null 2>> "$E2E_WORK/logs/cli.log"
+if ls "$IDESK_DATA_DIR"/cache/*.idc > /dev/null 2>&1; then fail "sign-out --wipe left cache files: $(ls "$IDESK_DATA_DIR/cache")"; fi
+if grep -q ':e2e' <<< "$(keychain)"; then fail "sign-out --wipe left keychain entries of the profile: $(keychain | grep ':e2e')"; fi
+[ "$("$IDESK" incidents --offline --format json 2>> "$E2E_WORK/logs/cli.log")" = "[]" ] || fail "incidents are still readable offline after the wipe"
+
+# Removing a profile deletes its credential (every part) and its cache.
+"$IDESK" --profile app sync > /dev/null 2>> "$E2E_WORK/logs/cli.log"
+"$IDESK" profile remove app > /dev/null 2>> "$E2E_WORK/logs/cli.log"
+if grep -q ':app' <<< "$(keychain)"; then fail "profile remove left keychain entries: $(keychain | grep ':app')"; fi
+if ls "$IDESK_DATA_DIR"/cache/*.idc > /dev/null 2>&1; then fail "profile remove left cache files"; fi
+grep -q '^. app\b' <<< "$("$IDESK" profile list)" && fail "the removed profile is still listed"
 echo "cli e2e: passed"

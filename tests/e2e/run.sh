@@ -16,6 +16,8 @@ export BROWSER="$ROOT/tests/support/browser.sh" BROWSER_LOG="$WORK/logs/browser.
 export IDESK_LOG=debug
 mkdir -p "$WORK/logs"
 
+# Every process started here is recorded in `pids` by the shell that started it (never inside a
+# command substitution, whose subshell would forget it) and stopped on exit, pass or fail.
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -25,14 +27,18 @@ trap cleanup EXIT
 
 echo "e2e: work dir $WORK"
 # Each suite gets its own sandbox tenant, so one suite's writes never change what the other expects.
-start_sandbox() { # name → prints the SANDBOX line
-  node sandbox/start.mjs > "$WORK/sandbox-$1.out" 2> "$WORK/logs/sandbox-$1.log" &
-  pids+=($!)
+start_sandbox() { # name → sets SANDBOX_LINE and SANDBOX_PID
+  SANDBOX_STATE_DIR="$WORK/idp-state-$1" node sandbox/start.mjs > "$WORK/sandbox-$1.out" 2> "$WORK/logs/sandbox-$1.log" &
+  SANDBOX_PID=$!
+  pids+=("$SANDBOX_PID")
   for _ in $(seq 150); do grep -q '^SANDBOX ' "$WORK/sandbox-$1.out" 2>/dev/null && break; sleep 0.2; done
-  grep -m1 '^SANDBOX ' "$WORK/sandbox-$1.out" || { echo "e2e: the sandbox did not start" >&2; cat "$WORK/logs/sandbox-$1.log" >&2; return 1; }
+  SANDBOX_LINE=$(grep -m1 '^SANDBOX ' "$WORK/sandbox-$1.out") || { echo "e2e: the sandbox did not start" >&2; cat "$WORK/logs/sandbox-$1.log" >&2; return 1; }
 }
-cli_sandbox=$(start_sandbox cli)
-app_sandbox=$(start_sandbox app)
+start_sandbox cli; cli_sandbox=$SANDBOX_LINE
+# The app's tenant is stopped and started again by the app suite (the offline start): it keeps
+# its IdP state (signing keys, grants) in a folder the restart reuses.
+start_sandbox app; app_sandbox=$SANDBOX_LINE app_sandbox_pid=$SANDBOX_PID
+start_sandbox setup; setup_sandbox=$SANDBOX_LINE
 
 # 1. The CLI, with its own config and data dirs.
 IDESK_SANDBOX="$cli_sandbox" IDESK_CONFIG_DIR="$WORK/cli/config" IDESK_DATA_DIR="$WORK/cli/data" bash tests/e2e/cli.sh
@@ -52,14 +58,15 @@ start_driver() { # the app inherits tauri-driver's environment
   for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/4444) 2>/dev/null && break; sleep 0.1; done
 }
 start_driver app-and-driver
-APP_BIN="$ROOT/target/debug/incident-desk" node tests/e2e/app.e2e.mjs
+E2E_SANDBOX_PID="$app_sandbox_pid" E2E_SANDBOX_STATE="$WORK/idp-state-app" \
+  APP_BIN="$ROOT/target/debug/incident-desk" node tests/e2e/app.e2e.mjs
 
 # 3. First run: no profile and no sandbox announced, so the app opens on the setup.
 kill "$driver"; wait "$driver" 2>/dev/null || true
 for _ in $(seq 50); do (echo > /dev/tcp/127.0.0.1/4444) 2>/dev/null || break; sleep 0.1; done
-E2E_SANDBOX="$app_sandbox" IDESK_SANDBOX="" IDESK_CONFIG_DIR="$WORK/setup/config" IDESK_DATA_DIR="$WORK/setup/data" \
+E2E_SANDBOX="$setup_sandbox" IDESK_SANDBOX="" IDESK_CONFIG_DIR="$WORK/setup/config" IDESK_DATA_DIR="$WORK/setup/data" \
   start_driver setup-and-driver
-E2E_SANDBOX="$app_sandbox" IDESK_CONFIG_DIR="$WORK/setup/config" APP_BIN="$ROOT/target/debug/incident-desk" node tests/e2e/setup.e2e.mjs
+E2E_SANDBOX="$setup_sandbox" IDESK_CONFIG_DIR="$WORK/setup/config" APP_BIN="$ROOT/target/debug/incident-desk" node tests/e2e/setup.e2e.mjs
 mkdir -p target/e2e && cp "$WORK"/*.png target/e2e/ 2>/dev/null || true
 # Each suite (cli.sh, app.e2e.mjs, setup.e2e.mjs) stops at its first failure: reaching here means all passed.
 echo "e2e: 3 passed, 0 failed"

@@ -9,15 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use idesk_core::api::{IncidentApi, DEFENDER_RETIREMENT};
-use idesk_core::browser::{Opener, SystemBrowser};
-use idesk_core::cache::Cache;
+use idesk_core::auth::browser::{Opener, SystemBrowser};
+use idesk_core::auth::oidc::Account;
+use idesk_core::auth::secret::Secret;
+use idesk_core::auth::token_store::{KeychainStore, TokenStore};
 use idesk_core::config::{Backend, Cloud, Config, Dirs, Kind, Profile};
-use idesk_core::incident::{Classification, Determination, Status, Update};
-use idesk_core::secret::Secret;
-use idesk_core::session::Session;
-use idesk_core::sync;
-use idesk_core::token_store::{KeychainStore, TokenStore};
+use idesk_core::desk::{self, Desk};
+use idesk_core::incidents::api::DEFENDER_RETIREMENT;
+use idesk_core::incidents::model::{Classification, Determination, Status, Update};
 use idesk_core::{Error, ErrorCode};
 use url::Url;
 
@@ -47,7 +46,11 @@ enum Command {
         timeout: u64,
     },
     /// Remove the profile's refresh token from the keychain.
-    SignOut,
+    SignOut {
+        /// Also delete the profile's cached incidents and their key.
+        #[arg(long)]
+        wipe: bool,
+    },
     /// Who is signed in, to which tenant, until when. Never prints a token.
     Status {
         #[arg(long)]
@@ -143,7 +146,7 @@ enum ProfileCommand {
     List,
     /// Make a profile the current one.
     Use { name: String },
-    /// Remove a profile and its refresh token.
+    /// Remove a profile, its sign-in and its cached incidents.
     Remove { name: String },
 }
 
@@ -212,7 +215,7 @@ fn print_admin_consent_link(profile: Option<&str>) {
 
 fn exit_code(code: ErrorCode) -> u8 {
     match code {
-        ErrorCode::Config | ErrorCode::NoProfile => 2,
+        ErrorCode::Config | ErrorCode::NoProfile | ErrorCode::InvalidInput => 2,
         ErrorCode::NotSignedIn
         | ErrorCode::SignInCancelled
         | ErrorCode::SignInTimeout
@@ -220,7 +223,8 @@ fn exit_code(code: ErrorCode) -> u8 {
         | ErrorCode::ConsentRequired
         | ErrorCode::ReauthRequired
         | ErrorCode::KeychainUnavailable => 3,
-        ErrorCode::ApiError | ErrorCode::Conflict => 4,
+        ErrorCode::ApiError | ErrorCode::Offline | ErrorCode::Conflict => 4,
+        ErrorCode::Environment | ErrorCode::Internal => 1,
     }
 }
 
@@ -228,15 +232,43 @@ fn keychain() -> Result<Arc<dyn TokenStore>, Error> {
     Ok(Arc::new(KeychainStore::open()?))
 }
 
+/// The desk, on the profile chosen by --profile, else the current one, else the only one.
+fn open_desk(dirs: &Dirs, config: &Config, profile: Option<&str>) -> Result<Desk, Error> {
+    let name = config.select(profile)?.name.clone();
+    let desk = Desk::open(dirs, None, keychain()?, false)?;
+    desk.switch(&name)?;
+    Ok(desk)
+}
+
+/// A note on stderr for profiles on the retiring Defender XDR API.
+fn note_retirement(desk: &Desk) {
+    if desk.profile().api == Backend::Defender {
+        eprintln!(
+            "idesk: note: the Defender XDR API stops working on {DEFENDER_RETIREMENT}; move this profile to --api graph"
+        );
+    }
+}
+
+/// The desk's profile, signed in silently from the keychain.
+async fn signed_in(desk: &Desk) -> Result<Account, Error> {
+    note_retirement(desk);
+    desk.resume().await?.ok_or(Error::NotSignedIn)
+}
+
+fn to_json(value: &impl serde::Serialize) -> Result<String, Error> {
+    serde_json::to_string_pretty(value).map_err(|e| Error::Internal(format!("JSON output: {e}")))
+}
+
 async fn run(cli: Cli) -> Result<(), Error> {
     let dirs = Dirs::from_env()?;
-    let mut config = Config::load(&dirs)?;
+    let config = Config::load(&dirs)?;
+    let chosen = cli.profile.as_deref();
     match cli.command {
-        Command::Profile(cmd) => profile_command(cmd, &dirs, &mut config).await,
+        Command::Profile(cmd) => profile_command(cmd, &dirs, config).await,
         Command::SignIn { timeout } => {
-            let session = Session::new(config.select(cli.profile.as_deref())?.clone(), keychain()?);
-            if session.profile().kind == Kind::Application {
-                return match session.resume().await? {
+            let desk = open_desk(&dirs, &config, chosen)?;
+            if desk.profile().kind == Kind::Application {
+                return match desk.resume().await? {
                     Some(_) => {
                         println!("Application profile: the tenant accepts its client secret");
                         Ok(())
@@ -246,7 +278,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                     )),
                 };
             }
-            let pending = session.begin_sign_in(None).await?;
+            let pending = desk.begin_sign_in().await?;
             eprintln!(
                 "Opening the browser to sign in. If it does not open, visit:\n{}",
                 pending.url
@@ -257,107 +289,46 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let cancel = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
-            let account = session
+            let account = desk
                 .finish_sign_in(pending, Duration::from_secs(timeout), cancel)
                 .await?;
+            println!("Signed in as {}", account_name(&account));
+            Ok(())
+        }
+        Command::SignOut { wipe } => {
+            let desk = open_desk(&dirs, &config, chosen)?;
+            desk.sign_out(wipe).await?;
             println!(
-                "Signed in as {}",
-                account
-                    .username
-                    .as_deref()
-                    .or(account.name.as_deref())
-                    .unwrap_or("(unknown)")
+                "{}",
+                if wipe {
+                    "Signed out; cached incidents deleted"
+                } else {
+                    "Signed out"
+                }
             );
             Ok(())
         }
-        Command::SignOut => {
-            let session = Session::new(config.select(cli.profile.as_deref())?.clone(), keychain()?);
-            session.sign_out().await?;
-            println!("Signed out");
-            Ok(())
-        }
         Command::Status { json } => {
-            let profile = config.select(cli.profile.as_deref())?.clone();
-            let session = Session::new(profile.clone(), keychain()?);
-            let account = session.resume().await?;
-            let status =
-                output::Status::new(&profile, account.as_ref(), session.access_expires_at());
+            let desk = open_desk(&dirs, &config, chosen)?;
+            let account = desk.resume().await?;
+            let status = output::Status::new(
+                desk.profile(),
+                account.as_ref(),
+                desk.current().access_expires_at(),
+            );
             output::print_status(&status, json);
-            if account.is_none() {
-                return Err(Error::NotSignedIn);
-            }
-            Ok(())
+            account.map(drop).ok_or(Error::NotSignedIn)
         }
-        cmd @ (Command::Incident { .. } | Command::Update { .. } | Command::Sync { .. }) => {
-            let session = Session::new(config.select(cli.profile.as_deref())?.clone(), keychain()?);
-            incident_command(cmd, &session, &dirs).await
-        }
-        Command::Incidents {
-            since,
-            status,
-            severity,
-            assigned_to,
-            format,
-            output,
-            offline,
-        } => {
-            let profile = config.select(cli.profile.as_deref())?.clone();
-            let since = since.as_deref().map(output::parse_since).transpose()?;
-            let store = keychain()?;
-            let session = Session::new(profile.clone(), Arc::clone(&store));
-            let all = if offline {
-                let cache = Arc::new(Cache::new(&dirs, &profile.name, store));
-                sync::cached(&cache).await?.incidents
-            } else {
-                let session = signed_in(&session).await?;
-                let since_text = since.map(output::rfc3339);
-                IncidentApi::for_profile(&profile)?
-                    .list(session, since_text.as_deref(), &|_| {})
-                    .await?
-            };
-            let me = session.account().and_then(|a| a.username);
-            let filter = output::Filter {
-                since,
-                status,
-                severity,
-                assigned_to,
-                me,
-            };
-            let mut shown: Vec<_> = all.into_iter().filter(|i| filter.keeps(i)).collect();
-            shown.sort_by(|a, b| b.last_update.cmp(&a.last_update));
-            output::write(&shown, format, output.as_deref())
-        }
-    }
-}
-
-/// The session, signed in silently from the keychain; a note on stderr for retiring backends.
-async fn signed_in(session: &Session) -> Result<&Session, Error> {
-    if session.profile().api == Backend::Defender {
-        eprintln!(
-            "idesk: note: the Defender XDR API stops working on {DEFENDER_RETIREMENT}; move this profile to --api graph"
-        );
-    }
-    if session.resume().await?.is_none() {
-        return Err(Error::NotSignedIn);
-    }
-    Ok(session)
-}
-
-async fn incident_command(cmd: Command, session: &Session, dirs: &Dirs) -> Result<(), Error> {
-    let profile = session.profile().clone();
-    let api = IncidentApi::for_profile(&profile)?;
-    match cmd {
         Command::Incident { id, json } => {
-            let detail = api.get(signed_in(session).await?, &id).await?;
+            let desk = open_desk(&dirs, &config, chosen)?;
+            note_retirement(&desk);
+            let detail = desk.incident(&id).await?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&detail)
-                        .map_err(|e| Error::Config(e.to_string()))?
-                );
+                println!("{}", to_json(&detail)?);
             } else {
                 print!("{}", output::detail(&detail));
             }
+            Ok(())
         }
         Command::Update {
             id,
@@ -368,14 +339,14 @@ async fn incident_command(cmd: Command, session: &Session, dirs: &Dirs) -> Resul
             tags,
             comment,
         } => {
-            let session = signed_in(session).await?;
-            let current = api.get(session, &id).await?.incident;
-            let me = session.account().and_then(|a| a.username);
+            let desk = open_desk(&dirs, &config, chosen)?;
+            let me = signed_in(&desk).await?.username;
+            let current = desk.incident(&id).await?.incident;
             let assigned_to = match assign.as_deref() {
                 None => None,
                 Some("none") => Some(None),
                 Some("me") => Some(Some(me.ok_or_else(|| {
-                    Error::Config("--assign me needs a signed-in user".into())
+                    Error::Invalid("--assign me needs a signed-in user".into())
                 })?)),
                 Some(upn) => Some(Some(upn.to_owned())),
             };
@@ -396,41 +367,70 @@ async fn incident_command(cmd: Command, session: &Session, dirs: &Dirs) -> Resul
                 tags,
                 comment,
             };
-            let updated = api
-                .update(session, &id, &update, current.last_update.as_deref())
-                .await?;
-            let cache = Arc::new(Cache::new(dirs, &profile.name, keychain()?));
-            sync::remember(&cache, updated.clone()).await?;
+            let updated = desk.update(&id, &update, current.last_update).await?;
             println!(
                 "{}",
                 output::render(std::slice::from_ref(&updated), output::Format::Table)?.trim_end()
             );
+            Ok(())
         }
         Command::Sync { json } => {
-            let session = signed_in(session).await?;
-            let cache = Arc::new(Cache::new(dirs, &profile.name, keychain()?));
-            let (_, report) = sync::sync(&api, session, &cache, &|_| {}).await?;
+            let desk = open_desk(&dirs, &config, chosen)?;
+            signed_in(&desk).await?;
+            let (_, report) = desk.sync(&|_| {}).await?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string(&report).map_err(|e| Error::Config(e.to_string()))?
-                );
+                println!("{}", to_json(&report)?);
             } else {
                 println!(
                     "{} incidents fetched, {} in the cache",
                     report.fetched, report.total
                 );
             }
+            Ok(())
         }
-        _ => {}
+        Command::Incidents {
+            since,
+            status,
+            severity,
+            assigned_to,
+            format,
+            output,
+            offline,
+        } => {
+            let desk = open_desk(&dirs, &config, chosen)?;
+            let since = since.as_deref().map(output::parse_since).transpose()?;
+            let (all, me) = if offline {
+                let snap = desk.cached().await?;
+                (snap.incidents, snap.account.and_then(|a| a.username))
+            } else {
+                let account = signed_in(&desk).await?;
+                (desk.list(since).await?, account.username)
+            };
+            let filter = output::Filter {
+                since,
+                status,
+                severity,
+                assigned_to,
+                me,
+            };
+            let mut shown: Vec<_> = all.into_iter().filter(|i| filter.keeps(i)).collect();
+            shown.sort_by(|a, b| b.last_update.cmp(&a.last_update));
+            output::write(&shown, format, output.as_deref())
+        }
     }
-    Ok(())
+}
+
+fn account_name(a: &Account) -> &str {
+    a.username
+        .as_deref()
+        .or(a.name.as_deref())
+        .unwrap_or("(unknown)")
 }
 
 async fn profile_command(
     cmd: ProfileCommand,
     dirs: &Dirs,
-    config: &mut Config,
+    mut config: Config,
 ) -> Result<(), Error> {
     match cmd {
         ProfileCommand::Add {
@@ -468,23 +468,20 @@ async fn profile_command(
                 },
             };
             profile.validate()?;
-            if client_secret_stdin {
-                let mut secret = String::new();
-                std::io::stdin()
-                    .read_line(&mut secret)
-                    .map_err(|e| Error::Io("standard input".into(), e))?;
-                let secret = secret.trim_end_matches(['\r', '\n']);
-                if secret.is_empty() {
-                    return Err(Error::Config("no client secret on standard input".into()));
-                }
-                let session = Session::new(profile.clone(), keychain()?);
-                session.set_client_secret(Secret::new(secret)).await?;
+            let secret = if client_secret_stdin {
+                Some(read_secret()?)
+            } else {
+                None
+            };
+            let current = config.current.clone();
+            desk::add_profile(dirs, &keychain()?, profile, secret).await?;
+            // `add_profile` makes the new profile current, as the app's setup does; on the command
+            // line the current profile changes only with `profile use` (or when there was none).
+            if current.is_some() {
+                let mut config = Config::load(dirs)?;
+                config.current = current;
+                config.save(dirs)?;
             }
-            config.upsert(profile);
-            if config.current.is_none() {
-                config.current = Some(name.clone());
-            }
-            config.save(dirs)?;
             println!("Profile {name:?} saved");
         }
         ProfileCommand::List => {
@@ -504,15 +501,22 @@ async fn profile_command(
             println!("Using profile {name:?}");
         }
         ProfileCommand::Remove { name } => {
-            let profile = config.select(Some(&name))?.clone();
-            Session::new(profile, keychain()?).sign_out().await?;
-            config.profiles.retain(|p| p.name != name);
-            if config.current.as_deref() == Some(&name) {
-                config.current = None;
-            }
-            config.save(dirs)?;
-            println!("Profile {name:?} removed");
+            desk::remove_profile(dirs, &keychain()?, &name, false).await?;
+            println!("Profile {name:?} removed, with its sign-in and cached incidents");
         }
     }
     Ok(())
+}
+
+/// The client secret from standard input, one line.
+fn read_secret() -> Result<Secret, Error> {
+    let mut secret = String::new();
+    std::io::stdin()
+        .read_line(&mut secret)
+        .map_err(|e| Error::Io("standard input".into(), e))?;
+    let secret = secret.trim_end_matches(['\r', '\n']);
+    if secret.is_empty() {
+        return Err(Error::Invalid("no client secret on standard input".into()));
+    }
+    Ok(Secret::new(secret))
 }

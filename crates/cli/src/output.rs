@@ -3,9 +3,9 @@
 use std::time::SystemTime;
 
 use clap::ValueEnum;
+use idesk_core::auth::oidc::Account;
 use idesk_core::config::Profile;
-use idesk_core::incident::{Incident, IncidentDetail};
-use idesk_core::oidc::Account;
+use idesk_core::incidents::model::{Incident, IncidentDetail};
 use idesk_core::Error;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
@@ -79,8 +79,8 @@ pub fn detail(d: &IncidentDetail) -> String {
         i.assigned_to.as_deref().map(clean).unwrap_or_else(|| "nobody".into()),
         i.classification.as_str(),
         i.determination.as_str(),
-        i.created.as_deref().unwrap_or("-"),
-        i.last_update.as_deref().unwrap_or("-"),
+        i.created.map(rfc3339).as_deref().unwrap_or("-"),
+        i.last_update.map(rfc3339).as_deref().unwrap_or("-"),
     );
     if !i.tags.is_empty() {
         out.push_str(&format!("  tags {}\n", clean(&i.tags.join(", "))));
@@ -107,7 +107,7 @@ pub fn detail(d: &IncidentDetail) -> String {
         out.push_str(&format!(
             "\n  Comment by {} at {}:\n    {}\n",
             c.author.as_deref().map(clean).unwrap_or_else(|| "?".into()),
-            c.created.as_deref().unwrap_or("?"),
+            c.created.map(rfc3339).as_deref().unwrap_or("?"),
             clean(&c.text)
         ));
     }
@@ -121,7 +121,7 @@ pub fn parse_since(s: &str) -> Result<OffsetDateTime, Error> {
     }
     let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: i64 = n.parse().map_err(|_| {
-        Error::Config(format!(
+        Error::Invalid(format!(
             "--since {s:?}: use 48h, 7d, 30m or an RFC 3339 time"
         ))
     })?;
@@ -130,7 +130,7 @@ pub fn parse_since(s: &str) -> Result<OffsetDateTime, Error> {
         "h" => time::Duration::hours(n),
         "d" => time::Duration::days(n),
         _ => {
-            return Err(Error::Config(format!(
+            return Err(Error::Invalid(format!(
                 "--since {s:?}: the unit must be m, h or d"
             )))
         }
@@ -148,12 +148,9 @@ pub struct Filter {
 
 impl Filter {
     pub fn keeps(&self, i: &Incident) -> bool {
-        let since_ok = self.since.is_none_or(|since| {
-            i.last_update
-                .as_deref()
-                .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
-                .is_some_and(|t| t >= since)
-        });
+        let since_ok = self
+            .since
+            .is_none_or(|since| i.last_update.is_some_and(|t| t >= since));
         let status_ok = self.status.is_empty()
             || self
                 .status
@@ -181,43 +178,30 @@ impl Filter {
     }
 }
 
-/// Writes the incidents to `path` (atomically: a temp file, then a rename) or standard output,
+/// Writes the incidents to `path` (atomically, private to the user) or standard output,
 /// streaming JSON so that a large export needs no second copy in memory.
 pub fn write(
     incidents: &[Incident],
     format: Format,
     path: Option<&std::path::Path>,
 ) -> Result<(), Error> {
-    use std::io::Write;
-    fn io(p: &std::path::Path) -> impl Fn(std::io::Error) -> Error + '_ {
-        move |e| Error::Io(p.display().to_string(), e)
-    }
     let Some(path) = path else {
         print!("{}", render(incidents, format)?);
         return Ok(());
     };
-    let tmp = path.with_extension("partial");
-    let file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    let mut out = std::io::BufWriter::new(file);
     match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, incidents)
-                .map_err(|e| Error::Io(tmp.display().to_string(), e.into()))?;
-            out.write_all(b"\n").map_err(io(&tmp))?;
-        }
-        other => out
-            .write_all(render(incidents, other)?.as_bytes())
-            .map_err(io(&tmp))?,
+        Format::Json => idesk_core::files::write_atomically_with(path, |out| {
+            serde_json::to_writer_pretty(&mut *out, incidents)?;
+            out.write_all(b"\n")
+        }),
+        other => idesk_core::files::write_atomically(path, render(incidents, other)?.as_bytes()),
     }
-    out.flush().map_err(io(&tmp))?;
-    drop(out);
-    std::fs::rename(&tmp, path).map_err(io(path))
 }
 
 pub fn render(incidents: &[Incident], format: Format) -> Result<String, Error> {
     Ok(match format {
-        Format::Json => idesk_core::export::json(incidents)?,
-        Format::Csv => idesk_core::export::csv(incidents),
+        Format::Json => idesk_core::incidents::export::json(&incidents.iter().collect::<Vec<_>>())?,
+        Format::Csv => idesk_core::incidents::export::csv(&incidents.iter().collect::<Vec<_>>()),
         Format::Table => {
             let mut out = String::new();
             for i in incidents {

@@ -3,7 +3,7 @@
 //! A profile names one tenant + app registration + API backend. The config file holds no secret:
 //! tokens and client secrets live only in the OS keychain (see `token_store`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -11,7 +11,7 @@ use url::Url;
 use crate::error::{Error, Result};
 
 /// Which national cloud's login host the profile signs in to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, specta::Type)]
 #[serde(rename_all = "kebab-case")]
 pub enum Cloud {
     /// Commercial cloud, also used by GCC.
@@ -24,7 +24,7 @@ pub enum Cloud {
 }
 
 /// Which incident API the profile reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, specta::Type)]
 #[serde(rename_all = "kebab-case")]
 pub enum Backend {
     /// Microsoft Graph `/security/incidents` (the default).
@@ -224,8 +224,9 @@ impl Config {
     /// half-written profiles file behind.
     pub fn save(&self, dirs: &Dirs) -> Result<()> {
         let path = dirs.config_file();
-        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::Config(e.to_string()))?;
-        write_atomically(&path, &json)
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| Error::Internal(format!("profiles file: {e}")))?;
+        crate::files::write_atomically(&path, &json)
     }
 
     pub fn profile(&self, name: &str) -> Option<&Profile> {
@@ -265,50 +266,6 @@ impl Config {
             Some(p) => *p = profile,
             None => self.profiles.push(profile),
         }
-    }
-}
-
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |e| Error::Io(path.display().to_string(), e);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io)?;
-    }
-    let tmp = path.with_extension("tmp");
-    // On a full disk (or any failure) the old file stays as it was and no partial file is left.
-    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written.map_err(io)
-}
-
-#[cfg(all(test, target_os = "linux"))]
-mod full_disk {
-    /// /dev/full answers every write with ENOSPC: a real full disk, without filling one.
-    #[test]
-    fn a_failed_write_keeps_the_old_file_and_leaves_no_partial_one() {
-        let dir = std::env::temp_dir().join(format!("idesk-full-disk-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("profiles.json");
-        std::fs::write(&path, b"old").unwrap();
-        // The temp file is a link to /dev/full, so writing it fails as on a full disk.
-        std::os::unix::fs::symlink("/dev/full", path.with_extension("tmp")).unwrap();
-        let err = super::write_atomically(&path, b"new").unwrap_err();
-        assert!(
-            err.user_message().contains("No space left"),
-            "{}",
-            err.user_message()
-        );
-        assert_eq!(
-            std::fs::read(&path).unwrap(),
-            b"old",
-            "the old file is untouched"
-        );
-        assert!(
-            !path.with_extension("tmp").exists(),
-            "no partial file is left"
-        );
-        let _ = std::fs::remove_dir_all(dir);
     }
 }
 

@@ -1,44 +1,83 @@
-//! The desk: the profiles the desktop app can switch between, and one session per profile, kept
-//! for the whole run so that switching back is instant while a profile's tokens are valid.
+//! The desk: every flow a user can start, in one place, for the desktop app and `idesk` alike.
+//!
+//! It holds the profiles the user can switch between and, per profile, one session (tokens), one
+//! API client (pacing under the quota) and one cache, kept for the whole run so that switching back
+//! is instant while a profile's tokens are valid. A Tauri command and an `idesk` subcommand are each
+//! a few lines over one of these calls, so the two front ends cannot disagree.
+//!
+//! Nothing here touches the network until a flow needs it: opening the desk, its status and the
+//! cached queue work offline, which is what lets the app start instantly and without a tenant.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::api::IncidentApi;
-use crate::cache::Cache;
-use crate::config::{Config, Dirs, Profile};
+use crate::auth::oidc::Account;
+use crate::auth::secret::Secret;
+use crate::auth::session::{PendingSignIn, Session};
+use crate::auth::token_store::TokenStore;
+use crate::config::{Config, Dirs, Kind, Profile};
 use crate::error::{Error, Result};
-use crate::session::Session;
-use crate::token_store::TokenStore;
+use crate::incidents::api::{IncidentApi, Progress};
+use crate::incidents::cache::{Cache, Snapshot};
+use crate::incidents::export::{self, ExportFormat};
+use crate::incidents::model::{Incident, IncidentDetail, Update};
+use crate::incidents::sync::{self, SyncReport};
+
+/// One profile's parts for the run.
+struct Entry {
+    session: Arc<Session>,
+    api: Arc<IncidentApi>,
+    cache: Arc<Cache>,
+}
+
+impl Entry {
+    fn new(
+        dirs: &Dirs,
+        profile: Profile,
+        store: &Arc<dyn TokenStore>,
+        persist: bool,
+    ) -> Result<Self> {
+        Ok(Self {
+            api: Arc::new(IncidentApi::for_profile(&profile)?),
+            cache: Arc::new(Cache::new(dirs, &profile.name, Arc::clone(store), persist)),
+            session: Arc::new(Session::new(profile, Arc::clone(store))),
+        })
+    }
+}
+
+/// What is known about the current profile's sign-in without asking the tenant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standing {
+    /// A refresh token (or client secret) is stored, or a session is live.
+    pub signed_in: bool,
+    /// The live account, else the one cached at the last sync.
+    pub account: Option<Account>,
+}
 
 pub struct Desk {
-    /// One session per profile, never empty; sessions do no I/O until used.
-    sessions: Vec<Arc<Session>>,
-    /// Each profile's incident cache, in the same order.
-    caches: Vec<Arc<Cache>>,
-    /// Each profile's API client, in the same order: one per profile for the whole run, so its
-    /// pacing under the quota holds across syncs and writes.
-    apis: Vec<Arc<IncidentApi>>,
-    /// Index into `sessions`.
+    dirs: Dirs,
+    store: Arc<dyn TokenStore>,
+    /// Never empty.
+    entries: Vec<Entry>,
+    /// Index into `entries`.
     current: AtomicUsize,
     session_only: bool,
 }
 
 impl Desk {
-    /// The configured profiles, plus the sandbox tenant's when one is running (`IDESK_SANDBOX`
-    /// holds its `SANDBOX ...` line). Opens on the current profile, else the sandbox, else the first.
+    /// The configured profiles, plus `extra` (the sandbox tenant's, when one runs). Opens on the
+    /// current profile, else `extra`, else the first. `session_only`: no usable keychain, so
+    /// `store` is memory and nothing is cached on disk.
     pub fn open(
         dirs: &Dirs,
-        sandbox_line: Option<&str>,
+        extra: Option<Profile>,
         store: Arc<dyn TokenStore>,
         session_only: bool,
     ) -> Result<Self> {
         let config = Config::load(dirs)?;
         let mut profiles: Vec<Profile> = config.profiles.clone();
-        let sandbox = sandbox_line
-            .map(crate::sandbox::profile_from_line)
-            .transpose()?;
-        if let Some(s) = &sandbox {
+        if let Some(s) = &extra {
             profiles.retain(|p| p.name != s.name);
             profiles.push(s.clone());
         }
@@ -50,31 +89,23 @@ impl Desk {
             .current
             .as_deref()
             .and_then(index_of)
-            .or_else(|| sandbox.as_ref().and_then(|s| index_of(&s.name)))
+            .or_else(|| extra.as_ref().and_then(|s| index_of(&s.name)))
             .unwrap_or(0);
-        let apis = profiles
-            .iter()
-            .map(|p| IncidentApi::for_profile(p).map(Arc::new))
-            .collect::<Result<Vec<_>>>()?;
-        let caches = profiles
-            .iter()
-            .map(|p| Arc::new(Cache::new(dirs, &p.name, Arc::clone(&store))))
-            .collect();
-        let sessions = profiles
+        let entries = profiles
             .into_iter()
-            .map(|p| Arc::new(Session::new(p, Arc::clone(&store))))
-            .collect();
+            .map(|p| Entry::new(dirs, p, &store, !session_only))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Self {
-            sessions,
-            caches,
-            apis,
+            dirs: dirs.clone(),
+            store,
+            entries,
             current: AtomicUsize::new(current),
             session_only,
         })
     }
 
     pub fn profiles(&self) -> impl Iterator<Item = &Profile> {
-        self.sessions.iter().map(|s| s.profile())
+        self.entries.iter().map(|e| e.session.profile())
     }
 
     /// Tokens are kept in memory only: no usable keychain.
@@ -82,40 +113,272 @@ impl Desk {
         self.session_only
     }
 
+    fn entry(&self) -> &Entry {
+        let i = self.current.load(Ordering::SeqCst);
+        &self.entries[i.min(self.entries.len() - 1)]
+    }
+
     /// The session of the current profile.
     pub fn current(&self) -> Arc<Session> {
-        let i = self.current.load(Ordering::SeqCst);
-        Arc::clone(&self.sessions[i.min(self.sessions.len() - 1)])
+        Arc::clone(&self.entry().session)
     }
 
-    /// The incident API client of the current profile.
-    pub fn api(&self) -> Arc<IncidentApi> {
-        let i = self.current.load(Ordering::SeqCst);
-        Arc::clone(&self.apis[i.min(self.apis.len() - 1)])
-    }
-
-    /// The incident cache of the current profile.
-    pub fn cache(&self) -> Arc<Cache> {
-        let i = self.current.load(Ordering::SeqCst);
-        Arc::clone(&self.caches[i.min(self.caches.len() - 1)])
+    /// The current profile.
+    pub fn profile(&self) -> &Profile {
+        self.entry().session.profile()
     }
 
     /// Makes `name` the current profile; its session (and tokens) are kept from before.
-    pub fn switch(&self, name: &str) -> Result<Arc<Session>> {
+    pub fn switch(&self, name: &str) -> Result<()> {
         let i = self
-            .sessions
+            .entries
             .iter()
-            .position(|s| s.profile().name == name)
+            .position(|e| e.session.profile().name == name)
             .ok_or_else(|| Error::Config(format!("no profile named {name:?}")))?;
         self.current.store(i, Ordering::SeqCst);
-        Ok(Arc::clone(&self.sessions[i]))
+        Ok(())
     }
+
+    /// The current profile's sign-in as far as it is known without the network.
+    pub async fn standing(&self) -> Result<Standing> {
+        let e = self.entry();
+        if let Some(account) = e.session.account() {
+            return Ok(Standing {
+                signed_in: true,
+                account: Some(account),
+            });
+        }
+        let signed_in = e.session.has_credential().await?;
+        let account = if signed_in {
+            sync::cached(&e.cache).await?.account
+        } else {
+            None
+        };
+        Ok(Standing { signed_in, account })
+    }
+
+    /// The silent sign-in from the keychain: `Ok(None)` when there is nothing to sign in with.
+    /// Fails with `Offline` when the tenant cannot be reached; the cache stays usable.
+    pub async fn resume(&self) -> Result<Option<Account>> {
+        let s = &self.entry().session;
+        if let Some(a) = s.account() {
+            return Ok(Some(a));
+        }
+        s.resume().await
+    }
+
+    /// Starts an interactive sign-in in the browser for the current profile.
+    pub async fn begin_sign_in(&self) -> Result<PendingSignIn> {
+        let s = &self.entry().session;
+        let hint = s.account().and_then(|a| a.username);
+        s.begin_sign_in(hint.as_deref()).await
+    }
+
+    /// Waits for the browser and completes the sign-in begun with `begin_sign_in`.
+    pub async fn finish_sign_in(
+        &self,
+        pending: PendingSignIn,
+        timeout: Duration,
+        cancel: impl std::future::Future<Output = ()>,
+    ) -> Result<Account> {
+        self.entry()
+            .session
+            .finish_sign_in(pending, timeout, cancel)
+            .await
+    }
+
+    /// Signs the current profile out: the refresh token (or client secret) leaves the keychain.
+    /// With `wipe`, the cached incidents and details go too, with their key.
+    pub async fn sign_out(&self, wipe: bool) -> Result<()> {
+        let e = self.entry();
+        e.session.sign_out().await?;
+        if wipe {
+            let cache = Arc::clone(&e.cache);
+            tokio::task::spawn_blocking(move || cache.wipe())
+                .await
+                .map_err(|e| Error::task("cache", e))??;
+        }
+        Ok(())
+    }
+
+    /// The cached queue of the current profile, without the network.
+    pub async fn cached(&self) -> Result<Snapshot> {
+        sync::cached(&self.entry().cache).await
+    }
+
+    /// Brings the current profile's cache up to date with its tenant.
+    pub async fn sync(&self, progress: Progress<'_>) -> Result<(Vec<Incident>, SyncReport)> {
+        let e = self.entry();
+        if e.session.account().is_none() && self.resume().await?.is_none() {
+            return Err(Error::NotSignedIn);
+        }
+        sync::sync(&e.api, &e.session, &e.cache, progress).await
+    }
+
+    /// Every incident updated since `since` (or all), straight from the tenant, not cached.
+    pub async fn list(&self, since: Option<time::OffsetDateTime>) -> Result<Vec<Incident>> {
+        let e = self.entry();
+        if self.resume().await?.is_none() {
+            return Err(Error::NotSignedIn);
+        }
+        e.api.list(&e.session, since, &|_| {}).await
+    }
+
+    /// One incident with its alerts and evidence, from the tenant; when the tenant cannot be
+    /// reached, as cached when it was last opened (`from_cache`).
+    pub async fn incident(&self, id: &str) -> Result<IncidentDetail> {
+        let e = self.entry();
+        let fetched = match self.resume().await {
+            Ok(Some(_)) => e.api.get(&e.session, id).await,
+            Ok(None) => Err(Error::NotSignedIn),
+            Err(err) => Err(err),
+        };
+        match fetched {
+            Ok(detail) => {
+                // Kept for offline review; failing to keep it must not hide the detail.
+                if let Err(err) = sync::remember_detail(&e.cache, id, detail.alerts.clone()).await {
+                    tracing::warn!(
+                        "could not cache the incident's details: {}",
+                        err.user_message()
+                    );
+                }
+                Ok(detail)
+            }
+            Err(err) if err.code() == crate::ErrorCode::Offline => {
+                let incident = self
+                    .cached()
+                    .await?
+                    .incidents
+                    .into_iter()
+                    .find(|i| i.id == id);
+                match (incident, sync::cached_detail(&e.cache, id).await?) {
+                    (Some(incident), Some(alerts)) => Ok(IncidentDetail {
+                        incident,
+                        alerts,
+                        from_cache: true,
+                    }),
+                    _ => Err(err),
+                }
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// A triage change, checked against the rules, written if nobody changed the incident since
+    /// `seen_last_update`, then applied to the cache so the queue shows it at once.
+    pub async fn update(
+        &self,
+        id: &str,
+        update: &Update,
+        seen_last_update: Option<time::OffsetDateTime>,
+    ) -> Result<Incident> {
+        update.check()?;
+        let e = self.entry();
+        if self.resume().await?.is_none() {
+            return Err(Error::NotSignedIn);
+        }
+        let updated = e
+            .api
+            .update(&e.session, id, update, seen_last_update)
+            .await?;
+        sync::remember(&e.cache, updated.clone()).await?;
+        Ok(updated)
+    }
+
+    /// The cached incidents with these ids, in this order, as JSON or CSV.
+    pub async fn export(&self, ids: &[String], format: ExportFormat) -> Result<String> {
+        let snap = self.cached().await?;
+        let by_id: std::collections::HashMap<&str, &Incident> =
+            snap.incidents.iter().map(|i| (i.id.as_str(), i)).collect();
+        let chosen: Vec<&Incident> = ids
+            .iter()
+            .filter_map(|id| by_id.get(id.as_str()).copied())
+            .collect();
+        export::render(&chosen, format)
+    }
+
+    /// Removes a profile: its credential, its cache and key, and its entry in the profiles file.
+    /// Works on a profile this desk does not hold too (`idesk profile remove`).
+    pub async fn remove_profile(&self, name: &str) -> Result<()> {
+        remove_profile(&self.dirs, &self.store, name, self.session_only).await
+    }
+}
+
+/// Checks a new profile and saves it as the current one. An application profile's client secret
+/// is checked with the tenant first and kept in the keychain only; nothing is saved when it fails.
+pub async fn add_profile(
+    dirs: &Dirs,
+    store: &Arc<dyn TokenStore>,
+    profile: Profile,
+    client_secret: Option<Secret>,
+) -> Result<()> {
+    profile.validate()?;
+    match (profile.kind, client_secret) {
+        (Kind::Application, Some(secret)) => {
+            Session::new(profile.clone(), Arc::clone(store))
+                .set_client_secret(secret)
+                .await?;
+        }
+        (Kind::Application, None) => {
+            return Err(Error::Invalid(
+                "an application profile needs its client secret".into(),
+            ))
+        }
+        (Kind::Delegated, Some(_)) => {
+            return Err(Error::Invalid(
+                "a delegated profile signs in in the browser and has no client secret".into(),
+            ))
+        }
+        (Kind::Delegated, None) => {}
+    }
+    let dirs = dirs.clone();
+    tokio::task::spawn_blocking(move || Config::add(&dirs, profile))
+        .await
+        .map_err(|e| Error::task("profiles", e))?
+}
+
+/// "Test connection": the profile is valid and its tenant's sign-in endpoint answers. Returns the
+/// issuer it found.
+pub async fn test_connection(profile: &Profile) -> Result<String> {
+    profile.validate()?;
+    let meta =
+        crate::auth::oidc::discover(&crate::auth::oidc::http_client(), &profile.authority()?)
+            .await?;
+    Ok(meta.issuer)
+}
+
+/// Removes a profile: signs it out (its credential leaves the keychain), wipes its cache files and
+/// key, and drops it from the profiles file.
+pub async fn remove_profile(
+    dirs: &Dirs,
+    store: &Arc<dyn TokenStore>,
+    name: &str,
+    session_only: bool,
+) -> Result<()> {
+    let mut config = Config::load(dirs)?;
+    let profile = config
+        .profile(name)
+        .cloned()
+        .ok_or_else(|| Error::Config(format!("no profile named {name:?}")))?;
+    Session::new(profile, Arc::clone(store)).sign_out().await?;
+    let cache = Cache::new(dirs, name, Arc::clone(store), !session_only);
+    let (dirs, name) = (dirs.clone(), name.to_owned());
+    tokio::task::spawn_blocking(move || {
+        cache.wipe()?;
+        config.profiles.retain(|p| p.name != name);
+        if config.current.as_deref() == Some(&name) {
+            config.current = None;
+        }
+        config.save(&dirs)
+    })
+    .await
+    .map_err(|e| Error::task("profiles", e))?
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::token_store::MemoryStore;
+    use crate::auth::token_store::MemoryStore;
 
     const SANDBOX: &str = "SANDBOX issuer=http://127.0.0.1:1/t/v2.0 graph=http://127.0.0.1:2/v1.0 defender=http://127.0.0.1:2 tenant=t client_id=c app_client_id=a app_client_secret=s";
 
@@ -135,32 +398,35 @@ mod tests {
     fn opens_on_the_sandbox_when_nothing_is_configured_and_switches_keep_sessions() {
         let d = dirs();
         let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+        let sandbox = crate::sandbox::profile_from_line(SANDBOX).unwrap();
         assert!(
             Desk::open(&d, None, Arc::clone(&store), false).is_err(),
             "nothing to open on"
         );
         let mut config = Config::default();
-        let mut other = crate::sandbox::profile_from_line(SANDBOX).unwrap();
+        let mut other = sandbox.clone();
         other.name = "Contoso".into();
         other.sandbox = false;
         config.upsert(other);
         config.save(&d).unwrap();
 
-        let desk = Desk::open(&d, Some(SANDBOX), store, false).unwrap();
+        let desk = Desk::open(&d, Some(sandbox), store, false).unwrap();
         assert_eq!(
             desk.profiles().map(|p| p.name.as_str()).collect::<Vec<_>>(),
             ["Contoso", "Sandbox"]
         );
         assert_eq!(
-            desk.current().profile().name,
+            desk.profile().name,
             "Sandbox",
             "no current profile set: the sandbox"
         );
-        let contoso = desk.switch("Contoso").unwrap();
-        assert_eq!(desk.current().profile().name, "Contoso");
+        desk.switch("Contoso").unwrap();
+        let contoso = desk.current();
+        assert_eq!(desk.profile().name, "Contoso");
         desk.switch("Sandbox").unwrap();
+        desk.switch("Contoso").unwrap();
         assert!(
-            Arc::ptr_eq(&desk.switch("Contoso").unwrap(), &contoso),
+            Arc::ptr_eq(&desk.current(), &contoso),
             "switching back keeps the session"
         );
         assert!(desk.switch("Nope").is_err());

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 /// Codes cross IPC as strings (`snake_case`) and pick the CLI's exit status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// No usable refresh token: the user must sign in.
@@ -23,7 +23,10 @@ pub enum ErrorCode {
     KeychainUnavailable,
     /// The API wants a fresh interactive sign-in (a claims challenge): sign in again.
     ReauthRequired,
-    /// The incident API answered with an error, or the network failed.
+    /// The tenant cannot be reached (no network, DNS, TLS, timeout): the app works offline from
+    /// its cache and retries.
+    Offline,
+    /// The incident API answered with an error.
     ApiError,
     /// Someone else changed the incident since it was shown: the UI shows what changed.
     Conflict,
@@ -31,6 +34,13 @@ pub enum ErrorCode {
     NoProfile,
     /// A profile or setting is missing or invalid.
     Config,
+    /// A request the core refuses as it stands (a triage rule, an argument): nothing was changed.
+    InvalidInput,
+    /// The local machine refused: a file could not be read or written (full disk, permissions),
+    /// no browser could be opened.
+    Environment,
+    /// Something that should not happen (a background task died, encryption failed): a bug.
+    Internal,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,8 +76,8 @@ pub enum Error {
     ClaimsChallenge,
     #[error("the incident API answered {status}: {message}")]
     Api { status: u16, message: String },
-    #[error("the incident changed since you opened it (now {}, assigned to {}, updated {}): review it and try again", .0.status.as_str(), .0.assigned_to.as_deref().unwrap_or("nobody"), .0.last_update.as_deref().unwrap_or("?"))]
-    Conflict(Box<crate::incident::Incident>),
+    #[error("the incident changed since you opened it (now {}, assigned to {}, updated {}): review it and try again", .0.status.as_str(), .0.assigned_to.as_deref().unwrap_or("nobody"), .0.last_update.map(crate::incidents::model::rfc3339).unwrap_or_else(|| "?".into()))]
+    Conflict(Box<crate::incidents::model::Incident>),
     #[error("refused to send the token to {0}: not the profile's API origin")]
     ForeignOrigin(String),
     #[error("the server sent a response Incident Desk cannot read: {0}")]
@@ -76,8 +86,15 @@ pub enum Error {
     Browser(#[source] std::io::Error),
     #[error("no profile configured: add one (or start the sandbox tenant with `make run`)")]
     NoProfile,
+    /// A profile or setting is missing or invalid.
     #[error("{0}")]
     Config(String),
+    /// A request refused by a rule or as malformed; nothing was changed.
+    #[error("{0}")]
+    Invalid(String),
+    /// A failure that is not the user's, the network's or the tenant's: a bug, reported as such.
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error("could not read or write {0}")]
     Io(String, #[source] std::io::Error),
 }
@@ -88,7 +105,7 @@ impl Error {
             Error::NotSignedIn | Error::SignedOut(_) => ErrorCode::NotSignedIn,
             Error::SignInCancelled => ErrorCode::SignInCancelled,
             Error::SignInTimeout => ErrorCode::SignInTimeout,
-            Error::Identity { code, .. } if crate::entra::needs_admin_consent(*code) => {
+            Error::Identity { code, .. } if crate::auth::entra::needs_admin_consent(*code) => {
                 ErrorCode::ConsentRequired
             }
             Error::Identity { .. } | Error::InvalidAuthResponse(_) | Error::InvalidIdToken(_) => {
@@ -97,12 +114,15 @@ impl Error {
             Error::Keychain(_) => ErrorCode::KeychainUnavailable,
             Error::ClaimsChallenge => ErrorCode::ReauthRequired,
             Error::Conflict(_) => ErrorCode::Conflict,
-            Error::Network(..)
-            | Error::Api { .. }
-            | Error::ForeignOrigin(_)
-            | Error::InvalidResponse(_) => ErrorCode::ApiError,
+            Error::Network(..) => ErrorCode::Offline,
+            Error::Api { .. } | Error::ForeignOrigin(_) | Error::InvalidResponse(_) => {
+                ErrorCode::ApiError
+            }
             Error::NoProfile => ErrorCode::NoProfile,
-            Error::Browser(_) | Error::Config(_) | Error::Io(..) => ErrorCode::Config,
+            Error::Config(_) => ErrorCode::Config,
+            Error::Invalid(_) => ErrorCode::InvalidInput,
+            Error::Browser(_) | Error::Io(..) => ErrorCode::Environment,
+            Error::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -124,13 +144,18 @@ impl Error {
 }
 
 impl Error {
+    /// A background task that died (panicked or was cancelled): never the user's fault.
+    pub fn task(what: &str, e: tokio::task::JoinError) -> Self {
+        Error::Internal(format!("{what} task failed: {e}"))
+    }
+
     /// An error answer from the identity provider, explained.
     pub fn identity(error: &str, error_codes: Option<&[u64]>, description: Option<&str>) -> Self {
-        let code = crate::entra::aadsts_code(error_codes, description);
+        let code = crate::auth::entra::aadsts_code(error_codes, description);
         Error::Identity {
             error: error.to_owned(),
             code,
-            advice: crate::entra::advice(error, code),
+            advice: crate::auth::entra::advice(error, code),
             detail: description
                 .and_then(|d| d.lines().next())
                 .unwrap_or_default()

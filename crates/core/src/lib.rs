@@ -4,24 +4,13 @@
 //! keychain, the incident API client and the domain model. Deliberately does not know about Tauri,
 //! windows or IPC: the desktop shell and the `idesk` CLI are thin adapters over this crate.
 
-pub mod api;
-pub mod browser;
-pub mod cache;
-pub mod claims;
+pub mod auth;
 pub mod config;
 pub mod desk;
-pub mod entra;
 pub mod error;
-pub mod export;
-pub mod incident;
-pub mod loopback;
-pub mod oidc;
-pub mod pkce;
+pub mod files;
+pub mod incidents;
 pub mod sandbox;
-pub mod secret;
-pub mod session;
-pub mod sync;
-pub mod token_store;
 
 pub use error::{Error, ErrorCode};
 

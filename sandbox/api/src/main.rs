@@ -113,6 +113,13 @@ async fn main() {
         std::process::exit(2);
     };
     let port: u16 = arg("--port").and_then(|p| p.parse().ok()).unwrap_or(0);
+    if args.iter().any(|a| a == "--exit-with-stdin") {
+        // Whoever started us holds our stdin: when it goes away, however it died, so do we.
+        std::thread::spawn(|| {
+            let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+            std::process::exit(0);
+        });
+    }
     let verifier = match auth::Verifier::new(&issuer).await {
         Ok(v) => v,
         Err(e) => {

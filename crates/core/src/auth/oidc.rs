@@ -10,8 +10,8 @@ use jsonwebtoken::{jwk::JwkSet, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use url::Url;
 
+use crate::auth::secret::Secret;
 use crate::error::{Error, Result};
-use crate::secret::Secret;
 
 /// The subset of the discovery document Incident Desk uses.
 #[derive(Debug, Clone, Deserialize)]
@@ -240,7 +240,7 @@ pub fn parse_token_response(status: u16, body: &[u8], grant: GrantKind) -> Resul
     ) = (grant, &mut e)
     {
         if error == "invalid_client" {
-            *advice = crate::entra::advice(error, Some(7000215));
+            *advice = crate::auth::entra::advice(error, Some(7000215));
         }
     }
     // A refresh token the provider no longer honours means: signed out, with the reason.
@@ -251,7 +251,7 @@ pub fn parse_token_response(status: u16, body: &[u8], grant: GrantKind) -> Resul
 }
 
 /// The account an ID token names.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct Account {
     pub name: Option<String>,
@@ -352,8 +352,8 @@ mod tests {
     use serde_json::json;
 
     /// A throwaway RSA key made for these tests, and its public half as a JWKS.
-    const SIGNING_KEY: &str = include_str!("../tests/fixtures/id-token-signing-key.pem");
-    const JWKS: &str = include_str!("../tests/fixtures/id-token-jwks.json");
+    const SIGNING_KEY: &str = include_str!("../../tests/fixtures/id-token-signing-key.pem");
+    const JWKS: &str = include_str!("../../tests/fixtures/id-token-jwks.json");
     const ISSUER: &str = "https://login.example/tenant-guid/v2.0";
     const CLIENT: &str = "client-id";
     const TENANT: &str = "11111111-2222-3333-4444-555555555555";

@@ -16,12 +16,13 @@ use std::time::Duration;
 use rand::Rng;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
 use url::Url;
 
+use crate::auth::session::Session;
 use crate::config::{Backend, Profile};
 use crate::error::{Error, Result};
-use crate::incident::{Incident, IncidentDetail, Update};
-use crate::session::Session;
+use crate::incidents::model::{Incident, IncidentDetail, Update};
 
 pub use pacer::Pacer;
 
@@ -57,7 +58,7 @@ impl IncidentApi {
     pub async fn list(
         &self,
         session: &Session,
-        since: Option<&str>,
+        since: Option<OffsetDateTime>,
         progress: Progress<'_>,
     ) -> Result<Vec<Incident>> {
         match self.backend {
@@ -81,14 +82,12 @@ impl IncidentApi {
         session: &Session,
         id: &str,
         update: &Update,
-        seen_last_update: Option<&str>,
+        seen_last_update: Option<OffsetDateTime>,
     ) -> Result<Incident> {
-        if update.is_empty() {
-            return Err(Error::Config("nothing to change".into()));
-        }
+        update.check()?;
         let current = self.get(session, id).await?.incident;
         if let Some(seen) = seen_last_update {
-            if current.last_update.as_deref() != Some(seen) {
+            if current.last_update != Some(seen) {
                 return Err(Error::Conflict(Box::new(current)));
             }
         }

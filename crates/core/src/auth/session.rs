@@ -9,13 +9,13 @@ use jsonwebtoken::jwk::JwkSet;
 use tokio::sync::OnceCell;
 use url::Url;
 
+use crate::auth::loopback::{Callback, Listener};
+use crate::auth::oidc::{self, Account, AuthorizeRequest, Grant, Metadata, TokenResponse};
+use crate::auth::pkce::{random_token, Pkce};
+use crate::auth::secret::Secret;
+use crate::auth::token_store::{blocking, client_secret_key, refresh_token_key, TokenStore};
 use crate::config::{Kind, Profile};
 use crate::error::{Error, Result};
-use crate::loopback::{Callback, Listener};
-use crate::oidc::{self, Account, AuthorizeRequest, Grant, Metadata, TokenResponse};
-use crate::pkce::{random_token, Pkce};
-use crate::secret::Secret;
-use crate::token_store::{blocking, client_secret_key, refresh_token_key, TokenStore};
 
 /// Refresh this long before the access token expires.
 pub const REFRESH_EARLY: Duration = Duration::from_secs(5 * 60);
@@ -45,8 +45,6 @@ pub struct Session {
     meta: OnceCell<Metadata>,
     jwks: OnceCell<JwkSet>,
     state: Mutex<State>,
-    /// Set once the silent sign-in from the keychain has been tried.
-    resumed: OnceCell<()>,
     /// Single flight: one refresh at a time per profile. Held across the token request on purpose;
     /// the state lock above never is.
     refresh_gate: tokio::sync::Mutex<()>,
@@ -76,7 +74,6 @@ impl Session {
             meta: OnceCell::new(),
             jwks: OnceCell::new(),
             state: Mutex::new(State::default()),
-            resumed: OnceCell::new(),
             refresh_gate: tokio::sync::Mutex::new(()),
         }
     }
@@ -124,7 +121,7 @@ impl Session {
     /// Starts an interactive sign-in: binds the loopback listener and builds the URL to open.
     pub async fn begin_sign_in(&self, login_hint: Option<&str>) -> Result<PendingSignIn> {
         if self.profile.kind == Kind::Application {
-            return Err(Error::Config(
+            return Err(Error::Invalid(
                 "an application profile signs in with its client secret, not in the browser".into(),
             ));
         }
@@ -184,7 +181,7 @@ impl Session {
             Callback::Error { error, description }
                 if error == "access_denied"
                     && matches!(
-                        crate::entra::aadsts_code(None, Some(&description)),
+                        crate::auth::entra::aadsts_code(None, Some(&description)),
                         None | Some(65004)
                     ) =>
             {
@@ -293,12 +290,12 @@ impl Session {
         }
     }
 
-    /// The silent sign-in, tried once per session: later calls return the current account.
-    pub async fn resume_once(&self) -> Result<Option<Account>> {
-        self.resumed
-            .get_or_try_init(|| async { self.resume().await.map(drop) })
-            .await?;
-        Ok(self.account())
+    /// Whether a refresh token (or client secret) is stored for this profile. No network.
+    pub async fn has_credential(&self) -> Result<bool> {
+        let key = self.key();
+        Ok(blocking(&self.store, move |s| s.load(&key))
+            .await?
+            .is_some())
     }
 
     fn fresh_token(&self) -> Option<Secret> {
@@ -365,7 +362,7 @@ impl Session {
     /// tenant accepts it. A secret that does not work is not kept, and an older one stays.
     pub async fn set_client_secret(&self, secret: Secret) -> Result<Account> {
         if self.profile.kind != Kind::Application {
-            return Err(Error::Config(
+            return Err(Error::Invalid(
                 "only application profiles have a client secret".into(),
             ));
         }

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
+use crate::auth::secret::Secret;
 use crate::error::{Error, Result};
-use crate::secret::Secret;
 
 pub const DEFAULT_SERVICE: &str = "incident-desk";
 /// Bytes per chunk: below Windows' 2560-byte limit with room for the store's own encoding.
@@ -169,7 +169,7 @@ impl TokenStore for KeychainStore {
         let bytes = value.expose().as_bytes();
         let chunks: Vec<&[u8]> = bytes.chunks(CHUNK).collect();
         if chunks.is_empty() || chunks.len() > MAX_CHUNKS {
-            return Err(Error::Config(
+            return Err(Error::Invalid(
                 "refusing to store an empty or oversized token".into(),
             ));
         }
@@ -209,6 +209,18 @@ impl TokenStore for KeychainStore {
 #[derive(Default)]
 pub struct MemoryStore(Mutex<HashMap<String, Secret>>);
 
+impl MemoryStore {
+    /// The names of the entries held.
+    pub fn keys(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect()
+    }
+}
+
 impl TokenStore for MemoryStore {
     fn load(&self, key: &str) -> Result<Option<Secret>> {
         Ok(self
@@ -239,5 +251,5 @@ pub async fn blocking<T: Send + 'static>(
     let store = Arc::clone(store);
     tokio::task::spawn_blocking(move || f(store.as_ref()))
         .await
-        .map_err(|e| Error::Config(format!("keychain task failed: {e}")))?
+        .map_err(|e| Error::task("keychain", e))?
 }

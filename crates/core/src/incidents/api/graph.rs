@@ -11,14 +11,15 @@ use std::collections::HashSet;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use time::OffsetDateTime;
 
 use super::{Progress, Transport};
+use crate::auth::session::Session;
 use crate::error::Result;
-use crate::incident::{
-    Alert, Classification, Comment, Determination, Evidence, Incident, IncidentDetail, Severity,
-    Status, Update,
+use crate::incidents::model::{
+    parse_time, rfc3339, Alert, Classification, Comment, Determination, Evidence, Incident,
+    IncidentDetail, Severity, Status, Update,
 };
-use crate::session::Session;
 
 pub const PAGE_SIZE: usize = 50;
 
@@ -99,7 +100,7 @@ impl From<WireComment> for Comment {
         Comment {
             text: c.comment.unwrap_or_default(),
             author: c.created_by_display_name,
-            created: c.created_date_time,
+            created: c.created_date_time.as_deref().and_then(parse_time),
         }
     }
 }
@@ -125,8 +126,8 @@ impl From<WireIncident> for Incident {
             assigned_to: w.assigned_to.filter(|a| !a.is_empty()),
             classification: w.classification.unwrap_or(Classification::Unknown),
             determination: w.determination.unwrap_or(Determination::Unknown),
-            created: w.created_date_time,
-            last_update: w.last_update_date_time,
+            created: w.created_date_time.as_deref().and_then(parse_time),
+            last_update: w.last_update_date_time.as_deref().and_then(parse_time),
             tags: w.custom_tags.unwrap_or_default(),
             system_tags: w.system_tags.unwrap_or_default(),
             web_url: w.incident_web_url,
@@ -154,7 +155,7 @@ impl From<WireAlert> for Alert {
             category: a.category,
             service_source: a.service_source,
             mitre_techniques: a.mitre_techniques.unwrap_or_default(),
-            created: a.created_date_time,
+            created: a.created_date_time.as_deref().and_then(parse_time),
             web_url: a.alert_web_url,
             evidence: a
                 .evidence
@@ -240,19 +241,19 @@ struct Page {
 pub(super) async fn list(
     t: &Transport,
     session: &Session,
-    since: Option<&str>,
+    since: Option<OffsetDateTime>,
     progress: Progress<'_>,
 ) -> Result<Vec<Incident>> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    let mut boundary: Option<String> = since.map(str::to_owned);
+    let mut boundary = since;
     loop {
         let mut query = vec![
             ("$top", PAGE_SIZE.to_string()),
             ("$orderby", "lastUpdateDateTime asc".to_owned()),
         ];
         if let Some(b) = &boundary {
-            query.push(("$filter", format!("lastUpdateDateTime ge {b}")));
+            query.push(("$filter", format!("lastUpdateDateTime ge {}", rfc3339(*b))));
         }
         let mut url = t.url("/security/incidents", &query);
         let mut new_in_window = 0usize;
@@ -261,14 +262,16 @@ pub(super) async fn list(
             let page: Page = t.get_json(session, url.clone()).await?;
             cut_off = page.value.len() == PAGE_SIZE;
             for w in page.value {
-                if let Some(lu) = &w.last_update_date_time {
-                    if boundary.as_deref().is_none_or(|b| lu.as_str() > b) {
-                        boundary = Some(lu.clone());
+                let incident = Incident::from(w);
+                // Compared as times, never as text: `…20Z` is earlier than `…20.5Z`.
+                if let Some(lu) = incident.last_update {
+                    if boundary.is_none_or(|b| lu > b) {
+                        boundary = Some(lu);
                     }
                 }
-                if seen.insert(w.id.clone()) {
+                if seen.insert(incident.id.clone()) {
                     new_in_window += 1;
-                    out.push(Incident::from(w));
+                    out.push(incident);
                 }
             }
             progress(out.len());
@@ -297,7 +300,11 @@ pub(super) async fn get(t: &Transport, session: &Session, id: &str) -> Result<In
     let alerts: Vec<Alert> = alerts.into_iter().map(Alert::from).collect();
     incident.service_sources = distinct(alerts.iter().filter_map(|a| a.service_source.clone()));
     incident.categories = distinct(alerts.iter().filter_map(|a| a.category.clone()));
-    Ok(IncidentDetail { incident, alerts })
+    Ok(IncidentDetail {
+        incident,
+        alerts,
+        from_cache: false,
+    })
 }
 
 fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {

@@ -8,14 +8,15 @@
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use time::OffsetDateTime;
 
 use super::{Progress, Transport};
+use crate::auth::session::Session;
 use crate::error::{Error, Result};
-use crate::incident::{
-    Alert, Classification, Comment, Determination, Evidence, Incident, IncidentDetail, Severity,
-    Status, Update,
+use crate::incidents::model::{
+    parse_time, rfc3339, Alert, Classification, Comment, Determination, Evidence, Incident,
+    IncidentDetail, Severity, Status, Update,
 };
-use crate::session::Session;
 
 pub const PAGE_SIZE: usize = 100;
 
@@ -166,7 +167,7 @@ impl TryFrom<WireIncident> for IncidentDetail {
                     category: a.category,
                     service_source: a.service_source,
                     mitre_techniques: a.mitre_techniques.unwrap_or_default(),
-                    created: a.creation_time,
+                    created: a.creation_time.as_deref().and_then(parse_time),
                     web_url: None,
                     evidence,
                 }
@@ -189,8 +190,8 @@ impl TryFrom<WireIncident> for IncidentDetail {
             assigned_to: w.assigned_to.filter(|a| !a.is_empty()),
             classification: w.classification.unwrap_or(Classification::Unknown),
             determination: w.determination.unwrap_or(Determination::Unknown),
-            created: w.created_time,
-            last_update: w.last_update_time,
+            created: w.created_time.as_deref().and_then(parse_time),
+            last_update: w.last_update_time.as_deref().and_then(parse_time),
             tags: w.tags.unwrap_or_default(),
             system_tags: Vec::new(),
             redirect_incident_id: w.redirect_incident_id.as_ref().and_then(id_text),
@@ -201,14 +202,18 @@ impl TryFrom<WireIncident> for IncidentDetail {
                 .map(|c| Comment {
                     text: c.comment.unwrap_or_default(),
                     author: c.created_by,
-                    created: c.created_time,
+                    created: c.created_time.as_deref().and_then(parse_time),
                 })
                 .collect(),
             alert_count: Some(alerts.len() as u32),
             service_sources: distinct(&|a| a.service_source.clone()),
             categories: distinct(&|a| a.category.clone()),
         };
-        Ok(IncidentDetail { incident, alerts })
+        Ok(IncidentDetail {
+            incident,
+            alerts,
+            from_cache: false,
+        })
     }
 }
 
@@ -222,13 +227,13 @@ struct Page {
 pub(super) async fn list(
     t: &Transport,
     session: &Session,
-    since: Option<&str>,
+    since: Option<OffsetDateTime>,
     progress: Progress<'_>,
 ) -> Result<Vec<Incident>> {
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut skip = 0usize;
-    let filter = since.map(|s| format!("lastUpdateTime ge {s}"));
+    let filter = since.map(|s| format!("lastUpdateTime ge {}", rfc3339(s)));
     let mut url = {
         let mut q = vec![("$top", PAGE_SIZE.to_string())];
         if let Some(f) = &filter {
@@ -266,7 +271,7 @@ pub(super) async fn list(
 
 pub(super) async fn get(t: &Transport, session: &Session, id: &str) -> Result<IncidentDetail> {
     let id: u64 = id.parse().map_err(|_| {
-        Error::Config(format!(
+        Error::Invalid(format!(
             "{id:?} is not a Defender XDR incident id (a number)"
         ))
     })?;
@@ -291,7 +296,7 @@ pub(super) async fn update(
     u: &Update,
 ) -> Result<Incident> {
     let id: u64 = id.parse().map_err(|_| {
-        Error::Config(format!(
+        Error::Invalid(format!(
             "{id:?} is not a Defender XDR incident id (a number)"
         ))
     })?;

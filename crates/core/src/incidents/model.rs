@@ -6,6 +6,21 @@
 //! "Informational, expected activity"), and a value this build does not know is kept as it came.
 
 use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// A time as the APIs send it, read leniently: RFC 3339 with any number of fractional digits; one
+/// without an offset is taken as UTC (Defender XDR has sent such). Anything else is no time.
+pub fn parse_time(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339)
+        .or_else(|_| OffsetDateTime::parse(&format!("{s}Z"), &Rfc3339))
+        .ok()
+}
+
+/// RFC 3339, as the APIs' `$filter` and every export expect.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
 
 /// Whether two enum spellings are the same value: compared on letters and digits only, without
 /// regard to case. No allocation: this runs for every enum field of every incident parsed.
@@ -43,6 +58,13 @@ macro_rules! open_enum {
             fn from(s: &str) -> Self {
                 $(if same(s, $wire) $(|| same(s, $alias))* { return Self::$variant; })+
                 Self::Unrecognized(s.to_owned())
+            }
+        }
+
+        /// Crosses IPC as its wire string: an open set of values.
+        impl specta::Type for $name {
+            fn definition(types: &mut specta::Types) -> specta::datatype::DataType {
+                <String as specta::Type>::definition(types)
             }
         }
 
@@ -113,17 +135,18 @@ open_enum!(
     }
 );
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct Comment {
     pub text: String,
     pub author: Option<String>,
-    /// RFC 3339.
-    pub created: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[specta(type = Option<String>)]
+    pub created: Option<OffsetDateTime>,
 }
 
 /// One incident as the app shows it in the queue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct Incident {
     pub id: String,
@@ -133,10 +156,12 @@ pub struct Incident {
     pub assigned_to: Option<String>,
     pub classification: Classification,
     pub determination: Determination,
-    /// RFC 3339, as the API sent it.
-    pub created: Option<String>,
-    /// RFC 3339, as the API sent it.
-    pub last_update: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[specta(type = Option<String>)]
+    pub created: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[specta(type = Option<String>)]
+    pub last_update: Option<OffsetDateTime>,
     /// The analysts' own tags.
     pub tags: Vec<String>,
     /// Tags the service set (e.g. "Defender Experts", attack disruption).
@@ -153,7 +178,7 @@ pub struct Incident {
 }
 
 /// A piece of evidence (an entity) on an alert: a device, user, file, IP, process, mailbox, ...
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct Evidence {
     /// device, user, file, ip, url, process, mailbox, registry, ... or as the API named it.
@@ -164,7 +189,7 @@ pub struct Evidence {
     pub details: Vec<(String, String)>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
     pub id: String,
@@ -174,36 +199,71 @@ pub struct Alert {
     pub category: Option<String>,
     pub service_source: Option<String>,
     pub mitre_techniques: Vec<String>,
-    pub created: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[specta(type = Option<String>)]
+    pub created: Option<OffsetDateTime>,
     pub web_url: Option<String>,
     pub evidence: Vec<Evidence>,
 }
 
 /// An incident with its alerts, for the detail view.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct IncidentDetail {
     pub incident: Incident,
     pub alerts: Vec<Alert>,
+    /// Read from the local cache because the tenant could not be reached.
+    pub from_cache: bool,
 }
 
 /// A triage change. `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct Update {
+    #[serde(default)]
     pub status: Option<Status>,
-    /// `Some(None)` unassigns.
+    /// `Some(None)` unassigns: over IPC a missing field leaves the assignee alone and `null`
+    /// clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[specta(type = Option<Option<String>>)]
     pub assigned_to: Option<Option<String>>,
+    #[serde(default)]
     pub classification: Option<Classification>,
+    #[serde(default)]
     pub determination: Option<Determination>,
     /// Replaces the analysts' tags.
+    #[serde(default)]
     pub tags: Option<Vec<String>>,
+    #[serde(default)]
     pub comment: Option<String>,
+}
+
+/// A field that is present, even as `null`, is `Some`: serde alone reads `null` as `None`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 impl Update {
     pub fn is_empty(&self) -> bool {
         *self == Update::default()
+    }
+
+    /// The triage rules, checked before anything is sent: a change must change something, and
+    /// resolving an incident needs a note saying why (the next analyst reads it).
+    pub fn check(&self) -> crate::error::Result<()> {
+        if self.is_empty() {
+            return Err(crate::Error::Invalid("nothing to change".into()));
+        }
+        let noted = self
+            .comment
+            .as_deref()
+            .is_some_and(|c| !c.trim().is_empty());
+        if self.status == Some(Status::Resolved) && !noted {
+            return Err(crate::Error::Invalid(
+                "resolving needs a note: say why in the comment".into(),
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -5,7 +5,7 @@ use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::secret::Secret;
+use crate::auth::secret::Secret;
 
 /// 32 random octets, base64url: 43 characters of the unreserved set (RFC 7636 §4.1).
 pub fn random_token() -> String {

@@ -7,10 +7,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::secret::Secret;
 use crate::config::{Kind, Profile};
-use crate::secret::Secret;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenInfo {
     /// False when the token is not a readable JWT (as Microsoft may make it at any time).
@@ -19,8 +19,9 @@ pub struct TokenInfo {
     pub tenant: Option<String>,
     pub scopes: Vec<String>,
     pub roles: Vec<String>,
-    /// Seconds since the Unix epoch.
-    pub expires: Option<i64>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[specta(type = Option<String>)]
+    pub expires: Option<time::OffsetDateTime>,
     pub issued_to_app: Option<String>,
     /// What the backend needs and the token lacks, said in a sentence.
     pub warning: Option<String>,
@@ -110,7 +111,9 @@ pub fn inspect(token: &Secret, profile: &Profile) -> TokenInfo {
         tenant: p.tid,
         scopes,
         roles,
-        expires: p.exp,
+        expires: p
+            .exp
+            .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok()),
         issued_to_app: p.appid,
         warning,
     }

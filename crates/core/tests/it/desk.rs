@@ -1,0 +1,175 @@
+//! The desk's flows, as the app and `idesk` run them, against the sandbox tenant: sign-out with
+//! wipe, profile removal, an offline start on the cache, and unassigning an incident.
+
+use idesk_core::auth::token_store::MemoryStore;
+use idesk_core::config::Config;
+use idesk_core::desk::{self, Desk};
+
+use crate::support::sandbox;
+use crate::support::*;
+
+/// A desk on the sandbox's profile, saved as a configured profile (as `idesk profile add` does).
+fn open(sb: &sandbox::Sandbox, dirs: &Dirs, store: &Arc<dyn TokenStore>) -> Desk {
+    let mut config = Config::load(dirs).unwrap();
+    config.upsert(sb.profile());
+    config.current = Some(sb.profile().name);
+    config.save(dirs).unwrap();
+    Desk::open(dirs, None, Arc::clone(store), false).unwrap()
+}
+
+fn entries(store: &MemoryStore) -> Vec<String> {
+    let mut keys = store.keys();
+    keys.sort();
+    keys
+}
+
+async fn peek(sb: &sandbox::Sandbox, id: &str) -> serde_json::Value {
+    reqwest::get(format!("{}/_sandbox/incidents/{id}", sb.api_origin()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sign_out_with_wipe_and_profile_removal_leave_nothing_behind() {
+    let sb = sandbox::Sandbox::start(30);
+    let dirs = temp_dirs("wipe");
+    let memory = Arc::new(MemoryStore::default());
+    let store: Arc<dyn TokenStore> = memory.clone();
+    let desk = open(&sb, &dirs, &store);
+    sign_in(&desk.current(), "alice").await.unwrap();
+    let (incidents, _) = desk.sync(&|_| {}).await.unwrap();
+    desk.incident(&incidents[0].id).await.unwrap();
+    let cache_files = || {
+        std::fs::read_dir(dirs.data.join("cache"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    assert_eq!(cache_files(), 2, "the queue and the details are cached");
+    assert_eq!(entries(&memory), ["cache-key:it", "refresh-token:it"]);
+
+    desk.sign_out(false).await.unwrap();
+    assert_eq!(cache_files(), 2, "a plain sign-out keeps the cache");
+    assert_eq!(entries(&memory), ["cache-key:it"]);
+
+    sign_in(&desk.current(), "alice").await.unwrap();
+    desk.sign_out(true).await.unwrap();
+    assert_eq!(
+        cache_files(),
+        0,
+        "sign-out with wipe deletes the cache files"
+    );
+    assert!(
+        entries(&memory).is_empty(),
+        "and every keychain entry of the profile"
+    );
+    assert!(desk.cached().await.unwrap().incidents.is_empty());
+
+    sign_in(&desk.current(), "alice").await.unwrap();
+    desk.sync(&|_| {}).await.unwrap();
+    desk::remove_profile(&dirs, &store, "it", false)
+        .await
+        .unwrap();
+    assert_eq!(cache_files(), 0, "removing the profile deletes its cache");
+    assert!(entries(&memory).is_empty(), "and its credential and key");
+    assert!(
+        Config::load(&dirs).unwrap().profile("it").is_none(),
+        "and the profile"
+    );
+}
+
+#[tokio::test]
+async fn the_cache_serves_an_offline_start_and_the_desk_reconnects() {
+    let dirs = temp_dirs("offline");
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+    let sb = sandbox::Sandbox::start(30);
+    let profile = sb.profile();
+    let (opened, count) = {
+        let desk = open(&sb, &dirs, &store);
+        sign_in(&desk.current(), "alice").await.unwrap();
+        let (incidents, _) = desk.sync(&|_| {}).await.unwrap();
+        let detail = desk.incident(&incidents[0].id).await.unwrap();
+        assert!(!detail.from_cache);
+        (detail, incidents.len())
+    };
+    drop(sb); // the tenant is gone
+
+    // A new run: nothing in memory, the tenant unreachable.
+    let desk = Desk::open(&dirs, None, Arc::clone(&store), false).unwrap();
+    let standing = desk.standing().await.unwrap();
+    assert!(
+        standing.signed_in,
+        "a stored sign-in counts, without the network"
+    );
+    assert_eq!(
+        standing.account.and_then(|a| a.username).as_deref(),
+        Some("alice@contoso-sandbox.test"),
+        "the account of the last sync is shown offline"
+    );
+    assert_eq!(desk.cached().await.unwrap().incidents.len(), count);
+    let err = desk.resume().await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Offline, "{}", err.user_message());
+    let offline = desk.incident(&opened.incident.id).await.unwrap();
+    assert!(
+        offline.from_cache,
+        "an incident opened before is shown from the cache"
+    );
+    assert_eq!(
+        offline.alerts, opened.alerts,
+        "with its alerts and evidence"
+    );
+    assert_eq!(
+        store
+            .load(&format!("refresh-token:{}", profile.name))
+            .unwrap()
+            .is_some(),
+        true,
+        "being offline signs nobody out"
+    );
+}
+
+#[tokio::test]
+async fn unassigning_clears_the_assignee_on_the_server_and_in_the_cache() {
+    let sb = sandbox::Sandbox::start(30);
+    let dirs = temp_dirs("unassign");
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+    let desk = open(&sb, &dirs, &store);
+    sign_in(&desk.current(), "alice").await.unwrap();
+    let (incidents, _) = desk.sync(&|_| {}).await.unwrap();
+    let target = incidents
+        .iter()
+        .find(|i| i.assigned_to.is_some() && i.status == Status::InProgress)
+        .expect("an assigned incident in the data set");
+    let unassign = Update {
+        assigned_to: Some(None),
+        ..Update::default()
+    };
+    let updated = desk
+        .update(&target.id, &unassign, target.last_update)
+        .await
+        .unwrap();
+    assert_eq!(updated.assigned_to, None);
+    assert!(
+        peek(&sb, &target.id).await["assignedTo"].is_null(),
+        "the tenant holds no assignee"
+    );
+    let cached = desk.cached().await.unwrap();
+    let row = cached.incidents.iter().find(|i| i.id == target.id).unwrap();
+    assert_eq!(row.assigned_to, None, "the queue shows it at once");
+
+    let resolve = Update {
+        status: Some(Status::Resolved),
+        ..Update::default()
+    };
+    let err = desk
+        .update(&target.id, &resolve, updated.last_update)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        ErrorCode::InvalidInput,
+        "resolving without a note is refused before anything is sent"
+    );
+}
