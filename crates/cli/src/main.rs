@@ -414,7 +414,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 me,
             };
             let mut shown: Vec<_> = all.into_iter().filter(|i| filter.keeps(i)).collect();
-            shown.sort_by(|a, b| b.last_update.cmp(&a.last_update));
+            shown.sort_by_key(|i| std::cmp::Reverse(i.last_update));
             output::write(&shown, format, output.as_deref())
         }
     }

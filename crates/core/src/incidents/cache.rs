@@ -49,10 +49,13 @@ pub struct Snapshot {
     pub incidents: Vec<Incident>,
 }
 
+/// The cached alerts of the incidents opened before, by incident id.
+pub type Details = HashMap<String, Vec<Alert>>;
+
 /// Where the bytes go: files, or memory for session-only mode.
 enum Backing {
     Files { queue: PathBuf, details: PathBuf },
-    Memory(Mutex<(Snapshot, HashMap<String, Vec<Alert>>)>),
+    Memory(Mutex<(Snapshot, Details)>),
 }
 
 pub struct Cache {
@@ -90,7 +93,7 @@ impl Cache {
         }
     }
 
-    fn memory(&self) -> Option<std::sync::MutexGuard<'_, (Snapshot, HashMap<String, Vec<Alert>>)>> {
+    fn memory(&self) -> Option<std::sync::MutexGuard<'_, (Snapshot, Details)>> {
         match &self.backing {
             Backing::Memory(m) => Some(m.lock().unwrap_or_else(|e| e.into_inner())),
             Backing::Files { .. } => None,
@@ -216,7 +219,7 @@ impl Cache {
     }
 
     /// The alerts (with evidence) of the incidents opened before.
-    pub fn load_details(&self) -> Result<HashMap<String, Vec<Alert>>> {
+    pub fn load_details(&self) -> Result<Details> {
         if let Some(m) = self.memory() {
             return Ok(m.1.clone());
         }
