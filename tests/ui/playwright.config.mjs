@@ -4,7 +4,7 @@ import { defineConfig } from '@playwright/test';
 const port = 4179;
 export default defineConfig({
   testDir: '.',
-  testMatch: '*.spec.mjs',
+  testMatch: '*.spec.ts',
   reporter: 'list',
   workers: 1,
   outputDir: '../../target/ui-test-results',
@@ -16,6 +16,9 @@ export default defineConfig({
   },
   use: {
     baseURL: `http://127.0.0.1:${port}`,
+    // Times show in the analyst's locale and zone: fixed here so the journeys can read them.
+    locale: 'en-US',
+    timezoneId: 'UTC',
     headless: true,
     launchOptions: {
       executablePath: '/usr/bin/chromium',
