@@ -22,7 +22,7 @@ ui: setup
 # The app with the UI built and embedded (tauri build runs the UI build first). tauri.conf.json has
 # no dev server URL, so even a plain `cargo build` of the app shows the built UI, never a blank page.
 app: setup
-	npx tauri build --debug --no-bundle
+	npx tauri build --debug --no-bundle -- -p incident-desk
 
 build: bins app
 
@@ -42,6 +42,7 @@ lint: ui
 	@echo "lint: the generated IPC bindings are current"
 	cargo test --locked -p incident-desk --bin incident-desk -- contract::tests::bindings_are_current
 	npm run --silent ui:check
+	npm run --silent ui:test-check
 
 # Inside a private session bus + gnome-keyring, so the keychain tests (ignored elsewhere) run too.
 unit: bins ui

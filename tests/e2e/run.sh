@@ -19,16 +19,20 @@ mkdir -p "$WORK/logs"
 # Every process started here is recorded in `pids` by the shell that started it (never inside a
 # command substitution, whose subshell would forget it) and stopped on exit, pass or fail.
 pids=()
+# The app suite's sandbox IdP keeps its grants here to survive a restart: the provider's own store,
+# so outside the work dir whose files are searched for leaked tokens.
+IDP_STATE=$(mktemp -d "${TMPDIR:-/tmp}/idesk-e2e-idp.XXXXXX")
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  rm -rf "$IDP_STATE"
 }
 trap cleanup EXIT
 
 echo "e2e: work dir $WORK"
 # Each suite gets its own sandbox tenant, so one suite's writes never change what the other expects.
-start_sandbox() { # name → sets SANDBOX_LINE and SANDBOX_PID
-  SANDBOX_STATE_DIR="$WORK/idp-state-$1" node sandbox/start.mjs > "$WORK/sandbox-$1.out" 2> "$WORK/logs/sandbox-$1.log" &
+start_sandbox() { # name [state dir] → sets SANDBOX_LINE and SANDBOX_PID
+  SANDBOX_STATE_DIR="${2:-}" node sandbox/start.mjs > "$WORK/sandbox-$1.out" 2> "$WORK/logs/sandbox-$1.log" &
   SANDBOX_PID=$!
   pids+=("$SANDBOX_PID")
   for _ in $(seq 150); do grep -q '^SANDBOX ' "$WORK/sandbox-$1.out" 2>/dev/null && break; sleep 0.2; done
@@ -37,7 +41,7 @@ start_sandbox() { # name → sets SANDBOX_LINE and SANDBOX_PID
 start_sandbox cli; cli_sandbox=$SANDBOX_LINE
 # The app's tenant is stopped and started again by the app suite (the offline start): it keeps
 # its IdP state (signing keys, grants) in a folder the restart reuses.
-start_sandbox app; app_sandbox=$SANDBOX_LINE app_sandbox_pid=$SANDBOX_PID
+start_sandbox app "$IDP_STATE"; app_sandbox=$SANDBOX_LINE app_sandbox_pid=$SANDBOX_PID
 start_sandbox setup; setup_sandbox=$SANDBOX_LINE
 
 # 1. The CLI, with its own config and data dirs.
@@ -58,7 +62,7 @@ start_driver() { # the app inherits tauri-driver's environment
   for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/4444) 2>/dev/null && break; sleep 0.1; done
 }
 start_driver app-and-driver
-E2E_SANDBOX_PID="$app_sandbox_pid" E2E_SANDBOX_STATE="$WORK/idp-state-app" \
+E2E_SANDBOX_PID="$app_sandbox_pid" E2E_SANDBOX_STATE="$IDP_STATE" \
   APP_BIN="$ROOT/target/debug/incident-desk" node tests/e2e/app.e2e.mjs
 
 # 3. First run: no profile and no sandbox announced, so the app opens on the setup.

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 
 use crate::data::Incident;
-use crate::store::Store;
+use crate::store::{sort_value, SortKey, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -52,12 +52,6 @@ impl Dialect {
             Dialect::Defender => &["lastUpdateTime", "createdTime", "status", "assignedTo"],
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
-    LastUpdate,
-    Created,
 }
 
 #[derive(Debug, Clone)]
@@ -222,12 +216,6 @@ impl Query {
     }
 }
 
-pub fn sort_value(i: &Incident, key: SortKey) -> OffsetDateTime {
-    match key {
-        SortKey::LastUpdate => i.last_update,
-        SortKey::Created => i.created,
-    }
-}
 
 fn encode(s: &str) -> String {
     s.bytes()

@@ -4,7 +4,20 @@
 use time::OffsetDateTime;
 
 use crate::data::{Comment, Incident};
-use crate::odata::{sort_value, SortKey};
+
+/// The dates the store keeps an index by (the ones `$orderby` and `$filter` ranges use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    LastUpdate,
+    Created,
+}
+
+pub fn sort_value(i: &Incident, key: SortKey) -> OffsetDateTime {
+    match key {
+        SortKey::LastUpdate => i.last_update,
+        SortKey::Created => i.created,
+    }
+}
 
 pub struct Store {
     pub incidents: Vec<Incident>,
