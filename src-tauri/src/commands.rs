@@ -92,7 +92,8 @@ pub async fn get_state(state: State<'_, AppState>) -> IpcResult<AppView> {
 }
 
 /// The silent sign-in from the keychain. Fails with `offline` when the tenant cannot be reached
-/// (the UI keeps the cached queue and retries), `not_signed_in` when the sign-in is gone.
+/// (the UI keeps the cached queue and retries), `not_signed_in` when the tenant refused the stored
+/// sign-in; with nothing stored, the view says `signedIn: false`.
 #[tauri::command]
 #[specta::specta]
 pub async fn connect(state: State<'_, AppState>) -> IpcResult<AppView> {

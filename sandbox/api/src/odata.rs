@@ -216,7 +216,6 @@ impl Query {
     }
 }
 
-
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {

@@ -11,7 +11,8 @@ export const commands = {
 	getState: () => __TAURI_INVOKE<AppView_Serialize>("get_state"),
 	/**
 	 *  The silent sign-in from the keychain. Fails with `offline` when the tenant cannot be reached
-	 *  (the UI keeps the cached queue and retries), `not_signed_in` when the sign-in is gone.
+	 *  (the UI keeps the cached queue and retries), `not_signed_in` when the tenant refused the stored
+	 *  sign-in; with nothing stored, the view says `signedIn: false`.
 	 */
 	connect: () => __TAURI_INVOKE<AppView_Serialize>("connect"),
 	/**  Switches to another profile; its tokens, if still valid, are used at once. */
