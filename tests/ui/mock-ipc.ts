@@ -13,18 +13,12 @@
 
 import type { Page } from '@playwright/test';
 // Types only: a runtime import would pull @tauri-apps/api into node.
-import type * as B from '../../ui/src/lib/ipc/bindings';
 import type { commands, events, ErrorCode, IpcError } from '../../ui/src/lib/ipc/bindings';
+import type { Alert, AppView, Incident } from '../../ui/src/lib/ipc';
 
 export type { ErrorCode, IpcError };
-// What the UI receives is the serialized shape of the Rust types.
-export type Account = B.Account_Serialize;
-export type Alert = B.Alert_Serialize;
-export type AppView = B.AppView_Serialize;
-export type Incident = B.Incident_Serialize;
-export type IncidentDetail = B.IncidentDetail_Serialize;
-export type ProfileView = B.ProfileView_Serialize;
-export type TokenInfo = B.TokenInfo_Serialize;
+// The shapes the UI receives, as the UI names them.
+export type { Account, Alert, AppView, Incident, IncidentDetail, ProfileView, TokenInfo } from '../../ui/src/lib/ipc';
 
 type Commands = typeof commands;
 export type CommandName = keyof Commands;
