@@ -15,12 +15,13 @@ for dir in /proc/[0-9]*; do
   pid=${dir#/proc/}
   [ -n "${mine[$pid]:-}" ] && continue
   # Read with builtins only: a helper process would carry the marker itself.
-  mapfile -d '' env < "$dir/environ" 2>/dev/null || continue
+  # (Kernel threads and processes gone meanwhile have no readable environment: skipped quietly.)
+  { mapfile -d '' env < "$dir/environ"; } 2>/dev/null || continue
   for kv in "${env[@]}"; do
     if [ "$kv" = "$marker" ]; then left+=("$pid"); break; fi
   done
 done
-# The awk above ran before the scan; nothing forked during it. Drop any pid gone by now.
+# Drop any pid gone by now.
 alive=()
 for pid in "${left[@]}"; do [ -d "/proc/$pid" ] && alive+=("$pid"); done
 if [ ${#alive[@]} -eq 0 ]; then

@@ -239,7 +239,9 @@ test('a read-only profile cannot triage and says why', async ({ page }) => {
 });
 
 test('offline: the cached queue stays read-only, the desk retries after 5 s then 10 s, and syncs when back', async ({ page }) => {
-  await page.clock.install({ time: new Date('2026-11-20T12:30:00Z') });
+  // Installed a minute earlier: pausing at a time the clock has already passed is an error, and
+  // some milliseconds go by between the two calls on a loaded machine.
+  await page.clock.install({ time: new Date('2026-11-20T12:29:00Z') });
   await page.clock.pauseAt(new Date('2026-11-20T12:30:00Z'));
   await mockIpc(page, {
     ...signedIn,
@@ -365,7 +367,9 @@ test('a cancelled sign-in returns to the sign-in button without an error', async
 });
 
 test('the cache shows first, then the sync; sign-out with wipe returns to sign-in', async ({ page }) => {
-  await page.clock.install({ time: new Date('2026-11-20T12:30:00Z') });
+  // Installed a minute earlier: pausing at a time the clock has already passed is an error, and
+  // some milliseconds go by between the two calls on a loaded machine.
+  await page.clock.install({ time: new Date('2026-11-20T12:29:00Z') });
   await page.clock.pauseAt(new Date('2026-11-20T12:30:00Z'));
   await mockIpc(page, {
     ...signedIn,
