@@ -6,7 +6,7 @@ use std::time::Duration;
 use idesk_core::auth::browser::{Opener, SystemBrowser};
 use idesk_core::auth::claims::{self, TokenInfo};
 use idesk_core::auth::oidc::Account;
-use idesk_core::config::{Backend, Cloud, Kind, Profile};
+use idesk_core::config::{Backend, Cloud, Kind, Profile, Region};
 use idesk_core::desk::{self, Desk};
 use idesk_core::incidents::export::ExportFormat;
 use idesk_core::incidents::model::{Incident, IncidentDetail, Update};
@@ -325,6 +325,10 @@ pub struct NewProfile {
     authority: Option<url::Url>,
     api_base: Option<url::Url>,
     read_only: bool,
+    /// The Defender XDR API's regional host, when chosen.
+    region: Option<Region>,
+    /// A proxy for this profile, in place of the system's.
+    proxy: Option<url::Url>,
 }
 
 impl From<NewProfile> for Profile {
@@ -340,6 +344,8 @@ impl From<NewProfile> for Profile {
             sandbox: false,
             kind: Kind::Delegated,
             read_only: p.read_only,
+            region: p.region,
+            proxy: p.proxy,
         }
     }
 }

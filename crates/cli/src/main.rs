@@ -13,7 +13,7 @@ use idesk_core::auth::browser::{Opener, SystemBrowser};
 use idesk_core::auth::oidc::Account;
 use idesk_core::auth::secret::Secret;
 use idesk_core::auth::token_store::{KeychainStore, TokenStore};
-use idesk_core::config::{Backend, Cloud, Config, Dirs, Kind, Profile};
+use idesk_core::config::{Backend, Cloud, Config, Dirs, Kind, Profile, Region};
 use idesk_core::desk::{self, Desk};
 use idesk_core::incidents::api::DEFENDER_RETIREMENT;
 use idesk_core::incidents::model::{Classification, Determination, Status, Update};
@@ -141,6 +141,12 @@ enum ProfileCommand {
         /// Ask only for read permissions (the tenant consented to read, not to triage).
         #[arg(long)]
         read_only: bool,
+        /// The Defender XDR API's regional host (commercial cloud only).
+        #[arg(long, value_enum)]
+        region: Option<RegionArg>,
+        /// A proxy for this profile, in place of the system's settings.
+        #[arg(long)]
+        proxy: Option<Url>,
     },
     /// List profiles.
     List,
@@ -153,8 +159,16 @@ enum ProfileCommand {
 #[derive(Clone, Copy, ValueEnum)]
 enum CloudArg {
     Global,
+    Gcc,
     Usgov,
     UsgovDod,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RegionArg {
+    Us,
+    Eu,
+    Uk,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -443,6 +457,8 @@ async fn profile_command(
             api_base,
             client_secret_stdin,
             read_only,
+            region,
+            proxy,
         } => {
             let profile = Profile {
                 name: name.clone(),
@@ -450,6 +466,7 @@ async fn profile_command(
                 client_id,
                 cloud: match cloud {
                     CloudArg::Global => Cloud::Global,
+                    CloudArg::Gcc => Cloud::Gcc,
                     CloudArg::Usgov => Cloud::Usgov,
                     CloudArg::UsgovDod => Cloud::UsgovDod,
                 },
@@ -461,6 +478,12 @@ async fn profile_command(
                 api_base,
                 sandbox: false,
                 read_only,
+                region: region.map(|r| match r {
+                    RegionArg::Us => Region::Us,
+                    RegionArg::Eu => Region::Eu,
+                    RegionArg::Uk => Region::Uk,
+                }),
+                proxy,
                 kind: if client_secret_stdin {
                     Kind::Application
                 } else {
@@ -508,15 +531,21 @@ async fn profile_command(
     Ok(())
 }
 
-/// The client secret from standard input, one line.
+/// The client secret from standard input, one line. At a terminal it is asked for without echo,
+/// so it never shows on screen or in a terminal's scrollback.
 fn read_secret() -> Result<Secret, Error> {
-    let mut secret = String::new();
-    std::io::stdin()
-        .read_line(&mut secret)
-        .map_err(|e| Error::Io("standard input".into(), e))?;
-    let secret = secret.trim_end_matches(['\r', '\n']);
+    use std::io::IsTerminal;
+    let read = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("Client secret (not shown): ")
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|_| line)
+    };
+    let mut secret = zeroize::Zeroizing::new(read.map_err(|e| Error::Io("standard input".into(), e))?);
+    let len = secret.trim_end_matches(['\r', '\n']).len();
+    secret.truncate(len);
     if secret.is_empty() {
         return Err(Error::Invalid("no client secret on standard input".into()));
     }
-    Ok(Secret::new(secret))
+    Ok(Secret::new(std::mem::take(&mut *secret)))
 }

@@ -14,13 +14,25 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, specta::Type)]
 #[serde(rename_all = "kebab-case")]
 pub enum Cloud {
-    /// Commercial cloud, also used by GCC.
+    /// Commercial cloud.
     #[default]
     Global,
+    /// US Government Community Cloud: the commercial sign-in and Graph, its own Defender XDR host.
+    Gcc,
     /// GCC High.
     Usgov,
     /// DoD.
     UsgovDod,
+}
+
+/// A Defender XDR API host nearer the tenant's data ("for better performance, use a server closer
+/// to your geolocation"); tokens stay for `https://api.security.microsoft.com`. Commercial cloud only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "kebab-case")]
+pub enum Region {
+    Us,
+    Eu,
+    Uk,
 }
 
 /// Which incident API the profile reads.
@@ -58,6 +70,78 @@ pub struct Profile {
     /// Ask only for read permissions (no triage): for tenants that consented to read only.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub read_only: bool,
+    /// The Defender XDR API's regional host (commercial cloud only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<Region>,
+    /// A proxy for this profile's traffic, in place of the system's settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<Url>,
+}
+
+/// Tenant values that name no single tenant: a single-tenant app cannot sign in through them.
+const NOT_A_TENANT: [&str; 3] = ["common", "organizations", "consumers"];
+
+fn not_a_tenant(tenant: &str) -> Error {
+    Error::Config(format!(
+        "{tenant:?} is not a tenant: give the tenant ID or a verified domain \
+         (\"{tenant}\" fails for single-tenant apps, AADSTS50194)"
+    ))
+}
+
+/// Whether `s` is a GUID (a tenant or object ID).
+pub fn is_guid(s: &str) -> bool {
+    s.len() == 36
+        && s.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// Checks an authority and brings it to one form: https (http on loopback only), no query,
+/// fragment or user info, no trailing slash, and without the `/v2.0` an issuer URL ends with
+/// (people copy the issuer). Its last path segment must not be `common`, `organizations` or
+/// `consumers`.
+pub fn normalize_authority(url: &Url) -> Result<Url> {
+    require_secure(url)?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::Config(format!(
+            "the authority {url} must not have a query or fragment"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::Config(
+            "the authority must not carry a user name or password".into(),
+        ));
+    }
+    let mut segments: Vec<String> = url
+        .path_segments()
+        .map(|s| s.filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default();
+    if segments.last().is_some_and(|s| s.eq_ignore_ascii_case("v2.0")) {
+        segments.pop();
+    }
+    if let Some(last) = segments.last() {
+        if NOT_A_TENANT.iter().any(|t| last.eq_ignore_ascii_case(t)) {
+            return Err(not_a_tenant(last));
+        }
+    }
+    let mut out = url.clone();
+    out.set_path("");
+    out.path_segments_mut()
+        .map_err(|_| Error::Config(format!("{url} cannot be an authority")))?
+        .clear()
+        .extend(&segments);
+    Ok(out)
+}
+
+/// `base` with `segments` appended as path segments (each one escaped, never spliced as text).
+pub fn join_segments(base: &Url, segments: &[&str]) -> Result<Url> {
+    let mut url = base.clone();
+    url.path_segments_mut()
+        .map_err(|_| Error::Config(format!("{base} cannot have a path")))?
+        .pop_if_empty()
+        .extend(segments);
+    Ok(url)
 }
 
 /// Whose rights the profile uses.
@@ -75,28 +159,85 @@ pub enum Kind {
 impl Profile {
     /// The authority: tenant-specific by default, because `/common` breaks single-tenant apps
     /// (AADSTS50194).
+    ///
+    /// Checked at every use, not only when the profile was added: a profiles file edited by hand
+    /// gets no less scrutiny.
     pub fn authority(&self) -> Result<Url> {
         if let Some(a) = &self.authority {
-            return Ok(a.clone());
+            return normalize_authority(a);
         }
+        self.check_tenant()?;
         let host = match self.cloud {
-            Cloud::Global => "https://login.microsoftonline.com",
+            Cloud::Global | Cloud::Gcc => "https://login.microsoftonline.com",
             Cloud::Usgov | Cloud::UsgovDod => "https://login.microsoftonline.us",
         };
-        Url::parse(&format!("{host}/{}", self.tenant))
-            .map_err(|e| Error::Config(format!("invalid tenant {:?}: {e}", self.tenant)))
+        let host = Url::parse(host).map_err(|e| Error::Internal(e.to_string()))?;
+        join_segments(&host, &[&self.tenant])
+    }
+
+    /// A tenant is a GUID or a domain name; `common` and its kind are refused.
+    fn check_tenant(&self) -> Result<()> {
+        let t = self.tenant.trim();
+        if NOT_A_TENANT.iter().any(|n| t.eq_ignore_ascii_case(n)) {
+            return Err(not_a_tenant(t));
+        }
+        let domain_like = !t.is_empty()
+            && t.len() <= 253
+            && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            && !t.starts_with(['.', '-']);
+        if !domain_like {
+            return Err(Error::Config(format!(
+                "invalid tenant {:?}: give the tenant ID (a GUID) or a verified domain",
+                self.tenant
+            )));
+        }
+        Ok(())
+    }
+
+    /// What the profile's stored credentials and cache are bound to: the authority (its issuer),
+    /// the tenant and the client. Re-adding a profile under the same name with another of these
+    /// makes its old refresh token, client secret and cached incidents unusable (they are deleted,
+    /// never sent to the new authority).
+    pub fn fingerprint(&self) -> Result<String> {
+        use sha2::{Digest, Sha256};
+        let text = format!(
+            "{}\n{}\n{}\n{:?}",
+            self.authority()?.as_str().to_ascii_lowercase(),
+            self.tenant.trim().to_ascii_lowercase(),
+            self.client_id.trim().to_ascii_lowercase(),
+            self.kind,
+        );
+        Ok(Sha256::digest(text.as_bytes())
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect())
     }
 
     /// The API base URL, checked: https, or plain http on loopback only (the sandbox).
     pub fn api_base(&self) -> Result<Url> {
         let base = match &self.api_base {
             Some(b) => b.clone(),
-            None => Url::parse(match (self.api, self.cloud) {
-                (Backend::Graph, Cloud::Global) => "https://graph.microsoft.com/v1.0",
-                (Backend::Graph, Cloud::Usgov) => "https://graph.microsoft.us/v1.0",
-                (Backend::Graph, Cloud::UsgovDod) => "https://dod-graph.microsoft.us/v1.0",
-                (Backend::Defender, Cloud::Global) => "https://api.security.microsoft.com",
-                (Backend::Defender, _) => "https://api-gov.security.microsoft.us",
+            None => Url::parse(match (self.api, self.cloud, self.region) {
+                (Backend::Graph, Cloud::Global | Cloud::Gcc, _) => {
+                    "https://graph.microsoft.com/v1.0"
+                }
+                (Backend::Graph, Cloud::Usgov, _) => "https://graph.microsoft.us/v1.0",
+                (Backend::Graph, Cloud::UsgovDod, _) => "https://dod-graph.microsoft.us/v1.0",
+                (Backend::Defender, Cloud::Global, None) => "https://api.security.microsoft.com",
+                (Backend::Defender, Cloud::Global, Some(Region::Us)) => {
+                    "https://api-us.security.microsoft.com"
+                }
+                (Backend::Defender, Cloud::Global, Some(Region::Eu)) => {
+                    "https://api-eu.security.microsoft.com"
+                }
+                (Backend::Defender, Cloud::Global, Some(Region::Uk)) => {
+                    "https://api-uk.security.microsoft.com"
+                }
+                (Backend::Defender, Cloud::Gcc, _) => "https://api-gcc.security.microsoft.us",
+                (Backend::Defender, Cloud::Usgov | Cloud::UsgovDod, _) => {
+                    "https://api-gov.security.microsoft.us"
+                }
             })
             .map_err(|e| Error::Config(e.to_string()))?,
         };
@@ -122,21 +263,25 @@ impl Profile {
     }
 
     /// The backend's resource (the access token's audience).
+    /// Graph's national clouds use their own root's domain; the Defender XDR API's US Government
+    /// hosts are their own audience, while its regional hosts take commercial tokens.
     pub fn resource(&self) -> &'static str {
         match (self.api, self.cloud) {
-            (Backend::Graph, Cloud::Global) => "https://graph.microsoft.com",
+            (Backend::Graph, Cloud::Global | Cloud::Gcc) => "https://graph.microsoft.com",
             (Backend::Graph, Cloud::Usgov) => "https://graph.microsoft.us",
             (Backend::Graph, Cloud::UsgovDod) => "https://dod-graph.microsoft.us",
-            (Backend::Defender, _) => "https://api.security.microsoft.com",
+            (Backend::Defender, Cloud::Global) => "https://api.security.microsoft.com",
+            (Backend::Defender, Cloud::Gcc) => "https://api-gcc.security.microsoft.us",
+            (Backend::Defender, Cloud::Usgov | Cloud::UsgovDod) => {
+                "https://api-gov.security.microsoft.us"
+            }
         }
     }
 
     /// The link an administrator opens to grant the app its permissions in this tenant (the
     /// partner scenario, and the fix for AADSTS65001 / 90094).
     pub fn admin_consent_url(&self) -> Result<Url> {
-        let mut url = self.authority()?;
-        let path = format!("{}/v2.0/adminconsent", url.path().trim_end_matches('/'));
-        url.set_path(&path);
+        let mut url = join_segments(&self.authority()?, &["v2.0", "adminconsent"])?;
         let resource = self
             .scopes()
             .rsplit_once('/')
@@ -158,19 +303,24 @@ impl Profile {
                 self.name
             )));
         }
-        if self.tenant.trim().is_empty() || self.tenant.eq_ignore_ascii_case("common") {
-            return Err(Error::Config(
-                "give the tenant ID or domain: the /common endpoint fails for single-tenant apps (AADSTS50194)"
-                    .into(),
-            ));
-        }
+        self.check_tenant()?;
         if self.client_id.trim().is_empty() {
             return Err(Error::Config("the client ID is missing".into()));
         }
-        if let Some(a) = &self.authority {
-            require_secure(a)?;
-        }
+        self.authority()?;
         self.api_base()?;
+        if self.region.is_some() && (self.api != Backend::Defender || self.cloud != Cloud::Global)
+        {
+            return Err(Error::Config(
+                "a regional host is a choice for the Defender XDR API in the commercial cloud only"
+                    .into(),
+            ));
+        }
+        if let Some(p) = &self.proxy {
+            if !matches!(p.scheme(), "http" | "https" | "socks5" | "socks5h") {
+                return Err(Error::Config(format!("the proxy {p} is not an http(s) proxy")));
+            }
+        }
         Ok(())
     }
 }
@@ -209,12 +359,26 @@ impl Config {
     pub fn load(dirs: &Dirs) -> Result<Self> {
         let path = dirs.config_file();
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                Error::Config(format!(
-                    "{} is not a valid profiles file: {e}",
-                    path.display()
-                ))
-            }),
+            Ok(bytes) => {
+                let config: Self = serde_json::from_slice(&bytes).map_err(|e| {
+                    Error::Config(format!(
+                        "{} is not a valid profiles file: {e}",
+                        path.display()
+                    ))
+                })?;
+                // Checked as loaded: a hand-edited file gets the same scrutiny as the setup screen.
+                for p in &config.profiles {
+                    p.validate().map_err(|e| {
+                        Error::Config(format!(
+                            "profile {:?} in {}: {}",
+                            p.name,
+                            path.display(),
+                            e.user_message()
+                        ))
+                    })?;
+                }
+                Ok(config)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(Error::Io(path.display().to_string(), e)),
         }
@@ -314,6 +478,8 @@ mod tests {
             sandbox: false,
             kind: Kind::Delegated,
             read_only: false,
+            region: None,
+            proxy: None,
         }
     }
 

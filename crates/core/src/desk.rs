@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::auth::oidc::Account;
 use crate::auth::secret::Secret;
 use crate::auth::session::{PendingSignIn, Session};
-use crate::auth::token_store::TokenStore;
+use crate::auth::token_store::{client_secret_key, refresh_token_key, unseal, TokenStore};
 use crate::config::{Config, Dirs, Kind, Profile};
 use crate::error::{Error, Result};
 use crate::incidents::api::{IncidentApi, Progress};
@@ -29,6 +29,11 @@ struct Entry {
     session: Arc<Session>,
     api: Arc<IncidentApi>,
     cache: Arc<Cache>,
+    store: Arc<dyn TokenStore>,
+    /// The binding check, done once per run before anything is read or sent.
+    bound: tokio::sync::OnceCell<()>,
+    /// What the binding check found and deleted, said once.
+    notice: std::sync::Mutex<Option<String>>,
 }
 
 impl Entry {
@@ -40,10 +45,70 @@ impl Entry {
     ) -> Result<Self> {
         Ok(Self {
             api: Arc::new(IncidentApi::for_profile(&profile)?),
-            cache: Arc::new(Cache::new(dirs, &profile.name, Arc::clone(store), persist)),
-            session: Arc::new(Session::new(profile, Arc::clone(store))),
+            cache: Arc::new(Cache::new(
+                dirs,
+                &profile.name,
+                &profile.fingerprint()?,
+                Arc::clone(store),
+                persist,
+            )),
+            session: Arc::new(Session::new(profile, Arc::clone(store))?),
+            store: Arc::clone(store),
+            bound: tokio::sync::OnceCell::new(),
+            notice: std::sync::Mutex::default(),
         })
     }
+
+    /// Before the profile's credential or cache is used: anything stored for another identity
+    /// under this profile's name (it was re-added with another authority, tenant or client) is
+    /// deleted — credential, cached incidents and their key — and the user is told.
+    async fn ready(&self) -> Result<&Self> {
+        self.bound
+            .get_or_try_init(|| async {
+                let profile = self.session.profile().clone();
+                let (store, cache) = (Arc::clone(&self.store), Arc::clone(&self.cache));
+                let found = tokio::task::spawn_blocking(move || {
+                    rebind(&profile, store.as_ref(), &cache)
+                })
+                .await
+                .map_err(|e| Error::task("keychain", e))??;
+                if let Some(notice) = found {
+                    tracing::warn!("{notice}");
+                    *self.notice.lock().unwrap_or_else(|e| e.into_inner()) = Some(notice);
+                }
+                Ok::<_, Error>(())
+            })
+            .await?;
+        Ok(self)
+    }
+}
+
+/// Deletes what is stored for `profile`'s name but bound to another identity. Returns what it
+/// said it did, when it did anything.
+fn rebind(profile: &Profile, store: &dyn TokenStore, cache: &Cache) -> Result<Option<String>> {
+    let fp = profile.fingerprint()?;
+    let mut foreign = false;
+    for key in [
+        refresh_token_key(&profile.name),
+        client_secret_key(&profile.name),
+        cache.key_name(),
+    ] {
+        if let Some(raw) = store.load(&key)? {
+            if unseal(&fp, &raw).is_none() {
+                store.delete_if(&key, &raw)?;
+                foreign = true;
+            }
+        }
+    }
+    if !foreign {
+        return Ok(None);
+    }
+    cache.wipe()?;
+    Ok(Some(format!(
+        "Profile {:?} now names another sign-in authority, tenant or app registration: its earlier \
+         sign-in and cached incidents were deleted, unsent. Sign in again.",
+        profile.name
+    )))
 }
 
 /// What is known about the current profile's sign-in without asking the tenant.
@@ -53,6 +118,9 @@ pub struct Standing {
     pub signed_in: bool,
     /// The live account, else the one cached at the last sync.
     pub account: Option<Account>,
+    /// Something the user must be told once, e.g. that a re-added profile's old sign-in and
+    /// cache were deleted.
+    pub notice: Option<String>,
 }
 
 pub struct Desk {
@@ -118,6 +186,11 @@ impl Desk {
         &self.entries[i.min(self.entries.len() - 1)]
     }
 
+    /// The current profile's parts, once their binding is checked.
+    async fn ready(&self) -> Result<&Entry> {
+        self.entry().ready().await
+    }
+
     /// The session of the current profile.
     pub fn current(&self) -> Arc<Session> {
         Arc::clone(&self.entry().session)
@@ -141,11 +214,13 @@ impl Desk {
 
     /// The current profile's sign-in as far as it is known without the network.
     pub async fn standing(&self) -> Result<Standing> {
-        let e = self.entry();
+        let e = self.ready().await?;
+        let notice = e.notice.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(account) = e.session.account() {
             return Ok(Standing {
                 signed_in: true,
                 account: Some(account),
+                notice,
             });
         }
         let signed_in = e.session.has_credential().await?;
@@ -154,13 +229,17 @@ impl Desk {
         } else {
             None
         };
-        Ok(Standing { signed_in, account })
+        Ok(Standing {
+            signed_in,
+            account,
+            notice,
+        })
     }
 
     /// The silent sign-in from the keychain: `Ok(None)` when there is nothing to sign in with.
     /// Fails with `Offline` when the tenant cannot be reached; the cache stays usable.
     pub async fn resume(&self) -> Result<Option<Account>> {
-        let s = &self.entry().session;
+        let s = &self.ready().await?.session;
         if let Some(a) = s.account() {
             return Ok(Some(a));
         }
@@ -169,7 +248,7 @@ impl Desk {
 
     /// Starts an interactive sign-in in the browser for the current profile.
     pub async fn begin_sign_in(&self) -> Result<PendingSignIn> {
-        let s = &self.entry().session;
+        let s = &self.ready().await?.session;
         let hint = s.account().and_then(|a| a.username);
         s.begin_sign_in(hint.as_deref()).await
     }
@@ -203,12 +282,12 @@ impl Desk {
 
     /// The cached queue of the current profile, without the network.
     pub async fn cached(&self) -> Result<Snapshot> {
-        sync::cached(&self.entry().cache).await
+        sync::cached(&self.ready().await?.cache).await
     }
 
     /// Brings the current profile's cache up to date with its tenant.
     pub async fn sync(&self, progress: Progress<'_>) -> Result<(Vec<Incident>, SyncReport)> {
-        let e = self.entry();
+        let e = self.ready().await?;
         if e.session.account().is_none() && self.resume().await?.is_none() {
             return Err(Error::NotSignedIn);
         }
@@ -315,7 +394,7 @@ pub async fn add_profile(
     profile.validate()?;
     match (profile.kind, client_secret) {
         (Kind::Application, Some(secret)) => {
-            Session::new(profile.clone(), Arc::clone(store))
+            Session::new(profile.clone(), Arc::clone(store))?
                 .set_client_secret(secret)
                 .await?;
         }
@@ -341,9 +420,8 @@ pub async fn add_profile(
 /// issuer it found.
 pub async fn test_connection(profile: &Profile) -> Result<String> {
     profile.validate()?;
-    let meta =
-        crate::auth::oidc::discover(&crate::auth::oidc::http_client(), &profile.authority()?)
-            .await?;
+    let http = crate::auth::oidc::IdentityHttp::new(profile.proxy.as_ref())?;
+    let meta = crate::auth::oidc::discover(&http, &profile.authority()?, &profile.tenant).await?;
     Ok(meta.issuer)
 }
 
@@ -360,8 +438,9 @@ pub async fn remove_profile(
         .profile(name)
         .cloned()
         .ok_or_else(|| Error::Config(format!("no profile named {name:?}")))?;
-    Session::new(profile, Arc::clone(store)).sign_out().await?;
-    let cache = Cache::new(dirs, name, Arc::clone(store), !session_only);
+    let fingerprint = profile.fingerprint()?;
+    Session::new(profile, Arc::clone(store))?.sign_out().await?;
+    let cache = Cache::new(dirs, name, &fingerprint, Arc::clone(store), !session_only);
     let (dirs, name) = (dirs.clone(), name.to_owned());
     tokio::task::spawn_blocking(move || {
         cache.wipe()?;

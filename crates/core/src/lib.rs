@@ -10,6 +10,7 @@ pub mod desk;
 pub mod error;
 pub mod files;
 pub mod incidents;
+pub mod net;
 pub mod sandbox;
 
 pub use error::{Error, ErrorCode};

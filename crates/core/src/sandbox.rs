@@ -40,6 +40,8 @@ pub fn profile_from_line(line: &str) -> Result<Profile> {
         sandbox: true,
         kind: crate::config::Kind::Delegated,
         read_only: false,
+        region: None,
+        proxy: None,
     };
     profile.validate()?;
     Ok(profile)

@@ -3,11 +3,11 @@
 //! Knows nothing of incidents.
 
 pub mod browser;
+pub mod challenge;
 pub mod claims;
 pub mod entra;
 pub mod loopback;
 pub mod oidc;
-pub mod pkce;
 pub mod secret;
 pub mod session;
 pub mod token_store;

@@ -1,19 +1,30 @@
 //! A signed-in session for one profile: interactive sign-in, silent resume from the keychain,
 //! access tokens kept in memory and refreshed early, once, and sign-out.
+//!
+//! Every stored credential is sealed with the profile's fingerprint (issuer, tenant, client): one
+//! stored for another identity of the same profile name is deleted, never sent. Sign-out bumps a
+//! generation that no older sign-in or refresh may persist over, so an answer already in flight
+//! cannot undo it.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use jsonwebtoken::jwk::JwkSet;
+use oauth2::{AuthorizationCode, CsrfToken, PkceCodeVerifier};
 use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::auth::loopback::{Callback, Listener};
-use crate::auth::oidc::{self, Account, AuthorizeRequest, Grant, Metadata, TokenResponse};
-use crate::auth::pkce::{random_token, Pkce};
+use crate::auth::oidc::{
+    self, Account, AuthorizeRequest, ClientProof, Grant, IdentityHttp, Metadata, TokenSet,
+    Verified,
+};
 use crate::auth::secret::Secret;
-use crate::auth::token_store::{blocking, client_secret_key, refresh_token_key, TokenStore};
+use crate::auth::token_store::{
+    blocking, client_secret_key, refresh_token_key, seal, unseal, TokenStore,
+};
 use crate::config::{Kind, Profile};
 use crate::error::{Error, Result};
 
@@ -21,6 +32,8 @@ use crate::error::{Error, Result};
 pub const REFRESH_EARLY: Duration = Duration::from_secs(5 * 60);
 /// Without `expires_in`, assume the shortest lifetime Entra issues.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(60 * 60);
+/// An unknown signing key makes the keys be fetched again, at most this often.
+const JWKS_REFETCH: Duration = Duration::from_secs(60);
 
 pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
@@ -33,20 +46,30 @@ struct AccessToken {
 struct State {
     access: Option<AccessToken>,
     account: Option<Account>,
-    /// Claims an API challenged for; the next interactive sign-in asks for them.
+    /// The ID token's `sub` of this run's sign-in: a refresh must name the same one.
+    subject: Option<String>,
+    /// Claims an API challenged for; the next interactive sign-in (one attempt) asks for them.
     claims: Option<String>,
+}
+
+struct Keys {
+    set: Arc<JwkSet>,
+    fetched: Instant,
 }
 
 pub struct Session {
     profile: Profile,
-    http: reqwest::Client,
+    fingerprint: String,
+    http: IdentityHttp,
     store: Arc<dyn TokenStore>,
     clock: Clock,
     meta: OnceCell<Metadata>,
-    jwks: OnceCell<JwkSet>,
+    keys: tokio::sync::Mutex<Option<Keys>>,
     state: Mutex<State>,
+    /// Bumped by sign-out: a sign-in or refresh begun before may not persist anything.
+    generation: AtomicU64,
     /// Single flight: one refresh at a time per profile. Held across the token request on purpose;
-    /// the state lock above never is.
+    /// the state lock above never is. Sign-out takes it too, so it waits for a refresh in flight.
     refresh_gate: tokio::sync::Mutex<()>,
 }
 
@@ -55,27 +78,30 @@ pub struct PendingSignIn {
     pub url: Url,
     listener: Listener,
     redirect_uri: String,
-    state: String,
+    state: CsrfToken,
     nonce: String,
-    pkce: Pkce,
+    verifier: PkceCodeVerifier,
+    generation: u64,
 }
 
 impl Session {
-    pub fn new(profile: Profile, store: Arc<dyn TokenStore>) -> Self {
+    pub fn new(profile: Profile, store: Arc<dyn TokenStore>) -> Result<Self> {
         Self::with_clock(profile, store, Arc::new(SystemTime::now))
     }
 
-    pub fn with_clock(profile: Profile, store: Arc<dyn TokenStore>, clock: Clock) -> Self {
-        Self {
+    pub fn with_clock(profile: Profile, store: Arc<dyn TokenStore>, clock: Clock) -> Result<Self> {
+        Ok(Self {
+            fingerprint: profile.fingerprint()?,
+            http: IdentityHttp::new(profile.proxy.as_ref())?,
             profile,
-            http: oidc::http_client(),
             store,
             clock,
             meta: OnceCell::new(),
-            jwks: OnceCell::new(),
+            keys: tokio::sync::Mutex::new(None),
             state: Mutex::new(State::default()),
+            generation: AtomicU64::new(0),
             refresh_gate: tokio::sync::Mutex::new(()),
-        }
+        })
     }
 
     pub fn profile(&self) -> &Profile {
@@ -97,16 +123,48 @@ impl Session {
     async fn metadata(&self) -> Result<&Metadata> {
         self.meta
             .get_or_try_init(|| async {
-                oidc::discover(&self.http, &self.profile.authority()?).await
+                oidc::discover(&self.http, &self.profile.authority()?, &self.profile.tenant).await
             })
             .await
     }
 
-    async fn jwks(&self) -> Result<&JwkSet> {
+    /// The key an ID token is signed with. An unknown key ID fetches the keys again (the provider
+    /// rotated them), at most once a minute.
+    async fn signing_key(&self, kid: &str) -> Result<jsonwebtoken::jwk::Jwk> {
         let meta = self.metadata().await?;
-        self.jwks
-            .get_or_try_init(|| oidc::fetch_jwks(&self.http, meta))
-            .await
+        let mut keys = self.keys.lock().await;
+        if let Some(k) = keys.as_ref().and_then(|k| k.set.find(kid)) {
+            return Ok(k.clone());
+        }
+        let stale = keys
+            .as_ref()
+            .is_none_or(|k| k.fetched.elapsed() >= JWKS_REFETCH);
+        if stale {
+            let set = oidc::fetch_jwks(&self.http, meta).await?;
+            *keys = Some(Keys {
+                set: Arc::new(set),
+                fetched: Instant::now(),
+            });
+        }
+        keys.as_ref()
+            .and_then(|k| k.set.find(kid))
+            .cloned()
+            .ok_or_else(|| {
+                Error::InvalidAuthResponse("the ID token is signed with an unknown key".into())
+            })
+    }
+
+    async fn verify(&self, id_token: &Secret, nonce: Option<&str>) -> Result<Verified> {
+        let kid = oidc::key_id(id_token.expose())?;
+        let jwk = self.signing_key(&kid).await?;
+        oidc::validate_id_token(
+            id_token.expose(),
+            &jwk,
+            self.metadata().await?,
+            &self.profile.client_id,
+            nonce,
+            &self.profile.tenant,
+        )
     }
 
     /// The keychain entry of the profile's long-lived credential: the refresh token of a delegated
@@ -118,44 +176,80 @@ impl Session {
         }
     }
 
+    /// The stored credential, if it was stored for this profile's identity. One stored for another
+    /// (the profile was re-added with another tenant, authority or client) is deleted unsent.
+    async fn credential(&self) -> Result<Option<Secret>> {
+        let key = self.key();
+        let fp = self.fingerprint.clone();
+        blocking(&self.store, move |s| {
+            let Some(raw) = s.load(&key)? else {
+                return Ok(None);
+            };
+            match unseal(&fp, &raw) {
+                Some(v) => Ok(Some(v)),
+                None => {
+                    tracing::warn!(
+                        key,
+                        "a stored credential belongs to another tenant or app registration; deleted unsent"
+                    );
+                    s.delete_if(&key, &raw)?;
+                    Ok(None)
+                }
+            }
+        })
+        .await
+    }
+
+    /// Stores the credential, unless a sign-out came since `generation` was read. The caller holds
+    /// the refresh gate, so a sign-out cannot slip between the check and the write.
+    async fn persist(&self, value: Secret, generation: u64) -> Result<()> {
+        if self.generation.load(Ordering::SeqCst) != generation {
+            return Err(Error::NotSignedIn);
+        }
+        let (key, sealed) = (self.key(), seal(&self.fingerprint, &value));
+        blocking(&self.store, move |s| s.save(&key, &sealed)).await
+    }
+
     /// Starts an interactive sign-in: binds the loopback listener and builds the URL to open.
     pub async fn begin_sign_in(&self, login_hint: Option<&str>) -> Result<PendingSignIn> {
         if self.profile.kind == Kind::Application {
             return Err(Error::Invalid(
-                "an application profile signs in with its client secret, not in the browser".into(),
+                "an application profile signs in with its client credentials, not in the browser"
+                    .into(),
             ));
         }
+        let generation = self.generation.load(Ordering::SeqCst);
         let meta = self.metadata().await?;
         let listener = Listener::bind().await?;
         let redirect_uri = listener.redirect_uri();
-        let (state, nonce, pkce) = (random_token(), random_token(), Pkce::new());
         let scope = self.profile.scopes();
-        let claims = self.lock().claims.clone();
-        let url = oidc::authorize_url(
+        // A claims challenge is asked for in one attempt only: a bad one cannot block sign-in.
+        let claims = self.lock().claims.take();
+        let auth = oidc::authorize(
             meta,
             &AuthorizeRequest {
                 client_id: &self.profile.client_id,
                 redirect_uri: &redirect_uri,
                 scope: &scope,
-                state: &state,
-                nonce: &nonce,
-                code_challenge: &pkce.challenge,
                 login_hint,
                 claims: claims.as_deref(),
+                prompt: None,
             },
-        );
+        )?;
         Ok(PendingSignIn {
-            url,
+            url: auth.url,
             listener,
             redirect_uri,
-            state,
-            nonce,
-            pkce,
+            state: auth.state,
+            nonce: auth.nonce,
+            verifier: auth.verifier,
+            generation,
         })
     }
 
     /// Waits for the browser, exchanges the code, validates the ID token and keeps the refresh
-    /// token in the store. Ends early with `SignInCancelled` when `cancel` completes.
+    /// token in the store. Ends early with `SignInCancelled` when `cancel` completes. The browser's
+    /// page says "Signed in" only when all of that succeeded.
     pub async fn finish_sign_in(
         &self,
         pending: PendingSignIn,
@@ -167,13 +261,29 @@ impl Session {
             redirect_uri,
             state,
             nonce,
-            pkce,
+            verifier,
+            generation,
             ..
         } = pending;
-        let callback = tokio::select! {
-            r = tokio::time::timeout(timeout, listener.wait(&state)) => r.map_err(|_| Error::SignInTimeout)??,
+        let (callback, page) = tokio::select! {
+            r = tokio::time::timeout(timeout, listener.wait(state)) => r.map_err(|_| Error::SignInTimeout)??,
             () = cancel => return Err(Error::SignInCancelled),
         };
+        let result = self
+            .complete(callback, &redirect_uri, &nonce, verifier, generation)
+            .await;
+        page.report(result.is_ok());
+        result
+    }
+
+    async fn complete(
+        &self,
+        callback: Callback,
+        redirect_uri: &str,
+        nonce: &str,
+        verifier: PkceCodeVerifier,
+        generation: u64,
+    ) -> Result<Account> {
         let (code, iss) = match callback {
             Callback::Code { code, iss } => (code, iss),
             // The user said no in the browser (no code, or AADSTS65004 "declined consent"); an
@@ -198,76 +308,45 @@ impl Session {
                 "the response came from a different issuer".into(),
             ));
         }
-        let resp = self
-            .redeem(Grant::AuthorizationCode {
-                code: &code,
-                redirect_uri: &redirect_uri,
-                verifier: &pkce.verifier,
-            })
-            .await?;
-        let account = self.accept(resp, Some(&nonce)).await?;
-        self.lock().claims = None;
-        account
-            .ok_or_else(|| Error::InvalidAuthResponse("no ID token in the sign-in response".into()))
+        let tokens = oidc::request_token(
+            &self.http,
+            meta,
+            &self.profile.client_id,
+            &self.profile.scopes(),
+            Grant::AuthorizationCode {
+                code: AuthorizationCode::new(code.expose().to_owned()),
+                redirect_uri,
+                verifier,
+            },
+        )
+        .await?;
+        let id_token = tokens.id_token.as_ref().ok_or_else(|| {
+            Error::InvalidAuthResponse("no ID token in the sign-in response".into())
+        })?;
+        let verified = self.verify(id_token, Some(nonce)).await?;
+        if let Some(rt) = tokens.refresh_token.clone() {
+            let _gate = self.refresh_gate.lock().await;
+            self.persist(rt, generation).await?;
+        }
+        {
+            let mut st = self.lock();
+            st.subject = Some(verified.subject.clone());
+            st.account = Some(verified.account.clone());
+        }
+        self.keep_access(&tokens);
+        Ok(verified.account)
     }
 
-    /// One request to the token endpoint, for the profile's client and scopes.
-    async fn redeem(&self, grant: Grant<'_>) -> Result<TokenResponse> {
-        let meta = self.metadata().await?;
-        let scope = match grant {
-            Grant::ClientCredentials { .. } => self.profile.app_scope(),
-            _ => self.profile.scopes(),
-        };
-        oidc::request_token(&self.http, meta, &self.profile.client_id, &scope, grant).await
-    }
-
-    /// Keeps a token response: the refresh token is persisted before the access token is used,
-    /// because a rotated-out refresh token may be rejected (or revoke the grant) on reuse.
-    async fn accept(&self, resp: TokenResponse, nonce: Option<&str>) -> Result<Option<Account>> {
-        let account = match &resp.id_token {
-            Some(id) => {
-                let meta = self.metadata().await?;
-                let jwks = self.jwks().await?;
-                Some(oidc::validate_id_token(
-                    id.expose(),
-                    jwks,
-                    meta,
-                    &self.profile.client_id,
-                    nonce,
-                    &self.profile.tenant,
-                )?)
-            }
-            None => None,
-        };
-        if let Some(rt) = resp.refresh_token {
-            let key = self.key();
-            blocking(&self.store, move |s| s.save(&key, &rt)).await?;
-        }
-        let lifetime = resp
-            .expires_in
-            .map(Duration::from_secs)
-            .unwrap_or(DEFAULT_LIFETIME);
-        let mut st = self.lock();
-        if self.profile.kind == Kind::Application {
-            st.account = Some(Account {
-                name: Some(format!("Application {}", self.profile.client_id)),
-                username: None,
-                tenant_id: Some(self.profile.tenant.clone()),
-                object_id: None,
-            });
-        }
-        st.access = Some(AccessToken {
-            value: resp.access_token,
+    fn keep_access(&self, tokens: &TokenSet) {
+        let lifetime = tokens.expires_in.unwrap_or(DEFAULT_LIFETIME);
+        self.lock().access = Some(AccessToken {
+            value: tokens.access_token.clone(),
             expires_at: (self.clock)() + lifetime,
         });
-        if let Some(a) = &account {
-            st.account = Some(a.clone());
-        }
-        Ok(account.or_else(|| st.account.clone()))
     }
 
-    /// Records a claims challenge from an API (RFC 6750 §3 `insufficient_claims`): the access token
-    /// is dropped and the next interactive sign-in requests these claims.
+    /// Records a claims challenge from an API (RFC 6750 §3 `insufficient_claims`, already checked
+    /// by the caller): the access token is dropped and the next interactive sign-in asks for them.
     pub fn require_claims(&self, claims: String) {
         let mut st = self.lock();
         st.claims = Some(claims);
@@ -276,11 +355,7 @@ impl Session {
 
     /// Signs in silently from the stored refresh token. `Ok(None)` when there is none.
     pub async fn resume(&self) -> Result<Option<Account>> {
-        let key = self.key();
-        if blocking(&self.store, move |s| s.load(&key))
-            .await?
-            .is_none()
-        {
+        if self.credential().await?.is_none() {
             return Ok(None);
         }
         match self.refresh(None).await {
@@ -292,10 +367,7 @@ impl Session {
 
     /// Whether a refresh token (or client secret) is stored for this profile. No network.
     pub async fn has_credential(&self) -> Result<bool> {
-        let key = self.key();
-        Ok(blocking(&self.store, move |s| s.load(&key))
-            .await?
-            .is_some())
+        Ok(self.credential().await?.is_some())
     }
 
     fn fresh_token(&self) -> Option<Secret> {
@@ -326,36 +398,60 @@ impl Session {
                 return Ok(t);
             }
         }
-        let key = self.key();
-        let credential = blocking(&self.store, move |s| s.load(&key))
-            .await?
-            .ok_or(Error::NotSignedIn)?;
-        let grant = match self.profile.kind {
-            Kind::Delegated => Grant::RefreshToken {
-                refresh_token: &credential,
-            },
-            Kind::Application => Grant::ClientCredentials {
-                client_secret: &credential,
-            },
+        let generation = self.generation.load(Ordering::SeqCst);
+        let credential = self.credential().await?.ok_or(Error::NotSignedIn)?;
+        let meta = self.metadata().await?;
+        let (scope, grant) = match self.profile.kind {
+            Kind::Delegated => (self.profile.scopes(), Grant::RefreshToken(&credential)),
+            Kind::Application => (
+                self.profile.app_scope(),
+                Grant::ClientCredentials(ClientProof::Secret(&credential)),
+            ),
         };
-        let resp = self.redeem(grant).await;
-        let resp = match resp {
-            Err(e @ Error::SignedOut(_)) => {
-                // The grant is gone: forget the useless token so the next start asks to sign in.
-                self.forget().await?;
-                return Err(e);
+        let tokens =
+            match oidc::request_token(&self.http, meta, &self.profile.client_id, &scope, grant)
+                .await
+            {
+                Err(e @ Error::SignedOut(_)) => {
+                    // The grant is gone: forget this token — only this one: another process may
+                    // have stored a newer one meanwhile.
+                    *self.lock() = State::default();
+                    let (key, rejected) = (self.key(), seal(&self.fingerprint, &credential));
+                    blocking(&self.store, move |s| s.delete_if(&key, &rejected)).await?;
+                    return Err(e);
+                }
+                other => other?,
+            };
+        // A rotated refresh token is kept before anything that can fail: the old one may no
+        // longer be honoured.
+        if let Some(rt) = tokens.refresh_token.clone() {
+            self.persist(rt, generation).await?;
+        }
+        if self.profile.kind == Kind::Application {
+            self.lock().account = Some(Account {
+                name: Some(format!("Application {}", self.profile.client_id)),
+                username: None,
+                tenant_id: Some(self.profile.tenant.clone()),
+                object_id: None,
+            });
+        } else if let Some(id) = &tokens.id_token {
+            let verified = self.verify(id, None).await?;
+            let mut st = self.lock();
+            if st.subject.as_ref().is_some_and(|s| *s != verified.subject)
+                || st.account.as_ref().is_some_and(|a| {
+                    a.tenant_id.is_some() && a.tenant_id != verified.account.tenant_id
+                })
+            {
+                *st = State::default();
+                return Err(Error::InvalidAuthResponse(
+                    "the refreshed sign-in names another account or tenant: sign in again".into(),
+                ));
             }
-            other => other?,
-        };
-        let value = resp.access_token.clone();
-        self.accept(resp, None).await?;
-        Ok(value)
-    }
-
-    async fn forget(&self) -> Result<()> {
-        *self.lock() = State::default();
-        let key = self.key();
-        blocking(&self.store, move |s| s.delete(&key)).await
+            st.subject = Some(verified.subject);
+            st.account = Some(verified.account);
+        }
+        self.keep_access(&tokens);
+        Ok(tokens.access_token)
     }
 
     /// Keeps an application profile's client secret in the keychain, after checking that the
@@ -366,19 +462,38 @@ impl Session {
                 "only application profiles have a client secret".into(),
             ));
         }
-        let resp = self
-            .redeem(Grant::ClientCredentials {
-                client_secret: &secret,
-            })
-            .await?;
-        let key = self.key();
-        blocking(&self.store, move |s| s.save(&key, &secret)).await?;
-        self.accept(resp, None).await?;
-        self.account().ok_or(Error::NotSignedIn)
+        let generation = self.generation.load(Ordering::SeqCst);
+        let meta = self.metadata().await?;
+        let tokens = oidc::request_token(
+            &self.http,
+            meta,
+            &self.profile.client_id,
+            &self.profile.app_scope(),
+            Grant::ClientCredentials(ClientProof::Secret(&secret)),
+        )
+        .await?;
+        {
+            let _gate = self.refresh_gate.lock().await;
+            self.persist(secret, generation).await?;
+        }
+        self.keep_access(&tokens);
+        let account = Account {
+            name: Some(format!("Application {}", self.profile.client_id)),
+            username: None,
+            tenant_id: Some(self.profile.tenant.clone()),
+            object_id: None,
+        };
+        self.lock().account = Some(account.clone());
+        Ok(account)
     }
 
-    /// Removes the refresh token from the keychain and drops the tokens in memory.
+    /// Removes the credential from the keychain and drops the tokens in memory. Waits for a
+    /// refresh in flight, and no sign-in or refresh begun before can store a token afterwards.
     pub async fn sign_out(&self) -> Result<()> {
-        self.forget().await
+        let _gate = self.refresh_gate.lock().await;
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        *self.lock() = State::default();
+        let key = self.key();
+        blocking(&self.store, move |s| s.delete(&key)).await
     }
 }

@@ -26,6 +26,15 @@ pub trait TokenStore: Send + Sync {
     fn load(&self, key: &str) -> Result<Option<Secret>>;
     fn save(&self, key: &str, value: &Secret) -> Result<()>;
     fn delete(&self, key: &str) -> Result<()>;
+
+    /// Deletes the entry only while it still holds `expected`: another process (the app beside
+    /// `idesk`) may have stored a newer one since, which must survive. Returns whether it did.
+    fn delete_if(&self, key: &str, expected: &Secret) -> Result<bool> {
+        match self.load(key)? {
+            Some(current) if current == *expected => self.delete(key).map(|()| true),
+            _ => Ok(false),
+        }
+    }
 }
 
 /// The keychain entry name of a profile's refresh token.
@@ -36,6 +45,23 @@ pub fn refresh_token_key(profile: &str) -> String {
 /// The keychain entry name of an application profile's client secret.
 pub fn client_secret_key(profile: &str) -> String {
     format!("client-secret:{profile}")
+}
+
+/// A stored value carries the fingerprint of the profile it was stored for (issuer, tenant,
+/// client): `idesk-bound <fingerprint>\n<value>`.
+const SEAL: &str = "idesk-bound ";
+
+/// The value as stored for the profile with this fingerprint.
+pub fn seal(fingerprint: &str, value: &Secret) -> Secret {
+    Secret::new(format!("{SEAL}{fingerprint}\n{}", value.expose()))
+}
+
+/// The value stored for the profile with this fingerprint; `None` when it was stored for another
+/// (or by an earlier version that did not say): such a value must never be sent anywhere.
+pub fn unseal(fingerprint: &str, stored: &Secret) -> Option<Secret> {
+    let rest = stored.expose().strip_prefix(SEAL)?;
+    let (fp, value) = rest.split_once('\n')?;
+    (fp == fingerprint && !value.is_empty()).then(|| Secret::new(value))
 }
 
 pub struct KeychainStore {
@@ -106,30 +132,64 @@ fn platform_store() -> Result<Arc<keyring_core::CredentialStore>> {
     Ok(windows_native_keyring_store::Store::new().map_err(Error::Keychain)?)
 }
 
-/// The head entry of a value: `v1 <chunks> <sha256 hex of the whole>`.
+/// The head entry of a value: `v2 <slot> <chunks> <sha256 hex of the whole>`. Its parts are
+/// `<key>/<slot><i>`: `/` cannot occur in a profile name, so no profile's key is another's part.
+/// A save writes the slot the head does not name, then the head, then removes the old slot: a
+/// crash at any point leaves the old value or the new one readable, never neither.
+///
+/// Heads written before slots existed (`v1 <chunks> <digest>`, parts `<key>#<i>`) are still read.
+#[derive(Debug, Clone, PartialEq)]
 struct Head {
+    slot: Slot,
     chunks: usize,
     digest: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Slot {
+    Legacy,
+    A,
+    B,
+}
+
+impl Slot {
+    fn part(self, key: &str, i: usize) -> String {
+        match self {
+            Slot::Legacy => format!("{key}#{i}"),
+            Slot::A => format!("{key}/a{i}"),
+            Slot::B => format!("{key}/b{i}"),
+        }
+    }
+
+    fn other(self) -> Slot {
+        match self {
+            Slot::A => Slot::B,
+            Slot::B | Slot::Legacy => Slot::A,
+        }
+    }
 }
 
 impl Head {
     fn parse(bytes: &[u8]) -> Option<Self> {
         let text = std::str::from_utf8(bytes).ok()?;
-        let mut parts = text.split(' ');
-        let (Some("v1"), Some(n), Some(digest), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return None;
+        let parts: Vec<&str> = text.split(' ').collect();
+        let (slot, n, digest) = match parts.as_slice() {
+            ["v1", n, d] => (Slot::Legacy, *n, *d),
+            ["v2", "a", n, d] => (Slot::A, *n, *d),
+            ["v2", "b", n, d] => (Slot::B, *n, *d),
+            _ => return None,
         };
         let chunks = n.parse().ok().filter(|n| (1..=MAX_CHUNKS).contains(n))?;
         Some(Self {
+            slot,
             chunks,
             digest: digest.to_owned(),
         })
     }
 
     fn encode(&self) -> String {
-        format!("v1 {} {}", self.chunks, self.digest)
+        let slot = if self.slot == Slot::B { "b" } else { "a" };
+        format!("v2 {slot} {} {}", self.chunks, self.digest)
     }
 }
 
@@ -140,15 +200,30 @@ fn digest(bytes: &[u8]) -> String {
         .collect()
 }
 
+impl KeychainStore {
+    /// Removes the parts of `slot` from the first on, up to the first that is missing: parts are
+    /// written in order, so a crash can only leave a prefix.
+    fn remove_parts(&self, key: &str, slot: Slot, known: usize) -> Result<()> {
+        for i in 0..MAX_CHUNKS {
+            let name = slot.part(key, i);
+            if i >= known && self.get(&name)?.is_none() {
+                break;
+            }
+            self.remove(&name)?;
+        }
+        Ok(())
+    }
+}
+
 impl TokenStore for KeychainStore {
     fn load(&self, key: &str) -> Result<Option<Secret>> {
         let Some(head) = self.head(key)? else {
             return Ok(None);
         };
-        let mut whole = Vec::new();
+        let mut whole = zeroize::Zeroizing::new(Vec::new());
         for i in 0..head.chunks {
-            match self.get(&format!("{key}#{i}"))? {
-                Some(chunk) => whole.extend_from_slice(&chunk),
+            match self.get(&head.slot.part(key, i))? {
+                Some(chunk) => whole.extend_from_slice(&zeroize::Zeroizing::new(chunk)),
                 None => {
                     tracing::warn!(
                         key,
@@ -162,7 +237,7 @@ impl TokenStore for KeychainStore {
             tracing::warn!(key, "keychain entry is torn; treating as signed out");
             return Ok(None);
         }
-        Ok(String::from_utf8(whole).ok().map(Secret::new))
+        Ok(std::str::from_utf8(&whole).ok().map(Secret::new))
     }
 
     fn save(&self, key: &str, value: &Secret) -> Result<()> {
@@ -173,33 +248,47 @@ impl TokenStore for KeychainStore {
                 "refusing to store an empty or oversized token".into(),
             ));
         }
-        // Parts first, head last: a crash in between leaves a head that does not match, which
-        // reads as signed out.
+        let old = self.head(key)?;
+        let slot = old.as_ref().map_or(Slot::A, |h| h.slot.other());
+        // The new value's parts go where the head does not point, so the stored value stays
+        // whole until the head moves to them.
         for (i, c) in chunks.iter().enumerate() {
-            self.entry(&format!("{key}#{i}"))?
+            self.entry(&slot.part(key, i))?
                 .set_secret(c)
                 .map_err(Error::Keychain)?;
         }
-        let old_chunks = self.head(key)?.map_or(0, |h| h.chunks);
         let head = Head {
+            slot,
             chunks: chunks.len(),
             digest: digest(bytes),
         };
         self.entry(key)?
             .set_secret(head.encode().as_bytes())
             .map_err(Error::Keychain)?;
-        for i in chunks.len()..old_chunks {
-            self.remove(&format!("{key}#{i}"))?;
+        // Leftovers: the new slot beyond this value (an older, longer value), and the old slot.
+        for i in chunks.len()..MAX_CHUNKS {
+            let name = slot.part(key, i);
+            if self.get(&name)?.is_none() {
+                break;
+            }
+            self.remove(&name)?;
+        }
+        if let Some(old) = old {
+            self.remove_parts(key, old.slot, old.chunks)?;
         }
         Ok(())
     }
 
     fn delete(&self, key: &str) -> Result<()> {
-        // Without a readable head, still remove a first part a crash may have left.
-        let n = self.head(key)?.map_or(1, |h| h.chunks);
+        // Without a readable head, still remove whatever parts a crash may have left, in every slot.
+        let head = self.head(key)?;
         self.remove(key)?;
-        for i in 0..n {
-            self.remove(&format!("{key}#{i}"))?;
+        for slot in [Slot::A, Slot::B, Slot::Legacy] {
+            let known = head
+                .as_ref()
+                .filter(|h| h.slot == slot)
+                .map_or(0, |h| h.chunks);
+            self.remove_parts(key, slot, known)?;
         }
         Ok(())
     }

@@ -61,12 +61,20 @@ enum Backing {
 pub struct Cache {
     backing: Backing,
     profile: String,
+    /// The profile's identity (issuer, tenant, client): the key is stored sealed with it.
+    fingerprint: String,
     store: Arc<dyn TokenStore>,
 }
 
 impl Cache {
     /// The cache of `profile`; `persist: false` keeps it in memory only (session-only mode).
-    pub fn new(dirs: &Dirs, profile: &str, store: Arc<dyn TokenStore>, persist: bool) -> Self {
+    pub fn new(
+        dirs: &Dirs,
+        profile: &str,
+        fingerprint: &str,
+        store: Arc<dyn TokenStore>,
+        persist: bool,
+    ) -> Self {
         let digest = Sha256::digest(profile.as_bytes());
         let name: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
         let dir = dirs.data.join("cache");
@@ -81,6 +89,7 @@ impl Cache {
         Self {
             backing,
             profile: profile.to_owned(),
+            fingerprint: fingerprint.to_owned(),
             store,
         }
     }
@@ -100,14 +109,19 @@ impl Cache {
         }
     }
 
-    fn key_name(&self) -> String {
+    /// The keychain entry of the cache's key.
+    pub fn key_name(&self) -> String {
         format!("cache-key:{}", self.profile)
     }
 
     fn key(&self, create: bool) -> Result<Option<Aes256Gcm>> {
         let name = self.key_name();
+        // A key stored for another identity of this profile name is not used: its files stay
+        // unreadable (and are replaced), never mixed into this tenant's queue.
         let raw = match self.store.load(&name)? {
-            Some(k) => STANDARD.decode(k.expose()).ok().filter(|k| k.len() == 32),
+            Some(k) => crate::auth::token_store::unseal(&self.fingerprint, &k)
+                .and_then(|k| STANDARD.decode(k.expose()).ok())
+                .filter(|k| k.len() == 32),
             None => None,
         };
         let raw = match raw {
@@ -115,7 +129,11 @@ impl Cache {
             None if create => {
                 let mut k = vec![0u8; 32];
                 rand::rng().fill_bytes(&mut k);
-                self.store.save(&name, &Secret::new(STANDARD.encode(&k)))?;
+                let sealed = crate::auth::token_store::seal(
+                    &self.fingerprint,
+                    &Secret::new(STANDARD.encode(&k)),
+                );
+                self.store.save(&name, &sealed)?;
                 k
             }
             None => return Ok(None),
@@ -644,7 +662,7 @@ mod tests {
     fn round_trips_and_holds_no_text_in_clear() {
         let dirs = temp_dirs("clear");
         let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
-        let cache = Cache::new(&dirs, "Contoso", Arc::clone(&store), true);
+        let cache = Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), true);
         const TITLE: &str = "Ransomware activity on srv-finance-42";
         let snap = Snapshot {
             incidents: vec![incident(TITLE)],
@@ -668,7 +686,7 @@ mod tests {
         assert_eq!(cache.load_details().unwrap()["1"], [alert()]);
 
         // Another profile's cache cannot read it, even with the same key; a torn file is empty.
-        let other = Cache::new(&dirs, "Other", Arc::clone(&store), true);
+        let other = Cache::new(&dirs, "Other", "fp", Arc::clone(&store), true);
         let key = store.load("cache-key:Contoso").unwrap().unwrap();
         store.save("cache-key:Other", &key).unwrap();
         std::fs::copy(queue, &other.paths()[0]).unwrap();
@@ -696,7 +714,7 @@ mod tests {
     fn session_only_writes_nothing_to_disk() {
         let dirs = temp_dirs("memory");
         let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
-        let cache = Cache::new(&dirs, "Contoso", Arc::clone(&store), false);
+        let cache = Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), false);
         cache
             .save(&Snapshot {
                 incidents: vec![incident("x")],

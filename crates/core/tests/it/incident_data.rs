@@ -211,7 +211,7 @@ async fn sync_is_incremental_encrypted_and_survives_interruption() {
     let dirs = temp_dirs("sync");
     let store: Arc<dyn TokenStore> =
         Arc::new(idesk_core::auth::token_store::MemoryStore::default());
-    let cache = Arc::new(Cache::new(&dirs, "it", Arc::clone(&store), true));
+    let cache = Arc::new(Cache::new(&dirs, "it", "fp", Arc::clone(&store), true));
 
     // Interrupted half way: the third request fails for good. Nothing is saved, nothing is lost.
     sb.fault(serde_json::json!({ "kind": "status", "status": 503, "retryAfter": 0, "after": 2 }))

@@ -7,6 +7,7 @@ pub use std::sync::Arc;
 pub use std::time::Duration;
 
 pub use idesk_core::auth::loopback::{Callback, Listener};
+pub use oauth2::CsrfToken;
 pub use idesk_core::auth::secret::Secret;
 pub use idesk_core::auth::session::Session;
 pub use idesk_core::auth::token_store::{KeychainStore, TokenStore};
@@ -133,6 +134,8 @@ pub mod idp {
                 sandbox: true,
                 kind: idesk_core::config::Kind::Delegated,
                 read_only: false,
+                region: None,
+                proxy: None,
             }
         }
 
@@ -176,7 +179,7 @@ pub mod idp {
         let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
         let (clock, offset) = clock();
         (
-            Session::with_clock(idp.profile(), Arc::clone(&store), clock),
+            Session::with_clock(idp.profile(), Arc::clone(&store), clock).expect("a session"),
             store,
             offset,
         )
@@ -380,7 +383,8 @@ pub async fn sandbox_session(sb: &sandbox::Sandbox, user: &str) -> Session {
     let session = Session::new(
         sb.profile(),
         Arc::new(idesk_core::auth::token_store::MemoryStore::default()),
-    );
+    )
+    .expect("a session");
     sign_in(&session, user)
         .await
         .expect("signed in to the sandbox");
@@ -423,7 +427,8 @@ pub async fn session_for(profile: idesk_core::config::Profile, user: &str) -> Se
     let session = Session::new(
         profile,
         Arc::new(idesk_core::auth::token_store::MemoryStore::default()),
-    );
+    )
+    .expect("a session");
     sign_in(&session, user).await.expect("signed in");
     session
 }

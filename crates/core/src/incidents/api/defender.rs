@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-use super::{Progress, Transport};
+use super::{PageGuard, Progress, Transport};
 use crate::auth::session::Session;
 use crate::error::{Error, Result};
 use crate::incidents::model::{
@@ -233,6 +233,7 @@ pub(super) async fn list(
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut skip = 0usize;
+    let mut guard = PageGuard::default();
     let filter = since.map(|s| format!("lastUpdateTime ge {}", rfc3339(s)));
     let mut url = {
         let mut q = vec![("$top", PAGE_SIZE.to_string())];
@@ -244,6 +245,7 @@ pub(super) async fn list(
     loop {
         let page: Page = t.get_json(session, url.clone()).await?;
         let n = page.value.len();
+        let before = out.len();
         for w in page.value {
             let detail = IncidentDetail::try_from(w)?;
             if seen.insert(detail.incident.id.clone()) {
@@ -252,8 +254,13 @@ pub(super) async fn list(
         }
         progress(out.len());
         skip += n;
+        let new_on_page = out.len() - before;
         url = match page.next_link {
-            Some(next) => t.same_origin(&next)?,
+            Some(next) => match guard.follow(t, &next, new_on_page)? {
+                Some(next) => next,
+                None => return Ok(out),
+            },
+            None if n == PAGE_SIZE && new_on_page == 0 => return Ok(out),
             None if n == PAGE_SIZE => {
                 let mut q = vec![("$top", PAGE_SIZE.to_string()), ("$skip", skip.to_string())];
                 if let Some(f) = &filter {

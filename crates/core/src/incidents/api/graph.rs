@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-use super::{Progress, Transport};
+use super::{PageGuard, Progress, Transport};
 use crate::auth::session::Session;
 use crate::error::Result;
 use crate::incidents::model::{
@@ -247,6 +247,7 @@ pub(super) async fn list(
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     let mut boundary = since;
+    let mut guard = PageGuard::default();
     loop {
         let mut query = vec![
             ("$top", PAGE_SIZE.to_string()),
@@ -261,6 +262,7 @@ pub(super) async fn list(
         loop {
             let page: Page = t.get_json(session, url.clone()).await?;
             cut_off = page.value.len() == PAGE_SIZE;
+            let mut new_on_page = 0;
             for w in page.value {
                 let incident = Incident::from(w);
                 // Compared as times, never as text: `…20Z` is earlier than `…20.5Z`.
@@ -271,12 +273,19 @@ pub(super) async fn list(
                 }
                 if seen.insert(incident.id.clone()) {
                     new_in_window += 1;
+                    new_on_page += 1;
                     out.push(incident);
                 }
             }
             progress(out.len());
             match page.next_link {
-                Some(next) => url = t.same_origin(&next)?,
+                Some(next) => match guard.follow(t, &next, new_on_page)? {
+                    Some(next) => url = next,
+                    None => {
+                        cut_off = false;
+                        break;
+                    }
+                },
                 None => break,
             }
         }

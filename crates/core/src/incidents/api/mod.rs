@@ -27,10 +27,36 @@ use crate::incidents::model::{Incident, IncidentDetail, Update};
 pub use pacer::Pacer;
 
 const MAX_ATTEMPTS: u32 = 4;
+const API_BODY_LIMIT: usize = crate::net::API_BODY_LIMIT;
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
 const MAX_WAIT: Duration = Duration::from_secs(120);
 
 /// The Defender XDR incidents API stops working on this date (Message Center MC1220762).
 pub const DEFENDER_RETIREMENT: &str = "2027-02-01";
+
+/// Guards a listing against a server that pages forever: a next link seen before, or a page that
+/// brings no incident not seen before, ends it.
+#[derive(Default)]
+pub(crate) struct PageGuard {
+    links: std::collections::HashSet<String>,
+}
+
+impl PageGuard {
+    /// The next link to follow, or `None` when following it would go round in circles.
+    fn follow(&mut self, t: &Transport, link: &str, new_on_page: usize) -> Result<Option<Url>> {
+        let url = t.same_origin(link)?;
+        if new_on_page == 0 {
+            tracing::warn!("the incident API's page brought nothing new; listing ends here");
+            return Ok(None);
+        }
+        if !self.links.insert(url.as_str().to_owned()) {
+            return Err(Error::InvalidResponse(
+                "the incident API sent a page link it had sent before: listing stopped".into(),
+            ));
+        }
+        Ok(Some(url))
+    }
+}
 
 /// One page of a listing, for progress reports.
 pub type Progress<'a> = &'a (dyn Fn(usize) + Send + Sync);
@@ -48,7 +74,7 @@ impl IncidentApi {
             Backend::Defender => Pacer::defender(),
         };
         Ok(Self {
-            transport: Transport::new(base, pacer),
+            transport: Transport::new(base, pacer, profile.proxy.as_ref())?,
             backend: profile.api,
         })
     }
@@ -106,16 +132,10 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    fn new(base: Url, pacer: Pacer) -> Self {
-        let http = reqwest::Client::builder()
-            .user_agent(crate::USER_AGENT)
-            // A redirect could carry the bearer token elsewhere: follow none.
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap_or_default();
-        Self { http, base, pacer }
+    fn new(base: Url, pacer: Pacer, proxy: Option<&Url>) -> Result<Self> {
+        // No redirects (one could carry the bearer token elsewhere), timeouts: see `net`.
+        let http = crate::net::client(Duration::from_secs(60), proxy)?;
+        Ok(Self { http, base, pacer })
     }
 
     /// `base` + `path` (+ query pairs).
@@ -189,7 +209,9 @@ impl Transport {
             };
             let status = resp.status();
             if status.is_success() {
-                return resp.bytes().await.map_err(|e| Error::Network(origin, e));
+                return crate::net::read_limited(resp, API_BODY_LIMIT, "an incident API page")
+                    .await
+                    .map(bytes::Bytes::from);
             }
             if status == StatusCode::UNAUTHORIZED {
                 if let Some(claims) = claims_challenge(resp.headers()) {
@@ -209,7 +231,11 @@ impl Transport {
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
-            let text = resp.text().await.unwrap_or_default();
+            // An error body is read for its message only: a little of it is enough.
+            let text = crate::net::read_limited(resp, ERROR_BODY_LIMIT, "an error answer")
+                .await
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
             let retryable =
                 status == StatusCode::TOO_MANY_REQUESTS || (idempotent && status.is_server_error());
             if retryable && attempt < MAX_ATTEMPTS {
@@ -229,24 +255,20 @@ impl Transport {
     }
 }
 
-/// The `claims` of a `WWW-Authenticate: Bearer ... error="insufficient_claims", claims="<base64>"`
-/// challenge, decoded.
+/// The checked claims of a `WWW-Authenticate` claims challenge (see `auth::challenge`). A challenge
+/// that cannot be accepted is logged and treated as a plain 401.
 fn claims_challenge(headers: &reqwest::header::HeaderMap) -> Option<String> {
-    use base64::Engine;
     let value = headers
         .get(reqwest::header::WWW_AUTHENTICATE)?
         .to_str()
         .ok()?;
-    if !value.contains("error=\"insufficient_claims\"") {
-        return None;
+    match crate::auth::challenge::claims_request(value) {
+        Ok(claims) => claims,
+        Err(why) => {
+            tracing::warn!("ignoring the incident API's claims challenge: {why}");
+            None
+        }
     }
-    let start = value.find("claims=\"")? + "claims=\"".len();
-    let encoded = &value[start..start + value[start..].find('"')?];
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded))
-        .ok()?;
-    String::from_utf8(bytes).ok()
 }
 
 /// Defender XDR puts the wait in the 429 body: "You can send requests again in 52 seconds."
@@ -332,7 +354,9 @@ mod tests {
         let t = Transport::new(
             Url::parse("http://127.0.0.1:9/v1.0").unwrap(),
             Pacer::unlimited(),
-        );
+            None,
+        )
+        .unwrap();
         assert!(matches!(
             t.same_origin("http://evil.example/v1.0/security/incidents"),
             Err(Error::ForeignOrigin(_))

@@ -1,0 +1,66 @@
+//! The HTTP clients, built one way for identity and API traffic alike, and bounded reads.
+//!
+//! Every client follows no redirect (a redirected token request or API call could carry a code, a
+//! refresh token or a bearer token to another host), has connect and overall timeouts, trusts the
+//! operating system's certificate store as well as the bundled web PKI roots (a TLS-inspecting
+//! corporate proxy is trusted in the former), and uses the system proxy settings and
+//! `HTTPS_PROXY` / `NO_PROXY` — or the profile's own proxy when it names one. A client that cannot
+//! be built so is an error: never a default client with weaker settings.
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// The largest identity document, token response or signing-key set read: 1 MiB.
+pub const IDENTITY_BODY_LIMIT: usize = 1024 * 1024;
+/// The largest incident API page read: 32 MiB.
+pub const API_BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+/// A client with Incident Desk's settings and this overall timeout.
+pub fn client(timeout: Duration, proxy: Option<&Url>) -> Result<reqwest::Client> {
+    let mut b = reqwest::Client::builder()
+        .user_agent(crate::USER_AGENT)
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(timeout);
+    if let Some(p) = proxy {
+        let proxy = reqwest::Proxy::all(p.clone())
+            .map_err(|e| Error::Config(format!("the proxy {p} cannot be used: {e}")))?;
+        b = b.proxy(proxy);
+    }
+    b.build()
+        .map_err(|e| Error::Internal(format!("the HTTP client could not be set up: {e}")))
+}
+
+/// Reads a response body, refusing one longer than `limit` bytes without reading the rest.
+pub async fn read_limited(
+    mut resp: reqwest::Response,
+    limit: usize,
+    what: &str,
+) -> Result<Vec<u8>> {
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large(what, limit));
+    }
+    let origin = resp.url().origin().ascii_serialization();
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| Error::Network(origin.clone(), e))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large(what, limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn too_large(what: &str, limit: usize) -> Error {
+    Error::InvalidResponse(format!(
+        "{what} is larger than {} MiB: refused",
+        limit / (1024 * 1024)
+    ))
+}
