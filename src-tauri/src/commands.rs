@@ -70,6 +70,9 @@ pub struct AppView {
     profiles: Vec<ProfileView>,
     /// Tokens are kept in memory only (no usable keychain): signing in again is needed next time.
     session_only: bool,
+    /// Something to tell the user once, e.g. that a re-added profile's earlier sign-in and cached
+    /// incidents were deleted because it now names another tenant or app registration.
+    notice: Option<String>,
 }
 
 /// The view of the current profile, from what is known without the network.
@@ -81,6 +84,7 @@ async fn view(desk: &Desk) -> IpcResult<AppView> {
         account: standing.account,
         profiles: desk.profiles().map(ProfileView::from).collect(),
         session_only: desk.session_only(),
+        notice: standing.notice,
     })
 }
 
@@ -392,13 +396,14 @@ mod tests {
             }),
             profiles: vec![],
             session_only: false,
+            notice: None,
         };
         let json = serde_json::to_value(&view).unwrap();
         let keys =
             |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
         assert_eq!(
             keys(&json),
-            ["account", "profile", "profiles", "sessionOnly", "signedIn"],
+            ["account", "notice", "profile", "profiles", "sessionOnly", "signedIn"],
             "the pinned IPC shape"
         );
         assert_eq!(

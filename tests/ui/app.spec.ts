@@ -46,7 +46,7 @@ const ALERT: Alert = {
 };
 
 /** A signed-in view of the sandbox profile, with changes. */
-const view = (over: Partial<AppView> = {}): AppView => ({ profile: PROFILE, signedIn: true, account: ACCOUNT, profiles: [PROFILE], sessionOnly: false, ...over });
+const view = (over: Partial<AppView> = {}): AppView => ({ profile: PROFILE, signedIn: true, account: ACCOUNT, profiles: [PROFILE], sessionOnly: false, notice: null, ...over });
 const data = (over: Partial<MockData> = {}): MockData => ({ view: view(), incidents: INCIDENTS, ...over });
 
 // A signed-in profile with an empty cache, and a tenant that behaves like the real one for triage.
@@ -452,7 +452,7 @@ test('first run: the setup guides, tests the connection and saves a profile', as
     testConnection: (profile) => `https://login.microsoftonline.com/${profile.tenant}/v2.0`,
     addProfile: (profile) => {
       const p = { name: profile.name, tenant: profile.tenant, sandbox: false, api: profile.api, readOnly: profile.readOnly, application: false, retires: null };
-      return { profile: p, signedIn: false, account: null, profiles: [p], sessionOnly: false };
+      return { profile: p, signedIn: false, account: null, profiles: [p], sessionOnly: false, notice: null };
     },
   }, data());
   await page.goto('/');
@@ -468,10 +468,46 @@ test('first run: the setup guides, tests the connection and saves a profile', as
   const [[added]] = await calls(page, 'addProfile');
   expect(added).toStrictEqual({
     name: 'Contoso', tenant: 'contoso.onmicrosoft.com', clientId: '11111111-2222-3333-4444-555555555555',
-    cloud: 'global', api: 'graph', authority: null, apiBase: null, readOnly: false,
+    cloud: 'global', api: 'graph', authority: null, apiBase: null, readOnly: false, region: null, proxy: null,
   });
   expect(Object.keys(added), 'no secret field crosses IPC').not.toContain('clientSecret');
   expect(await calls(page, 'testConnection')).toEqual([[added]]);
+});
+
+test('setup offers the Defender XDR regional hosts and a proxy, and sends them only where they apply', async ({ page }) => {
+  await mockIpc(page, {
+    getState: () => {
+      throw mock.error('no_profile', 'no profile configured');
+    },
+    addProfile: (profile) => {
+      const p = { name: profile.name, tenant: profile.tenant, sandbox: false, api: profile.api, readOnly: profile.readOnly, application: false, retires: null };
+      return { profile: p, signedIn: false, account: null, profiles: [p], sessionOnly: false, notice: null };
+    },
+  }, data());
+  await page.goto('/');
+  await page.getByTestId('setup-name').fill('EU tenant');
+  await page.getByTestId('setup-tenant').fill('contoso.onmicrosoft.com');
+  await page.getByTestId('setup-client').fill('11111111-2222-3333-4444-555555555555');
+  await expect(page.getByTestId('setup-region')).toHaveCount(0);
+  await page.getByLabel('Incident API').selectOption('defender');
+  await page.getByTestId('setup-region').selectOption('eu');
+  await page.getByText('Advanced').click();
+  await page.getByTestId('setup-proxy').fill(' http://proxy.contoso.test:8080 ');
+  await page.getByTestId('setup-save').click();
+  const [[added]] = await calls(page, 'addProfile');
+  expect(added).toMatchObject({ api: 'defender', cloud: 'global', region: 'eu', proxy: 'http://proxy.contoso.test:8080' });
+});
+
+test('a notice from the core is shown once and can be dismissed', async ({ page }) => {
+  const said = 'Profile "Contoso" now names another sign-in authority, tenant or app registration: its earlier sign-in and cached incidents were deleted, unsent. Sign in again.';
+  await mockIpc(page, {
+    getState: () => mock.data.views!.noticed,
+  }, data({ views: { noticed: view({ signedIn: false, account: null, notice: said }) } }));
+  await page.goto('/');
+  await expect(page.getByTestId('sign-in')).toBeVisible();
+  await expect(page.getByTestId('profile-notice')).toContainText('cached incidents were deleted');
+  await page.getByTestId('profile-notice-dismiss').click();
+  await expect(page.getByTestId('profile-notice')).toHaveCount(0);
 });
 
 test('a startup failure says why', async ({ page }) => {

@@ -132,6 +132,11 @@ export type AppView_Deserialize = {
 	profiles: ProfileView_Deserialize[],
 	/**  Tokens are kept in memory only (no usable keychain): signing in again is needed next time. */
 	sessionOnly: boolean,
+	/**
+	 *  Something to tell the user once, e.g. that a re-added profile's earlier sign-in and cached
+	 *  incidents were deleted because it now names another tenant or app registration.
+	 */
+	notice?: string | null,
 };
 
 export type AppView_Serialize = {
@@ -148,6 +153,11 @@ export type AppView_Serialize = {
 	profiles: ProfileView_Serialize[],
 	/**  Tokens are kept in memory only (no usable keychain): signing in again is needed next time. */
 	sessionOnly: boolean,
+	/**
+	 *  Something to tell the user once, e.g. that a re-added profile's earlier sign-in and cached
+	 *  incidents were deleted because it now names another tenant or app registration.
+	 */
+	notice: string | null,
 };
 
 /**  Which incident API the profile reads. */
@@ -159,8 +169,10 @@ export type Backend =
 
 /**  Which national cloud's login host the profile signs in to. */
 export type Cloud = 
-/**  Commercial cloud, also used by GCC. */
+/**  Commercial cloud. */
 "global" | 
+/**  US Government Community Cloud: the commercial sign-in and Graph, its own Defender XDR host. */
+"gcc" | 
 /**  GCC High. */
 "usgov" | 
 /**  DoD. */
@@ -344,6 +356,10 @@ export type NewProfile_Deserialize = {
 	authority?: string | null,
 	apiBase?: string | null,
 	readOnly: boolean,
+	/**  The Defender XDR API's regional host, when chosen. */
+	region?: Region | null,
+	/**  A proxy for this profile, in place of the system's. */
+	proxy?: string | null,
 };
 
 /**
@@ -359,6 +375,10 @@ export type NewProfile_Serialize = {
 	authority: string | null,
 	apiBase: string | null,
 	readOnly: boolean,
+	/**  The Defender XDR API's regional host, when chosen. */
+	region: Region | null,
+	/**  A proxy for this profile, in place of the system's. */
+	proxy: string | null,
 };
 
 /**  What the UI knows about a profile: never a token. */
@@ -391,6 +411,12 @@ export type ProfileView_Serialize = {
 	/**  For Defender XDR profiles: the date that API stops working. */
 	retires: string | null,
 };
+
+/**
+ *  A Defender XDR API host nearer the tenant's data ("for better performance, use a server closer
+ *  to your geolocation"); tokens stay for `https://api.security.microsoft.com`. Commercial cloud only.
+ */
+export type Region = "us" | "eu" | "uk";
 
 /**
  *  A sign-in started: the URL opened in the browser, for the "copy sign-in link" fallback. It
