@@ -130,10 +130,16 @@ async function entraRefreshScope(req) {
 //          the next `times` requests to that endpoint (default: until cleared) answer like Entra with
 //          that error: a redirect with error + "AADSTS<code>: ..." description for `authorize`, a 400
 //          (401 for invalid_client) JSON body with error_codes for `token`.
-//   DELETE /_sandbox/fault  clears faults;  GET /_sandbox/stats  counts token grants by type.
+//          With "delayMs", the answer (the fault's, or the provider's when "error" is absent) comes
+//          that much later: a token request still in flight while the app does something else.
+//   DELETE /_sandbox/fault  clears faults;  GET /_sandbox/stats  counts token grants by type, and
+//          every token request (answered or refused) under "requests".
+//   POST   /_sandbox/rotate-keys  rotates the signing key, as Entra does: tokens are signed with a
+//          new key, published first in the JWKS beside the old one.
 function makeControl(log) {
   const faults = new Map();
   const stats = {};
+  const requests = { token: 0 };
   const json = (res, status, body) => {
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
     res.end(JSON.stringify(body));
@@ -147,16 +153,24 @@ function makeControl(log) {
   const describe = (f) => `AADSTS${f.code ?? 0}: ${f.description ?? 'Sandbox fault.'} Trace ID: ${crypto.randomUUID()} Correlation ID: ${crypto.randomUUID()} Timestamp: ${new Date().toISOString().replace('T', ' ').slice(0, 19)}Z`;
   return {
     count(grantType) { stats[grantType] = (stats[grantType] ?? 0) + 1; },
+    countRequest(endpoint) { requests[endpoint] += 1; },
+    onRotate: null,
     async handle(req, res) {
       const path = req.url.split('?')[0];
-      if (path === '/_sandbox/stats' && req.method === 'GET') return json(res, 200, { grants: stats });
+      if (path === '/_sandbox/stats' && req.method === 'GET') return json(res, 200, { grants: stats, requests });
+      if (path === '/_sandbox/rotate-keys' && req.method === 'POST') {
+        const kid = this.onRotate();
+        log('keys rotated', kid);
+        return json(res, 200, { kid });
+      }
       if (path === '/_sandbox/fault' && req.method === 'DELETE') { faults.clear(); return json(res, 200, {}); }
       if (path === '/_sandbox/fault' && req.method === 'POST') {
         let body = '';
         for await (const c of req) body += c;
         try {
           const f = JSON.parse(body);
-          if (!['authorize', 'token'].includes(f.endpoint) || typeof f.error !== 'string') throw new Error('endpoint and error are required');
+          if (!['authorize', 'token'].includes(f.endpoint)) throw new Error('endpoint is required');
+          if (typeof f.error !== 'string' && !(f.endpoint === 'token' && f.delayMs)) throw new Error('error is required (or delayMs, for token)');
           faults.set(f.endpoint, f);
           log('fault set', f.endpoint, f.error, f.code ?? '');
           return json(res, 200, f);
@@ -165,6 +179,15 @@ function makeControl(log) {
         }
       }
       return json(res, 404, { error: 'not found' });
+    },
+    // Holds a token request back when a delay is set for it; a delay-only fault is then used up.
+    async delay(req, issuerPath) {
+      const u = new URL(req.url, 'http://sandbox');
+      if (req.method !== 'POST' || u.pathname !== `${issuerPath}/token`) return;
+      const f = faults.get('token');
+      if (!f?.delayMs) return;
+      if (typeof f.error !== 'string') take('token');
+      await new Promise((r) => setTimeout(r, f.delayMs));
     },
     // Answers with a fault instead of the provider, when one is set for this endpoint.
     inject(req, res, issuerPath) {
@@ -181,7 +204,7 @@ function makeControl(log) {
         res.end();
         return true;
       }
-      if (req.method === 'POST' && u.pathname === `${issuerPath}/token` && faults.has('token')) {
+      if (req.method === 'POST' && u.pathname === `${issuerPath}/token` && typeof faults.get('token')?.error === 'string') {
         const f = take('token');
         json(res, f.status ?? (f.error === 'invalid_client' ? 401 : 400), {
           error: f.error, error_description: describe(f), error_codes: [f.code ?? 0],
@@ -288,19 +311,35 @@ export async function startIdp({
     ttl: { AccessToken: 3600, AuthorizationCode: 600, RefreshToken: 14 * 24 * 3600, IdToken: 3600, Grant: 14 * 24 * 3600, Interaction: 600, Session: 3600, ClientCredentials: 3600 },
   };
 
-  const provider = new Provider(issuer, configuration);
   const control = makeControl(log);
-  provider.on('server_error', (ctx, err) => log('server_error', err.message));
-  provider.on('grant.error', (ctx, err) => log('grant.error', err.message, err.error_description ?? '', err.scope ?? ''));
-  provider.on('authorization.error', (ctx, err) => log('authorization.error', err.message, err.error_description ?? ''));
-  provider.on('grant.success', (ctx) => {
-    log('grant.success', ctx.oidc.params.grant_type);
-    control.count(ctx.oidc.params.grant_type);
-  });
-  const cb = provider.callback();
+  const makeProvider = () => {
+    const provider = new Provider(issuer, configuration);
+    provider.on('server_error', (ctx, err) => log('server_error', err.message));
+    provider.on('grant.error', (ctx, err) => log('grant.error', err.message, err.error_description ?? '', err.scope ?? ''));
+    provider.on('authorization.error', (ctx, err) => log('authorization.error', err.message, err.error_description ?? ''));
+    provider.on('grant.success', (ctx) => {
+      log('grant.success', ctx.oidc.params.grant_type);
+      control.count(ctx.oidc.params.grant_type);
+    });
+    return provider.callback();
+  };
+  let cb = makeProvider();
+  // Key rotation: a new key signs from now on; the old one stays published for tokens already out.
+  // Grants and sessions live in the adapter, which the new provider instance shares.
+  control.onRotate = () => {
+    const fresh = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+    fresh.kid = crypto.randomUUID();
+    fresh.use = 'sig';
+    fresh.alg = 'RS256';
+    configuration.jwks = { keys: [fresh, ...configuration.jwks.keys] };
+    cb = makeProvider();
+    return fresh.kid;
+  };
   server.on('request', async (req, res) => {
     if (req.url.startsWith('/_sandbox/')) return control.handle(req, res);
     if (!req.url.startsWith(issuerPath)) { res.statusCode = 404; res.end(); return; }
+    if (req.method === 'POST' && req.url.split('?')[0] === `${issuerPath}/token`) control.countRequest('token');
+    await control.delay(req, issuerPath);
     if (control.inject(req, res, issuerPath)) return;
     if (req.method === 'POST' && req.url.split('?')[0] === `${issuerPath}/token`) req = await entraRefreshScope(req);
     // Entra v2 derives the resource from the scopes' prefix; oidc-provider wants `resource`. Adding

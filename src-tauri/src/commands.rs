@@ -403,7 +403,14 @@ mod tests {
             |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
         assert_eq!(
             keys(&json),
-            ["account", "notice", "profile", "profiles", "sessionOnly", "signedIn"],
+            [
+                "account",
+                "notice",
+                "profile",
+                "profiles",
+                "sessionOnly",
+                "signedIn"
+            ],
             "the pinned IPC shape"
         );
         assert_eq!(

@@ -541,7 +541,8 @@ fn read_secret() -> Result<Secret, Error> {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line).map(|_| line)
     };
-    let mut secret = zeroize::Zeroizing::new(read.map_err(|e| Error::Io("standard input".into(), e))?);
+    let mut secret =
+        zeroize::Zeroizing::new(read.map_err(|e| Error::Io("standard input".into(), e))?);
     let len = secret.trim_end_matches(['\r', '\n']).len();
     secret.truncate(len);
     if secret.is_empty() {

@@ -117,7 +117,10 @@ pub fn normalize_authority(url: &Url) -> Result<Url> {
         .path_segments()
         .map(|s| s.filter(|s| !s.is_empty()).map(str::to_owned).collect())
         .unwrap_or_default();
-    if segments.last().is_some_and(|s| s.eq_ignore_ascii_case("v2.0")) {
+    if segments
+        .last()
+        .is_some_and(|s| s.eq_ignore_ascii_case("v2.0"))
+    {
         segments.pop();
     }
     if let Some(last) = segments.last() {
@@ -183,7 +186,8 @@ impl Profile {
         }
         let domain_like = !t.is_empty()
             && t.len() <= 253
-            && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
             && !t.starts_with(['.', '-']);
         if !domain_like {
             return Err(Error::Config(format!(
@@ -309,8 +313,7 @@ impl Profile {
         }
         self.authority()?;
         self.api_base()?;
-        if self.region.is_some() && (self.api != Backend::Defender || self.cloud != Cloud::Global)
-        {
+        if self.region.is_some() && (self.api != Backend::Defender || self.cloud != Cloud::Global) {
             return Err(Error::Config(
                 "a regional host is a choice for the Defender XDR API in the commercial cloud only"
                     .into(),
@@ -318,7 +321,9 @@ impl Profile {
         }
         if let Some(p) = &self.proxy {
             if !matches!(p.scheme(), "http" | "https" | "socks5" | "socks5h") {
-                return Err(Error::Config(format!("the proxy {p} is not an http(s) proxy")));
+                return Err(Error::Config(format!(
+                    "the proxy {p} is not an http(s) proxy"
+                )));
             }
         }
         Ok(())

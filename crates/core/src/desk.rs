@@ -67,11 +67,10 @@ impl Entry {
             .get_or_try_init(|| async {
                 let profile = self.session.profile().clone();
                 let (store, cache) = (Arc::clone(&self.store), Arc::clone(&self.cache));
-                let found = tokio::task::spawn_blocking(move || {
-                    rebind(&profile, store.as_ref(), &cache)
-                })
-                .await
-                .map_err(|e| Error::task("keychain", e))??;
+                let found =
+                    tokio::task::spawn_blocking(move || rebind(&profile, store.as_ref(), &cache))
+                        .await
+                        .map_err(|e| Error::task("keychain", e))??;
                 if let Some(notice) = found {
                     tracing::warn!("{notice}");
                     *self.notice.lock().unwrap_or_else(|e| e.into_inner()) = Some(notice);

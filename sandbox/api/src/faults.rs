@@ -4,7 +4,8 @@
 //! `POST /_sandbox/fault` with `{"kind": ..., "times": N}` (default: until cleared), where kind is
 //! - `status` with `status` (e.g. 503, 429) and optional `retryAfter` seconds (a `Retry-After` header);
 //! - `latency` with `delayMs`: the answer comes late, but right;
-//! - `insufficientClaims`: a 401 with a Continuous Access Evaluation claims challenge;
+//! - `insufficientClaims`: a 401 with a Continuous Access Evaluation claims challenge; with `claims`,
+//!   that text (base64-encoded) instead of Graph's usual request — a broken or hostile challenge;
 //! - `malformed`: valid JSON of the wrong shape; `truncated`: a body cut off half way;
 //! - `foreignNextLink`: a page whose `@odata.nextLink` points at another origin.
 //!
@@ -35,6 +36,9 @@ pub struct Fault {
     pub retry_after: Option<u64>,
     #[serde(default)]
     pub delay_ms: Option<u64>,
+    /// The claims an `insufficientClaims` challenge carries, as text.
+    #[serde(default)]
+    pub claims: Option<String>,
     #[serde(default)]
     pub times: Option<u32>,
     /// Let this many requests through untouched first (a failure half way through a listing).

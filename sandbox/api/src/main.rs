@@ -600,7 +600,10 @@ async fn before(app: &App, api: Api) -> Result<Option<faults::Kind>, Response> {
         }
         faults::Kind::InsufficientClaims => {
             // A Continuous Access Evaluation challenge, as Graph sends it (base64 of the claims JSON).
-            let claims = r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#;
+            let claims = fault
+                .claims
+                .as_deref()
+                .unwrap_or(r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#);
             let challenge = format!(
                 "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", error=\"insufficient_claims\", claims=\"{}\"",
                 base64_encode(claims.as_bytes())

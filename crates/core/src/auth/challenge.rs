@@ -229,10 +229,7 @@ mod tests {
 
     #[test]
     fn what_is_not_a_token_claims_object_is_refused() {
-        let big = format!(
-            r#"{{"access_token":{{"x":"{}"}}}}"#,
-            "a".repeat(MAX_CLAIMS)
-        );
+        let big = format!(r#"{{"access_token":{{"x":"{}"}}}}"#, "a".repeat(MAX_CLAIMS));
         for (why, claims) in [
             ("not JSON", "<xml/>".to_owned()),
             ("an array", "[1,2]".to_owned()),

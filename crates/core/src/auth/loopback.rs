@@ -131,16 +131,15 @@ impl Listener {
             .chain(std::iter::repeat(0))
             .take(ports.len() + BIND_ATTEMPTS);
         for candidate in candidates {
-            let v4 = match TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, candidate)))
-                .await
-            {
-                Ok(l) => l,
-                Err(e) if candidate != 0 => {
-                    last = Some(e);
-                    continue;
-                }
-                Err(e) => return Err(Error::Io("a loopback port for the sign-in".into(), e)),
-            };
+            let v4 =
+                match TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, candidate))).await {
+                    Ok(l) => l,
+                    Err(e) if candidate != 0 => {
+                        last = Some(e);
+                        continue;
+                    }
+                    Err(e) => return Err(Error::Io("a loopback port for the sign-in".into(), e)),
+                };
             let port = v4
                 .local_addr()
                 .map_err(|e| Error::Io("the loopback port".into(), e))?
@@ -204,11 +203,9 @@ impl Listener {
         // Keep serving the result page (and answering strays) until a moment after the outcome.
         let mut outcome = outcome_rx;
         tokio::spawn(async move {
-            let _ = tokio::time::timeout(
-                OUTCOME_WAIT,
-                outcome.wait_for(|o| *o != Outcome::Pending),
-            )
-            .await;
+            let _ =
+                tokio::time::timeout(OUTCOME_WAIT, outcome.wait_for(|o| *o != Outcome::Pending))
+                    .await;
             tokio::time::sleep(LINGER).await;
             drop(tasks);
         });
@@ -244,10 +241,7 @@ async fn accept_loop(l: TcpListener, expected: Arc<Expected>, tx: mpsc::Sender<C
         };
         active.retain(|c| !c.task.is_finished());
         if active.len() >= MAX_CONNECTIONS {
-            match active
-                .iter()
-                .position(|c| c.reading.load(Ordering::SeqCst))
-            {
+            match active.iter().position(|c| c.reading.load(Ordering::SeqCst)) {
                 Some(i) => {
                     if let Some(c) = active.remove(i) {
                         c.task.abort();
@@ -340,7 +334,11 @@ impl Drop for Tasks {
 }
 
 /// Answers one connection. Returns the callback when this request is the valid one.
-async fn serve(mut stream: TcpStream, expected: &Expected, reading: &AtomicBool) -> Option<Callback> {
+async fn serve(
+    mut stream: TcpStream,
+    expected: &Expected,
+    reading: &AtomicBool,
+) -> Option<Callback> {
     let head = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
         Ok(Some(h)) => h,
         _ => return None,
@@ -365,13 +363,11 @@ async fn serve(mut stream: TcpStream, expected: &Expected, reading: &AtomicBool)
     }
     if req.path == "/done" {
         let mut outcome = expected.outcome.clone();
-        let ended = tokio::time::timeout(
-            OUTCOME_WAIT,
-            outcome.wait_for(|o| *o != Outcome::Pending),
-        )
-        .await
-        .ok()
-        .and_then(|r| r.ok().map(|o| *o));
+        let ended =
+            tokio::time::timeout(OUTCOME_WAIT, outcome.wait_for(|o| *o != Outcome::Pending))
+                .await
+                .ok()
+                .and_then(|r| r.ok().map(|o| *o));
         let page = if ended == Some(Outcome::SignedIn) {
             DONE_PAGE
         } else {

@@ -95,9 +95,8 @@ impl IdentityHttp {
 
 impl<'c> oauth2::AsyncHttpClient<'c> for IdentityHttp {
     type Error = HttpClientError<reqwest::Error>;
-    type Future = Pin<
-        Box<dyn Future<Output = std::result::Result<HttpResponse, Self::Error>> + Send + 'c>,
-    >;
+    type Future =
+        Pin<Box<dyn Future<Output = std::result::Result<HttpResponse, Self::Error>> + Send + 'c>>;
 
     fn call(&'c self, request: HttpRequest) -> Self::Future {
         Box::pin(self.execute(request))
@@ -112,9 +111,9 @@ pub async fn discover(http: &IdentityHttp, authority: &Url, tenant: &str) -> Res
         .get_json(&url, "the sign-in authority's discovery document")
         .await
         .map_err(|e| match e {
-            Error::InvalidResponse(m) => Error::Config(format!(
-                "{m}: check the tenant and cloud of this profile"
-            )),
+            Error::InvalidResponse(m) => {
+                Error::Config(format!("{m}: check the tenant and cloud of this profile"))
+            }
             other => other,
         })?;
     for u in [
@@ -209,7 +208,10 @@ fn oauth_client(meta: &Metadata, client_id: &str) -> OAuthClient {
 }
 
 fn scopes(scope: &str) -> impl Iterator<Item = Scope> + '_ {
-    scope.split(' ').filter(|s| !s.is_empty()).map(|s| Scope::new(s.to_owned()))
+    scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(|s| Scope::new(s.to_owned()))
 }
 
 /// An authorization request under way: what the callback and the code exchange are checked with.
@@ -391,7 +393,15 @@ pub async fn request_token(
         HttpClientError::Other(m) => Error::InvalidResponse(m),
         e => Error::InvalidResponse(format!("token endpoint: {e}")),
     };
-    token_request!(oauth_client(meta, client_id), grant, scope, on_request, request_async, http, await)
+    token_request!(
+        oauth_client(meta, client_id),
+        grant,
+        scope,
+        on_request,
+        request_async,
+        http,
+        await
+    )
 }
 
 /// What `oauth2` makes of a token endpoint's answer (`status`, JSON `body`) to a refresh or other
@@ -424,7 +434,14 @@ pub fn read_token_answer(status: u16, body: &[u8], grant: GrantKind) -> Result<T
         GrantKind::ClientCredentials => Grant::ClientCredentials(ClientProof::Secret(&secret)),
     };
     let on_request = |e: std::io::Error| Error::InvalidResponse(e.to_string());
-    token_request!(oauth_client(&meta, "client"), grant, "openid", on_request, request, &answer)
+    token_request!(
+        oauth_client(&meta, "client"),
+        grant,
+        "openid",
+        on_request,
+        request,
+        &answer
+    )
 }
 
 fn token_error<RE: std::error::Error + 'static>(
@@ -446,8 +463,18 @@ fn token_error<RE: std::error::Error + 'static>(
 /// An error answer, explained; with the trace and correlation IDs for support.
 fn identity_error(r: &EntraErrorResponse, grant: GrantKind) -> Error {
     let error = r.error.as_ref();
-    let mut e = Error::identity(error, r.error_codes.as_deref(), r.error_description.as_deref());
-    if let Error::Identity { detail, advice, code, .. } = &mut e {
+    let mut e = Error::identity(
+        error,
+        r.error_codes.as_deref(),
+        r.error_description.as_deref(),
+    );
+    if let Error::Identity {
+        detail,
+        advice,
+        code,
+        ..
+    } = &mut e
+    {
         let ids: Vec<String> = [("trace", &r.trace_id), ("correlation", &r.correlation_id)]
             .into_iter()
             .filter_map(|(n, v)| v.as_ref().map(|v| format!("{n} ID {v}")))
@@ -651,7 +678,8 @@ mod tests {
         .unwrap_err();
         assert_eq!(gone.code(), crate::ErrorCode::NotSignedIn);
         assert!(
-            gone.user_message().contains("trace ID tr-1, correlation ID co-1"),
+            gone.user_message()
+                .contains("trace ID tr-1, correlation ID co-1"),
             "Entra's support IDs come through: {}",
             gone.user_message()
         );
@@ -708,7 +736,10 @@ mod tests {
         assert_eq!(q["nonce"], a.nonce);
         assert_eq!(q["login_hint"], "alice@contoso.test");
         assert!(q["claims"].contains("acrs"));
-        assert_eq!(q["scope"], "openid offline_access https://graph.microsoft.com/X");
+        assert_eq!(
+            q["scope"],
+            "openid offline_access https://graph.microsoft.com/X"
+        );
         assert!(a.verifier.secret().len() >= 43);
     }
 

@@ -18,8 +18,7 @@ use url::Url;
 
 use crate::auth::loopback::{Callback, Listener};
 use crate::auth::oidc::{
-    self, Account, AuthorizeRequest, ClientProof, Grant, IdentityHttp, Metadata, TokenSet,
-    Verified,
+    self, Account, AuthorizeRequest, ClientProof, Grant, IdentityHttp, Metadata, TokenSet, Verified,
 };
 use crate::auth::secret::Secret;
 use crate::auth::token_store::{
@@ -54,7 +53,8 @@ struct State {
 
 struct Keys {
     set: Arc<JwkSet>,
-    fetched: Instant,
+    /// When an unknown key ID last made the keys be fetched again.
+    refetched: Option<Instant>,
 }
 
 pub struct Session {
@@ -129,23 +129,27 @@ impl Session {
     }
 
     /// The key an ID token is signed with. An unknown key ID fetches the keys again (the provider
-    /// rotated them), at most once a minute.
+    /// rotated them); tokens naming unknown keys make that happen at most once a minute.
     async fn signing_key(&self, kid: &str) -> Result<jsonwebtoken::jwk::Jwk> {
         let meta = self.metadata().await?;
         let mut keys = self.keys.lock().await;
         if let Some(k) = keys.as_ref().and_then(|k| k.set.find(kid)) {
             return Ok(k.clone());
         }
-        let stale = keys
-            .as_ref()
-            .is_none_or(|k| k.fetched.elapsed() >= JWKS_REFETCH);
-        if stale {
-            let set = oidc::fetch_jwks(&self.http, meta).await?;
-            *keys = Some(Keys {
-                set: Arc::new(set),
-                fetched: Instant::now(),
-            });
-        }
+        let refetched = match keys.as_ref() {
+            None => None,
+            Some(k) if k.refetched.is_some_and(|t| t.elapsed() < JWKS_REFETCH) => {
+                return Err(Error::InvalidAuthResponse(
+                    "the ID token is signed with an unknown key".into(),
+                ))
+            }
+            Some(_) => Some(Instant::now()),
+        };
+        let set = oidc::fetch_jwks(&self.http, meta).await?;
+        *keys = Some(Keys {
+            set: Arc::new(set),
+            refetched,
+        });
         keys.as_ref()
             .and_then(|k| k.set.find(kid))
             .cloned()

@@ -91,7 +91,10 @@ async fn racing_callbacks_are_taken_exactly_once() {
         }
     }
     assert_eq!(taken, 1, "exactly one callback is taken");
-    assert!(matches!(wait.await.unwrap(), Ok((Callback::Code { .. }, _))));
+    assert!(matches!(
+        wait.await.unwrap(),
+        Ok((Callback::Code { .. }, _))
+    ));
 }
 
 #[tokio::test]
@@ -164,12 +167,21 @@ async fn a_callback_addressed_to_another_host_is_refused() {
     let port = listener.port();
     let wait = tokio::spawn(async move { listener.wait(state()).await });
     // A web page on a name that resolves to 127.0.0.1 (DNS rebinding) cannot deliver a code.
-    for host in [format!("evil.example:{port}"), "localhost:1".to_owned(), String::new()] {
+    for host in [
+        format!("evil.example:{port}"),
+        "localhost:1".to_owned(),
+        String::new(),
+    ] {
         let resp = get_with_host(port, &format!("/?code=x&state={STATE}"), &host).await;
         assert!(resp.starts_with("HTTP/1.1 400"), "Host {host:?}: {resp}");
     }
     assert!(!wait.is_finished());
-    let ok = get_with_host(port, &format!("/?code=x&state={STATE}"), &format!("127.0.0.1:{port}")).await;
+    let ok = get_with_host(
+        port,
+        &format!("/?code=x&state={STATE}"),
+        &format!("127.0.0.1:{port}"),
+    )
+    .await;
     assert!(ok.starts_with("HTTP/1.1 302"), "{ok}");
     assert!(wait.await.unwrap().is_ok());
 }
@@ -239,8 +251,8 @@ fn a_flood_of_idle_connections_does_not_end_the_sign_in() {
         ])
         .output()
         .expect("prlimit (util-linux) runs the test under a low file limit");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success() && text.contains("1 passed"),
         "the listener gave up under a flood of idle connections:\n{text}"

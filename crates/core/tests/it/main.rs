@@ -4,6 +4,7 @@
 //! cache and flows against the sandbox tenant.
 
 mod desk;
+mod hardening;
 mod incident_api;
 mod incident_data;
 mod keychain;

@@ -7,7 +7,6 @@ pub use std::sync::Arc;
 pub use std::time::Duration;
 
 pub use idesk_core::auth::loopback::{Callback, Listener};
-pub use oauth2::CsrfToken;
 pub use idesk_core::auth::secret::Secret;
 pub use idesk_core::auth::session::Session;
 pub use idesk_core::auth::token_store::{KeychainStore, TokenStore};
@@ -16,6 +15,7 @@ pub use idesk_core::incidents::api::IncidentApi;
 pub use idesk_core::incidents::cache::Cache;
 pub use idesk_core::incidents::model::{Classification, Determination, Status, Update};
 pub use idesk_core::{Error, ErrorCode};
+pub use oauth2::CsrfToken;
 pub use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub use tokio::net::TcpStream;
 
@@ -152,6 +152,43 @@ pub mod idp {
                 "fault switch refused: {}",
                 r.status()
             );
+        }
+
+        /// Sets a raw fault (see the IdP's control plane), e.g. a delayed token answer.
+        pub async fn fault_json(&self, body: serde_json::Value) {
+            let r = reqwest::Client::new()
+                .post(format!("{}/_sandbox/fault", self.origin()))
+                .json(&body)
+                .send()
+                .await
+                .expect("fault switch");
+            assert!(
+                r.status().is_success(),
+                "fault switch refused: {}",
+                r.status()
+            );
+        }
+
+        /// Rotates the IdP's signing key, as Entra does from time to time.
+        pub async fn rotate_keys(&self) {
+            let r = reqwest::Client::new()
+                .post(format!("{}/_sandbox/rotate-keys", self.origin()))
+                .send()
+                .await
+                .expect("rotate keys");
+            assert!(r.status().is_success());
+        }
+
+        /// Every request the token endpoint received, answered or refused.
+        pub async fn token_requests(&self) -> u64 {
+            let stats: serde_json::Value =
+                reqwest::get(format!("{}/_sandbox/stats", self.origin()))
+                    .await
+                    .expect("stats")
+                    .json()
+                    .await
+                    .expect("stats json");
+            stats["requests"]["token"].as_u64().unwrap_or(0)
         }
 
         pub async fn grants(&self, grant_type: &str) -> u64 {
