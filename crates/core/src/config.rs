@@ -547,10 +547,146 @@ mod tests {
     }
 
     #[test]
-    fn common_tenant_is_refused() {
+    fn tenants_that_are_not_one_tenant_are_refused_with_the_reason() {
+        for t in ["common", "Organizations", "consumers"] {
+            let mut p = profile();
+            p.tenant = t.into();
+            let e = p.validate().unwrap_err();
+            assert_eq!(e.code(), crate::ErrorCode::Config);
+            assert!(e.to_string().contains("AADSTS50194"), "{e}");
+            let mut p = profile();
+            p.authority =
+                Some(Url::parse(&format!("https://login.microsoftonline.com/{t}")).unwrap());
+            assert!(
+                p.validate().is_err(),
+                "an authority naming {t} is refused too"
+            );
+        }
+        for t in ["contoso.onmicrosoft.com/../evil", "x?y=1", "a b", ""] {
+            let mut p = profile();
+            p.tenant = t.into();
+            assert!(p.validate().is_err(), "tenant {t:?} is refused");
+        }
+    }
+
+    #[test]
+    fn authorities_are_checked_and_take_the_issuer_form() {
+        let checked = |a: &str| {
+            let mut p = profile();
+            p.authority = Some(Url::parse(a).unwrap());
+            p.validate().and_then(|()| p.authority())
+        };
+        assert_eq!(
+            checked("https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0/")
+                .unwrap()
+                .as_str(),
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com",
+            "an issuer copied from the portal is accepted"
+        );
+        for bad in [
+            "http://login.example.com/t",
+            "https://login.microsoftonline.com/t?x=https://evil.example/",
+            "https://login.microsoftonline.com/t#frag",
+            "https://user:pw@login.microsoftonline.com/t",
+            "ftp://login.microsoftonline.com/t",
+        ] {
+            assert!(checked(bad).is_err(), "{bad} is refused");
+        }
+        assert!(
+            checked("http://127.0.0.1:4000/t").is_ok(),
+            "loopback http: the sandbox"
+        );
+        // Discovery is built from segments: nothing in the authority becomes a query.
+        let url = join_segments(
+            &checked("https://login.microsoftonline.com/t").unwrap(),
+            &["v2.0", ".well-known", "openid-configuration"],
+        )
+        .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://login.microsoftonline.com/t/v2.0/.well-known/openid-configuration"
+        );
+    }
+
+    #[test]
+    fn a_hand_edited_profiles_file_is_checked_as_loaded() {
+        let base = std::env::temp_dir().join(format!("idesk-config-load-{}", std::process::id()));
+        let dirs = Dirs {
+            config: base.join("c"),
+            data: base.join("d"),
+        };
+        std::fs::create_dir_all(&dirs.config).unwrap();
+        std::fs::write(
+            dirs.config_file(),
+            r#"{"profiles":[{"name":"x","tenant":"t","clientId":"c","authority":"http://login.example.com/t"}]}"#,
+        )
+        .unwrap();
+        let e = Config::load(&dirs).unwrap_err();
+        assert!(e.to_string().contains("https"), "{e}");
+        let _ = std::fs::remove_dir_all(base);
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_the_authority_tenant_or_client() {
+        let p = profile();
+        let fp = p.fingerprint().unwrap();
+        let mut q = p.clone();
+        q.read_only = true;
+        q.api = Backend::Defender;
+        assert_eq!(
+            q.fingerprint().unwrap(),
+            fp,
+            "not with the API or permissions"
+        );
+        for change in [
+            |p: &mut Profile| p.tenant = "fabrikam.onmicrosoft.com".into(),
+            |p: &mut Profile| p.client_id = "00000000-0000-0000-0000-000000000002".into(),
+            |p: &mut Profile| p.cloud = Cloud::Usgov,
+        ] {
+            let mut q = p.clone();
+            change(&mut q);
+            assert_ne!(q.fingerprint().unwrap(), fp);
+        }
+    }
+
+    #[test]
+    fn government_clouds_and_regions_get_their_hosts_and_audiences() {
         let mut p = profile();
-        p.tenant = "common".into();
-        assert_eq!(p.validate().unwrap_err().code(), crate::ErrorCode::Config);
+        p.api = Backend::Defender;
+        p.cloud = Cloud::Gcc;
+        assert_eq!(
+            p.api_base().unwrap().as_str(),
+            "https://api-gcc.security.microsoft.us/"
+        );
+        assert_eq!(p.resource(), "https://api-gcc.security.microsoft.us");
+        assert!(p
+            .authority()
+            .unwrap()
+            .as_str()
+            .starts_with("https://login.microsoftonline.com/"));
+        p.cloud = Cloud::UsgovDod;
+        assert_eq!(p.resource(), "https://api-gov.security.microsoft.us");
+        assert!(p
+            .authority()
+            .unwrap()
+            .as_str()
+            .starts_with("https://login.microsoftonline.us/"));
+        p.cloud = Cloud::Global;
+        p.region = Some(Region::Eu);
+        assert_eq!(
+            p.api_base().unwrap().as_str(),
+            "https://api-eu.security.microsoft.com/"
+        );
+        assert_eq!(
+            p.resource(),
+            "https://api.security.microsoft.com",
+            "regional hosts take commercial tokens"
+        );
+        p.cloud = Cloud::Gcc;
+        assert!(
+            p.validate().is_err(),
+            "regions are a commercial-cloud choice"
+        );
     }
 
     #[test]

@@ -510,4 +510,58 @@ mod tests {
         assert!(desk.switch("Nope").is_err());
         let _ = std::fs::remove_dir_all(d.config.parent().unwrap());
     }
+
+    #[tokio::test]
+    async fn a_profile_re_added_for_another_tenant_loses_its_old_sign_in_and_cache_and_says_so() {
+        use crate::auth::token_store::{refresh_token_key, seal};
+        use crate::incidents::cache::Snapshot;
+        let d = dirs();
+        let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+        let mut first = crate::sandbox::profile_from_line(SANDBOX).unwrap();
+        first.name = "Contoso".into();
+        first.sandbox = false;
+        Config::add(&d, first.clone()).unwrap();
+        // What a signed-in, synced profile leaves behind.
+        let fp = first.fingerprint().unwrap();
+        store
+            .save(
+                &refresh_token_key("Contoso"),
+                &seal(&fp, &Secret::new("rt-of-tenant-t")),
+            )
+            .unwrap();
+        let cache = Cache::new(&d, "Contoso", &fp, Arc::clone(&store), true);
+        cache
+            .save(&Snapshot {
+                incidents: vec![],
+                watermark: Some(time::OffsetDateTime::UNIX_EPOCH),
+                ..Snapshot::default()
+            })
+            .unwrap();
+        assert!(cache.paths()[0].exists());
+
+        // Re-added under the same name for another tenant and client.
+        let mut second = first.clone();
+        second.tenant = "other-tenant".into();
+        second.client_id = "other-client".into();
+        Config::add(&d, second).unwrap();
+        let desk = Desk::open(&d, None, Arc::clone(&store), false).unwrap();
+        let standing = desk.standing().await.unwrap();
+        assert!(!standing.signed_in, "the old sign-in is not this profile's");
+        assert!(
+            standing
+                .notice
+                .as_deref()
+                .is_some_and(|n| n.contains("deleted")),
+            "and the user is told: {:?}",
+            standing.notice
+        );
+        assert!(store.load(&refresh_token_key("Contoso")).unwrap().is_none());
+        assert!(
+            !cache.paths()[0].exists(),
+            "the old tenant's incidents and watermark are gone"
+        );
+        assert_eq!(desk.cached().await.unwrap().watermark, None);
+        assert_eq!(desk.standing().await.unwrap().notice, None, "said once");
+        let _ = std::fs::remove_dir_all(d.config.parent().unwrap());
+    }
 }

@@ -202,11 +202,13 @@ fn digest(bytes: &[u8]) -> String {
 
 impl KeychainStore {
     /// Removes the parts of `slot` from the first on, up to the first that is missing: parts are
-    /// written in order, so a crash can only leave a prefix.
+    /// written in order, so a crash can only leave a prefix. Old-layout parts (`<key>#<i>`) are
+    /// removed only as far as their head names them: past that, such a name may be another
+    /// profile's own entry (profile `a#0`).
     fn remove_parts(&self, key: &str, slot: Slot, known: usize) -> Result<()> {
         for i in 0..MAX_CHUNKS {
             let name = slot.part(key, i);
-            if i >= known && self.get(&name)?.is_none() {
+            if i >= known && (slot == Slot::Legacy || self.get(&name)?.is_none()) {
                 break;
             }
             self.remove(&name)?;
