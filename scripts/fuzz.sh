@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked --quiet
 export RUSTC_BOOTSTRAP=1
 seconds=${FUZZ_SECONDS:-30}
-for target in callback_request token_response; do
+for target in callback_request token_response auth_params incident_page; do
   echo "fuzz: $target for ${seconds}s"
   cargo fuzz run "$target" -- -max_total_time="$seconds" -rss_limit_mb=2048 2>&1 | tail -n 3
 done

@@ -2,6 +2,8 @@
 //!
 //! Exit codes: 0 ok, 2 usage or configuration, 3 not signed in or sign-in failed, 4 API or network.
 
+#[macro_use]
+mod terminal;
 mod output;
 
 use std::process::ExitCode;
@@ -200,7 +202,7 @@ fn main() -> ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("idesk: {e}");
+            esayln!("idesk: {e}");
             return ExitCode::from(1);
         }
     };
@@ -208,7 +210,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("idesk: {}", e.user_message());
+            esayln!("idesk: {}", e.user_message());
             if e.code() == ErrorCode::ConsentRequired {
                 print_admin_consent_link(profile_name.as_deref());
             }
@@ -223,7 +225,7 @@ fn print_admin_consent_link(profile: Option<&str>) {
         .and_then(|d| Config::load(&d))
         .and_then(|c| c.select(profile)?.admin_consent_url());
     if let Ok(url) = link {
-        eprintln!("Send this admin-consent link to an administrator of the tenant:\n{url}");
+        esayln!("Send this admin-consent link to an administrator of the tenant:\n{url}");
     }
 }
 
@@ -257,7 +259,7 @@ fn open_desk(dirs: &Dirs, config: &Config, profile: Option<&str>) -> Result<Desk
 /// A note on stderr for profiles on the retiring Defender XDR API.
 fn note_retirement(desk: &Desk) {
     if desk.profile().api == Backend::Defender {
-        eprintln!(
+        esayln!(
             "idesk: note: the Defender XDR API stops working on {DEFENDER_RETIREMENT}; move this profile to --api graph"
         );
     }
@@ -284,7 +286,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             if desk.profile().kind == Kind::Application {
                 return match desk.resume().await? {
                     Some(_) => {
-                        println!("Application profile: the tenant accepts its client secret");
+                        sayln!("Application profile: the tenant accepts its client secret");
                         Ok(())
                     }
                     None => Err(Error::SignedOut(
@@ -293,12 +295,12 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 };
             }
             let pending = desk.begin_sign_in().await?;
-            eprintln!(
+            esayln!(
                 "Opening the browser to sign in. If it does not open, visit:\n{}",
                 pending.url
             );
             if let Err(e) = SystemBrowser.open(pending.url.as_str()) {
-                eprintln!("idesk: {}", e.user_message());
+                esayln!("idesk: {}", e.user_message());
             }
             let cancel = async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -306,13 +308,13 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let account = desk
                 .finish_sign_in(pending, Duration::from_secs(timeout), cancel)
                 .await?;
-            println!("Signed in as {}", account_name(&account));
+            sayln!("Signed in as {}", account_name(&account));
             Ok(())
         }
         Command::SignOut { wipe } => {
             let desk = open_desk(&dirs, &config, chosen)?;
             desk.sign_out(wipe).await?;
-            println!(
+            sayln!(
                 "{}",
                 if wipe {
                     "Signed out; cached incidents deleted"
@@ -338,9 +340,9 @@ async fn run(cli: Cli) -> Result<(), Error> {
             note_retirement(&desk);
             let detail = desk.incident(&id).await?;
             if json {
-                println!("{}", to_json(&detail)?);
+                sayln!("{}", to_json(&detail)?);
             } else {
-                print!("{}", output::detail(&detail));
+                say!("{}", output::detail(&detail));
             }
             Ok(())
         }
@@ -382,7 +384,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 comment,
             };
             let updated = desk.update(&id, &update, current.last_update).await?;
-            println!(
+            sayln!(
                 "{}",
                 output::render(std::slice::from_ref(&updated), output::Format::Table)?.trim_end()
             );
@@ -393,11 +395,12 @@ async fn run(cli: Cli) -> Result<(), Error> {
             signed_in(&desk).await?;
             let (_, report) = desk.sync(&|_| {}).await?;
             if json {
-                println!("{}", to_json(&report)?);
+                sayln!("{}", to_json(&report)?);
             } else {
-                println!(
+                sayln!(
                     "{} incidents fetched, {} in the cache",
-                    report.fetched, report.total
+                    report.fetched,
+                    report.total
                 );
             }
             Ok(())
@@ -505,7 +508,7 @@ async fn profile_command(
                 config.current = current;
                 config.save(dirs)?;
             }
-            println!("Profile {name:?} saved");
+            sayln!("Profile {name:?} saved");
         }
         ProfileCommand::List => {
             for p in &config.profiles {
@@ -514,18 +517,18 @@ async fn profile_command(
                 } else {
                     " "
                 };
-                println!("{mark} {}\t{}\t{:?}", p.name, p.tenant, p.api);
+                sayln!("{mark} {}\t{}\t{:?}", p.name, p.tenant, p.api);
             }
         }
         ProfileCommand::Use { name } => {
             config.select(Some(&name))?;
             config.current = Some(name.clone());
             config.save(dirs)?;
-            println!("Using profile {name:?}");
+            sayln!("Using profile {name:?}");
         }
         ProfileCommand::Remove { name } => {
             desk::remove_profile(dirs, &keychain()?, &name, false).await?;
-            println!("Profile {name:?} removed, with its sign-in and cached incidents");
+            sayln!("Profile {name:?} removed, with its sign-in and cached incidents");
         }
     }
     Ok(())

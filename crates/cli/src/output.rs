@@ -44,11 +44,11 @@ impl Status {
 
 pub fn print_status(s: &Status, json: bool) {
     if json {
-        println!("{}", serde_json::to_string_pretty(s).unwrap_or_default());
+        crate::terminal::line(&serde_json::to_string_pretty(s).unwrap_or_default());
         return;
     }
     match &s.account {
-        Some(a) => println!(
+        Some(a) => sayln!(
             "Profile {} (tenant {}): signed in as {}",
             s.profile,
             s.tenant,
@@ -57,7 +57,7 @@ pub fn print_status(s: &Status, json: bool) {
                 .or(a.name.as_deref())
                 .unwrap_or("(unknown)")
         ),
-        None => println!("Profile {} (tenant {}): not signed in", s.profile, s.tenant),
+        None => sayln!("Profile {} (tenant {}): not signed in", s.profile, s.tenant),
     }
 }
 
@@ -65,20 +65,20 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
-/// An incident with its alerts and evidence, for a terminal. Control characters in incident text
-/// (attacker-influenced) are dropped so they cannot drive the terminal.
+/// An incident with its alerts and evidence, for a terminal. Every field is server text
+/// (attacker-influenced): each is escaped onto its line (`terminal::field`).
 pub fn detail(d: &IncidentDetail) -> String {
-    let clean = |s: &str| s.chars().filter(|c| !c.is_control()).collect::<String>();
+    let clean = |s: &str| crate::terminal::field(s).into_owned();
     let i = &d.incident;
     let mut out = format!(
         "Incident {}: {}\n  severity {}  status {}  assigned to {}\n  classification {}  determination {}\n  created {}  last update {}\n",
-        i.id,
+        clean(&i.id),
         clean(&i.display_name),
-        i.severity.as_str(),
-        i.status.as_str(),
+        clean(i.severity.as_str()),
+        clean(i.status.as_str()),
         i.assigned_to.as_deref().map(clean).unwrap_or_else(|| "nobody".into()),
-        i.classification.as_str(),
-        i.determination.as_str(),
+        clean(i.classification.as_str()),
+        clean(i.determination.as_str()),
         i.created.map(rfc3339).as_deref().unwrap_or("-"),
         i.last_update.map(rfc3339).as_deref().unwrap_or("-"),
     );
@@ -92,8 +92,8 @@ pub fn detail(d: &IncidentDetail) -> String {
         out.push_str(&format!(
             "\n  Alert {} [{} {}] {}\n    {} {} {}\n",
             clean(&a.id),
-            a.severity.as_str(),
-            a.status.as_str(),
+            clean(a.severity.as_str()),
+            clean(a.status.as_str()),
             clean(&a.title),
             a.category.as_deref().map(clean).unwrap_or_default(),
             a.service_source.as_deref().map(clean).unwrap_or_default(),
@@ -186,7 +186,7 @@ pub fn write(
     path: Option<&std::path::Path>,
 ) -> Result<(), Error> {
     let Some(path) = path else {
-        print!("{}", render(incidents, format)?);
+        crate::terminal::out(&render(incidents, format)?);
         return Ok(());
     };
     match format {
@@ -205,18 +205,14 @@ pub fn render(incidents: &[Incident], format: Format) -> Result<String, Error> {
         Format::Table => {
             let mut out = String::new();
             for i in incidents {
-                let title: String = i
-                    .display_name
-                    .chars()
-                    .filter(|c| !c.is_control())
-                    .take(80)
-                    .collect();
+                let field = crate::terminal::field;
+                let title: String = field(&i.display_name).chars().take(80).collect();
                 out.push_str(&format!(
                     "{:<8} {:<13} {:<11} {:<32} {}\n",
-                    i.id,
-                    i.severity.as_str(),
-                    i.status.as_str(),
-                    i.assigned_to.as_deref().unwrap_or("-"),
+                    field(&i.id),
+                    field(i.severity.as_str()),
+                    field(i.status.as_str()),
+                    field(i.assigned_to.as_deref().unwrap_or("-")),
                     title
                 ));
             }

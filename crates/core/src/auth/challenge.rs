@@ -124,10 +124,7 @@ pub fn parse_challenges(header: &str) -> Vec<Challenge> {
             let value = if c.peek() == Some(b'"') {
                 c.quoted()
             } else {
-                c.token().map(|v| {
-                    c.token68_tail();
-                    v
-                })
+                c.token().inspect(|_| c.token68_tail())
             };
             match value {
                 Some(v) => challenge.params.push((name.to_ascii_lowercase(), v)),

@@ -224,6 +224,18 @@ struct Page {
     next_link: Option<String>,
 }
 
+/// The incidents of one listing page, as the client reads them. Pure (fuzzed by `make fuzz`).
+pub(super) fn read_page(body: &[u8]) -> Result<(Vec<Incident>, Option<String>)> {
+    let page: Page = serde_json::from_slice(body)
+        .map_err(|e| Error::InvalidResponse(format!("incident API: {e}")))?;
+    let incidents = page
+        .value
+        .into_iter()
+        .map(|w| IncidentDetail::try_from(w).map(|d| d.incident))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((incidents, page.next_link))
+}
+
 pub(super) async fn list(
     t: &Transport,
     session: &Session,

@@ -34,6 +34,15 @@ const MAX_WAIT: Duration = Duration::from_secs(120);
 /// The Defender XDR incidents API stops working on this date (Message Center MC1220762).
 pub const DEFENDER_RETIREMENT: &str = "2027-02-01";
 
+/// Reads one listing page of `backend` the way a listing does: the incidents and the next link.
+/// Pure and total, for `make fuzz`: any bytes give incidents or an error, never a panic.
+pub fn read_page(backend: Backend, body: &[u8]) -> Result<(Vec<Incident>, Option<String>)> {
+    match backend {
+        Backend::Graph => graph::read_page(body),
+        Backend::Defender => defender::read_page(body),
+    }
+}
+
 /// Guards a listing against a server that pages forever: a next link seen before, or a page that
 /// brings no incident not seen before, ends it.
 #[derive(Default)]
