@@ -108,7 +108,11 @@ offline=$("$IDESK" incidents --offline --format json 2>> "$E2E_WORK/logs/cli.log
 title=$(python3 -c 'import json,sys; print(max((i["displayName"] for i in json.load(open(sys.argv[1]))), key=len)[:30])' "$out/all.json")
 if grep -rqF -- "$title" "$IDESK_DATA_DIR"; then fail "incident text in clear under the data dir"; fi
 
-rt=$(secret-tool lookup service "$IDESK_KEYCHAIN_SERVICE" username 'refresh-token:e2e#0')
+# The first part of the stored value: the seal naming the profile's identity, then the token.
+part=$(secret-tool lookup service "$IDESK_KEYCHAIN_SERVICE" username 'refresh-token:e2e/a0') \
+  || fail "no first part of the refresh token in the keychain: $(keychain | grep username)"
+[[ "$part" == "idesk-bound "* ]] || fail "the stored refresh token is not sealed with the profile's fingerprint"
+rt=${part#*$'\n'}
 [ -n "$rt" ] || fail "could not read the refresh token back from the keychain"
 if grep -rqF -- "$rt" "$E2E_WORK" "$IDESK_CONFIG_DIR" "$IDESK_DATA_DIR" 2>/dev/null; then
   fail "the refresh token appears in a file or log: $(grep -rlF -- "$rt" "$E2E_WORK" "$IDESK_CONFIG_DIR" "$IDESK_DATA_DIR")"
