@@ -192,7 +192,9 @@ try {
   await step('keeps the refresh token in the keychain', async () => {
     assert.match(keychain(), /attribute\.username = refresh-token:Sandbox$/m);
     // The first part of the stored value: the seal naming the profile's identity, then the token.
-    const part = execFileSync('secret-tool', ['lookup', 'service', service, 'username', 'refresh-token:Sandbox/a0'], { encoding: 'utf8' });
+    // The head names the slot of the parts (`v2 <slot> <parts> <digest>`).
+    const slot = execFileSync('secret-tool', ['lookup', 'service', service, 'username', 'refresh-token:Sandbox'], { encoding: 'utf8' }).split(' ')[1];
+    const part = execFileSync('secret-tool', ['lookup', 'service', service, 'username', `refresh-token:Sandbox/${slot}0`], { encoding: 'utf8' });
     assert.match(part, /^idesk-bound [0-9a-f]{32}\n/, 'sealed with the profile\'s fingerprint');
     refreshToken = part.slice(part.indexOf('\n') + 1);
     assert.ok(refreshToken.length > 20, 'the stored value is a token');

@@ -109,7 +109,9 @@ title=$(python3 -c 'import json,sys; print(max((i["displayName"] for i in json.l
 if grep -rqF -- "$title" "$IDESK_DATA_DIR"; then fail "incident text in clear under the data dir"; fi
 
 # The first part of the stored value: the seal naming the profile's identity, then the token.
-part=$(secret-tool lookup service "$IDESK_KEYCHAIN_SERVICE" username 'refresh-token:e2e/a0') \
+# The head names the slot of the parts (`v2 <slot> <parts> <digest>`).
+slot=$(secret-tool lookup service "$IDESK_KEYCHAIN_SERVICE" username 'refresh-token:e2e' | cut -d' ' -f2)
+part=$(secret-tool lookup service "$IDESK_KEYCHAIN_SERVICE" username "refresh-token:e2e/${slot}0") \
   || fail "no first part of the refresh token in the keychain: $(keychain | grep username)"
 [[ "$part" == "idesk-bound "* ]] || fail "the stored refresh token is not sealed with the profile's fingerprint"
 rt=${part#*$'\n'}
