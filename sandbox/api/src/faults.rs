@@ -7,7 +7,8 @@
 //! - `insufficientClaims`: a 401 with a Continuous Access Evaluation claims challenge; with `claims`,
 //!   that text (base64-encoded) instead of Graph's usual request — a broken or hostile challenge;
 //! - `malformed`: valid JSON of the wrong shape; `truncated`: a body cut off half way;
-//! - `foreignNextLink`: a page whose `@odata.nextLink` points at another origin.
+//! - `foreignNextLink`: a page whose `@odata.nextLink` points at another origin;
+//! - `loopingNextLink`: a page whose `@odata.nextLink` points back at itself (a server paging forever).
 //!
 //! `"after": N` lets N requests through first. `DELETE /_sandbox/fault` clears them; `GET /_sandbox/stats` counts incident API requests.
 
@@ -24,6 +25,7 @@ pub enum Kind {
     Malformed,
     Truncated,
     ForeignNextLink,
+    LoopingNextLink,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -253,6 +253,9 @@ async fn list(app: &App, api: Api, headers: &HeaderMap, q: &HashMap<String, Stri
         };
         body["@odata.nextLink"] = json!(format!("{base}{path}?{}", query.next_page_query()));
     }
+    if fault == Some(faults::Kind::LoopingNextLink) {
+        body["@odata.nextLink"] = json!(format!("{}{path}?{}", app.base, query.this_page_query()));
+    }
     match fault {
         Some(faults::Kind::Malformed) => {
             Json(json!({ "value": "not a list of incidents" })).into_response()

@@ -198,10 +198,16 @@ impl Query {
     }
 
     pub fn next_page_query(&self) -> String {
-        let mut pairs = vec![
-            ("$top", self.top.to_string()),
-            ("$skip", (self.skip + self.top).to_string()),
-        ];
+        self.page_query(self.skip + self.top)
+    }
+
+    /// The query of this same page again (a broken server's next link).
+    pub fn this_page_query(&self) -> String {
+        self.page_query(self.skip)
+    }
+
+    fn page_query(&self, skip: usize) -> String {
+        let mut pairs = vec![("$top", self.top.to_string()), ("$skip", skip.to_string())];
         if let Some(o) = &self.raw_order {
             pairs.push(("$orderby", o.clone()));
         }

@@ -157,3 +157,22 @@ async fn a_hostile_claims_challenge_is_refused_and_a_valid_one_is_asked_once() {
         "one attempt only: a challenge cannot block every later sign-in"
     );
 }
+
+#[tokio::test]
+async fn a_listing_that_pages_in_circles_ends() {
+    let sb = sandbox::Sandbox::start(120);
+    let session = sandbox_session(&sb, "alice").await;
+    let c = client(&sb);
+    // Every page links back to itself, for as long as the listing goes on.
+    sb.fault(serde_json::json!({ "kind": "loopingNextLink" }))
+        .await;
+    let listed = tokio::time::timeout(Duration::from_secs(60), c.list_incidents(&session))
+        .await
+        .expect("the listing ends instead of paging forever");
+    let requests = sb.requests().await;
+    assert!(requests < 10, "{requests} requests for a page that repeats");
+    match listed {
+        Ok(incidents) => assert!(!incidents.is_empty(), "what was read is kept"),
+        Err(e) => assert_eq!(e.code(), ErrorCode::ApiError, "{e}"),
+    }
+}
