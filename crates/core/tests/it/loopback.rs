@@ -151,16 +151,6 @@ fn state() -> CsrfToken {
     CsrfToken::new(STATE.to_owned())
 }
 
-async fn get_with_host(port: u16, target: &str, host: &str) -> String {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    s.write_all(format!("GET {target} HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).await.unwrap();
-    resp
-}
-
 #[tokio::test]
 async fn a_callback_addressed_to_another_host_is_refused() {
     let listener = Listener::bind().await.unwrap();

@@ -36,10 +36,15 @@ pub fn stop(child: &mut std::process::Child) {
 pub const STATE: &str = "expected-state-value";
 
 pub async fn get(port: u16, target: &str) -> String {
+    get_with_host(port, target, &format!("localhost:{port}")).await
+}
+
+/// A GET to the listener that names `host` in its `Host` header.
+pub async fn get_with_host(port: u16, target: &str, host: &str) -> String {
     let mut s = TcpStream::connect(("127.0.0.1", port))
         .await
         .expect("connect to the listener");
-    s.write_all(format!("GET {target} HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n").as_bytes())
+    s.write_all(format!("GET {target} HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
         .await
         .unwrap();
     let mut resp = String::new();
@@ -140,18 +145,8 @@ pub mod idp {
         }
 
         pub async fn fault(&self, endpoint: &str, error: &str, code: u64) {
-            let body = serde_json::json!({ "endpoint": endpoint, "error": error, "code": code, "times": 1 });
-            let r = reqwest::Client::new()
-                .post(format!("{}/_sandbox/fault", self.origin()))
-                .json(&body)
-                .send()
-                .await
-                .expect("fault switch");
-            assert!(
-                r.status().is_success(),
-                "fault switch refused: {}",
-                r.status()
-            );
+            self.fault_json(serde_json::json!({ "endpoint": endpoint, "error": error, "code": code, "times": 1 }))
+                .await;
         }
 
         /// Sets a raw fault (see the IdP's control plane), e.g. a delayed token answer.
