@@ -35,27 +35,31 @@ pub fn client(timeout: Duration, proxy: Option<&Url>) -> Result<reqwest::Client>
 }
 
 /// Reads a response body, refusing one longer than `limit` bytes without reading the rest.
-pub async fn read_limited(
+pub async fn read_limited(resp: reqwest::Response, limit: usize, what: &str) -> Result<Vec<u8>> {
+    let origin = resp.url().origin().ascii_serialization();
+    match body_within(resp, limit).await {
+        Ok(Some(body)) => Ok(body),
+        Ok(None) => Err(too_large(what, limit)),
+        Err(e) => Err(Error::Network(origin, e)),
+    }
+}
+
+/// The body, or `None` as soon as it is known to be longer than `limit` bytes.
+pub async fn body_within(
     mut resp: reqwest::Response,
     limit: usize,
-    what: &str,
-) -> Result<Vec<u8>> {
+) -> std::result::Result<Option<Vec<u8>>, reqwest::Error> {
     if resp.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(too_large(what, limit));
+        return Ok(None);
     }
-    let origin = resp.url().origin().ascii_serialization();
     let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| Error::Network(origin.clone(), e))?
-    {
+    while let Some(chunk) = resp.chunk().await? {
         if body.len() + chunk.len() > limit {
-            return Err(too_large(what, limit));
+            return Ok(None);
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(body)
+    Ok(Some(body))
 }
 
 fn too_large(what: &str, limit: usize) -> Error {

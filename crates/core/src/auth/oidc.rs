@@ -75,20 +75,19 @@ impl IdentityHttp {
         request: HttpRequest,
     ) -> std::result::Result<HttpResponse, HttpClientError<reqwest::Error>> {
         let request: reqwest::Request = request.try_into().map_err(Box::new)?;
-        let mut resp = self.0.execute(request).await.map_err(Box::new)?;
+        let resp = self.0.execute(request).await.map_err(Box::new)?;
         let mut builder = oauth2::http::Response::builder().status(resp.status());
         for (name, value) in resp.headers() {
             builder = builder.header(name, value);
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(Box::new)? {
-            if body.len() + chunk.len() > IDENTITY_BODY_LIMIT {
-                return Err(HttpClientError::Other(
+        let body = net::body_within(resp, IDENTITY_BODY_LIMIT)
+            .await
+            .map_err(Box::new)?
+            .ok_or_else(|| {
+                HttpClientError::Other(
                     "the token endpoint's answer is larger than 1 MiB: refused".into(),
-                ));
-            }
-            body.extend_from_slice(&chunk);
-        }
+                )
+            })?;
         builder.body(body).map_err(HttpClientError::Http)
     }
 }

@@ -52,7 +52,7 @@ struct State {
 }
 
 struct Keys {
-    set: Arc<JwkSet>,
+    set: JwkSet,
     /// When an unknown key ID last made the keys be fetched again.
     refetched: Option<Instant>,
 }
@@ -146,10 +146,7 @@ impl Session {
             Some(_) => Some(Instant::now()),
         };
         let set = oidc::fetch_jwks(&self.http, meta).await?;
-        *keys = Some(Keys {
-            set: Arc::new(set),
-            refetched,
-        });
+        *keys = Some(Keys { set, refetched });
         keys.as_ref()
             .and_then(|k| k.set.find(kid))
             .cloned()

@@ -201,12 +201,12 @@ fn digest(bytes: &[u8]) -> String {
 }
 
 impl KeychainStore {
-    /// Removes the parts of `slot` from the first on, up to the first that is missing: parts are
+    /// Removes the parts of `slot` from part `from` on, up to the first that is missing: parts are
     /// written in order, so a crash can only leave a prefix. Old-layout parts (`<key>#<i>`) are
     /// removed only as far as their head names them: past that, such a name may be another
     /// profile's own entry (profile `a#0`).
-    fn remove_parts(&self, key: &str, slot: Slot, known: usize) -> Result<()> {
-        for i in 0..MAX_CHUNKS {
+    fn remove_parts(&self, key: &str, slot: Slot, from: usize, known: usize) -> Result<()> {
+        for i in from..MAX_CHUNKS {
             let name = slot.part(key, i);
             if i >= known && (slot == Slot::Legacy || self.get(&name)?.is_none()) {
                 break;
@@ -268,15 +268,9 @@ impl TokenStore for KeychainStore {
             .set_secret(head.encode().as_bytes())
             .map_err(Error::Keychain)?;
         // Leftovers: the new slot beyond this value (an older, longer value), and the old slot.
-        for i in chunks.len()..MAX_CHUNKS {
-            let name = slot.part(key, i);
-            if self.get(&name)?.is_none() {
-                break;
-            }
-            self.remove(&name)?;
-        }
+        self.remove_parts(key, slot, chunks.len(), 0)?;
         if let Some(old) = old {
-            self.remove_parts(key, old.slot, old.chunks)?;
+            self.remove_parts(key, old.slot, 0, old.chunks)?;
         }
         Ok(())
     }
@@ -290,7 +284,7 @@ impl TokenStore for KeychainStore {
                 .as_ref()
                 .filter(|h| h.slot == slot)
                 .map_or(0, |h| h.chunks);
-            self.remove_parts(key, slot, known)?;
+            self.remove_parts(key, slot, 0, known)?;
         }
         Ok(())
     }

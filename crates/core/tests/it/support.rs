@@ -52,6 +52,16 @@ pub async fn get_with_host(port: u16, target: &str, host: &str) -> String {
     resp
 }
 
+/// A sandbox part's counters (`/_sandbox/stats` of the IdP or the API at `origin`).
+pub async fn stats(origin: &str) -> serde_json::Value {
+    reqwest::get(format!("{origin}/_sandbox/stats"))
+        .await
+        .expect("stats")
+        .json()
+        .await
+        .expect("stats json")
+}
+
 /// The real keychain, under a namespace of this test run. The tests that use it are ignored
 /// unless asked for: `make unit` provides a private Secret Service and runs them.
 pub fn keychain() -> KeychainStore {
@@ -176,25 +186,15 @@ pub mod idp {
 
         /// Every request the token endpoint received, answered or refused.
         pub async fn token_requests(&self) -> u64 {
-            let stats: serde_json::Value =
-                reqwest::get(format!("{}/_sandbox/stats", self.origin()))
-                    .await
-                    .expect("stats")
-                    .json()
-                    .await
-                    .expect("stats json");
-            stats["requests"]["token"].as_u64().unwrap_or(0)
+            super::stats(&self.origin()).await["requests"]["token"]
+                .as_u64()
+                .unwrap_or(0)
         }
 
         pub async fn grants(&self, grant_type: &str) -> u64 {
-            let stats: serde_json::Value =
-                reqwest::get(format!("{}/_sandbox/stats", self.origin()))
-                    .await
-                    .expect("stats")
-                    .json()
-                    .await
-                    .expect("stats json");
-            stats["grants"][grant_type].as_u64().unwrap_or(0)
+            super::stats(&self.origin()).await["grants"][grant_type]
+                .as_u64()
+                .unwrap_or(0)
         }
     }
 
@@ -379,14 +379,9 @@ pub mod sandbox {
         }
 
         pub async fn requests(&self) -> u64 {
-            let v: serde_json::Value =
-                reqwest::get(format!("{}/_sandbox/stats", self.api_origin()))
-                    .await
-                    .expect("stats")
-                    .json()
-                    .await
-                    .expect("stats json");
-            v["requests"].as_u64().expect("a count")
+            super::stats(&self.api_origin()).await["requests"]
+                .as_u64()
+                .expect("a count")
         }
 
         pub async fn idp_grants(&self, grant_type: &str) -> u64 {
@@ -397,16 +392,9 @@ pub mod sandbox {
                     .expect("issuer"),
             )
             .expect("issuer url");
-            let v: serde_json::Value = reqwest::get(format!(
-                "{}/_sandbox/stats",
-                issuer.origin().ascii_serialization()
-            ))
-            .await
-            .expect("idp stats")
-            .json()
-            .await
-            .expect("idp stats json");
-            v["grants"][grant_type].as_u64().unwrap_or(0)
+            super::stats(&issuer.origin().ascii_serialization()).await["grants"][grant_type]
+                .as_u64()
+                .unwrap_or(0)
         }
     }
 }
