@@ -1,6 +1,7 @@
 // Starts the sandbox tenant — the identity provider and the incident API — on loopback, and once
 // both are ready prints the one line that scripts and tests read:
 //   SANDBOX issuer=<url> graph=<url> defender=<url> tenant=<id> client_id=<id> app_client_id=<id> app_client_secret=<secret>
+//     app_cert_client_id=<id> app_certificate=<PEM file: the certificate app's key and certificate>
 // Runs in the foreground until interrupted. Env: SANDBOX_INCIDENTS, SANDBOX_SEED (data set),
 // SANDBOX_IDP_PORT, SANDBOX_API_PORT (default: ephemeral), SANDBOX_STATE_DIR (persist the IdP),
 // SANDBOX_API_BIN (the API server binary), SANDBOX_EXIT_WITH_STDIN=1 (stop when standard input
@@ -37,7 +38,7 @@ async function main() {
     const m = /^LISTENING (\S+)/.exec(line);
     if (!m) continue;
     const base = m[1];
-    console.log(`SANDBOX issuer=${idp.issuer} graph=${base}/v1.0 defender=${base} tenant=${idp.tenant} client_id=${idp.clientId} app_client_id=${idp.appClientId} app_client_secret=${idp.appClientSecret}`);
+    console.log(`SANDBOX issuer=${idp.issuer} graph=${base}/v1.0 defender=${base} tenant=${idp.tenant} client_id=${idp.clientId} app_client_id=${idp.appClientId} app_client_secret=${idp.appClientSecret} app_cert_client_id=${idp.appCertClientId} app_certificate=${idp.appCertificate}`);
   }
 }
 

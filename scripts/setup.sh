@@ -8,6 +8,7 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev build-essential libssl-dev libayatana-appindicator3-dev librsvg2-dev
   libxdo-dev pkg-config file xvfb xauth webkit2gtk-driver
   gnome-keyring dbus dbus-x11 libsecret-tools chromium imagemagick curl
+  openssl  # the sandbox makes its application certificate with it
 )
 
 missing=()

@@ -2,7 +2,11 @@
 // for the clients Incident Desk uses. Not a mock: a certified OpenID Provider with Entra's shapes.
 //
 // - issuer `http://127.0.0.1:PORT/<tenant>/v2.0`, discovery under it, like an Entra tenant authority;
-// - a native public client (any loopback port, PKCE S256 required) and a confidential app client;
+// - a native public client (any loopback port, PKCE S256 required) and two confidential app clients:
+//   one with a client secret, one with a certificate (a client assertion signed with its key, found
+//   by its SHA-256 thumbprint `x5t#S256` and addressed to the token endpoint, as Entra requires);
+// - a refused client credential answers like Entra: 401 invalid_client with AADSTS7000215 (wrong
+//   secret) or AADSTS700027 (assertion not signed by a registered certificate);
 // - Entra-style scopes without a `resource` parameter (`https://graph.microsoft.com/SecurityIncident.Read.All`),
 //   JWT access tokens with aud, tid, oid, scp, wids (directory roles), typ JWT;
 // - refresh tokens without prompt=consent, rotating on use;
@@ -14,6 +18,8 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import os from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import Provider, { errors } from 'oidc-provider';
 
@@ -104,6 +110,30 @@ function signingKey(stateDir) {
   return jwk;
 }
 
+// The certificate app's credential: a self-signed RSA certificate and its key, as an administrator
+// would make with openssl and upload under "Certificates & secrets". The PEM (key + certificate) is
+// written for the analyst to hand to Incident Desk; the IdP keeps the certificate's public key and
+// its SHA-256 thumbprint, the way Entra lists a registered certificate.
+function appCertificate(dir) {
+  const file = path.join(dir, 'app-certificate.pem');
+  if (!fs.existsSync(file)) {
+    const key = path.join(dir, 'app-key.tmp');
+    const cert = path.join(dir, 'app-cert.tmp');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+      '-subj', '/CN=Incident Desk sandbox application', '-days', '365'], { stdio: 'ignore' });
+    fs.writeFileSync(file, fs.readFileSync(key, 'utf8') + fs.readFileSync(cert, 'utf8'), { mode: 0o600 });
+    fs.rmSync(key);
+    fs.rmSync(cert);
+  }
+  const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(fs.readFileSync(file, 'utf8'))[0];
+  const x509 = new crypto.X509Certificate(pem);
+  return {
+    file,
+    thumbprint: crypto.createHash('sha256').update(x509.raw).digest('base64url'),
+    jwk: { ...x509.publicKey.export({ format: 'jwk' }), use: 'sig' },
+  };
+}
+
 // Entra accepts `offline_access` in a refresh request's scope (its clients send it); oidc-provider
 // keeps it off the refresh token unless the sign-in sent prompt=consent, and then refuses it. Drop it
 // from refresh requests: the refresh grant issues a new refresh token either way.
@@ -120,9 +150,35 @@ async function entraRefreshScope(req) {
     headers: { ...req.headers, 'content-length': String(body.length) },
     rawHeaders: req.rawHeaders, method: req.method, url: req.url, httpVersion: req.httpVersion,
     httpVersionMajor: req.httpVersionMajor, httpVersionMinor: req.httpVersionMinor,
-    socket: req.socket, connection: req.socket, complete: true,
+    socket: req.socket, connection: req.socket, complete: true, form,
   });
   return copy;
+}
+
+// oidc-provider refuses a bad client credential with a bare `invalid_client`; Entra answers 401 with
+// the AADSTS code that says which credential failed. Rewrites that answer into Entra's shape.
+function entraClientErrors(form, res) {
+  const end = res.end.bind(res);
+  res.end = (chunk, ...rest) => {
+    if (res.statusCode === 401 && chunk && !res.headersSent) {
+      let body = null;
+      try { body = JSON.parse(chunk.toString()); } catch { /* not JSON: leave it */ }
+      if (body?.error === 'invalid_client') {
+        const [code, text] = form.has('client_assertion')
+          ? [700027, 'Client assertion failed signature validation, or its certificate is not registered on the application.']
+          : [7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.'];
+        const trace = crypto.randomUUID();
+        const correlation = crypto.randomUUID();
+        chunk = JSON.stringify({
+          error: 'invalid_client', error_codes: [code], trace_id: trace, correlation_id: correlation,
+          timestamp: new Date().toISOString(),
+          error_description: `AADSTS${code}: ${text} Trace ID: ${trace} Correlation ID: ${correlation}`,
+        });
+        res.setHeader('content-length', Buffer.byteLength(chunk));
+      }
+    }
+    return end(chunk, ...rest);
+  };
 }
 
 // The sandbox's control plane, outside the issuer path (tests and demos use it; apps never do):
@@ -225,10 +281,14 @@ export async function startIdp({
   clientId = '0c5d2a8e-6b1f-4f3a-9e7d-2b4c6a8e0f11',
   appClientId = '5e9b7c3a-1d2f-4a6b-8c0e-9f8e7d6c5b22',
   appClientSecret = crypto.randomBytes(24).toString('base64url'),
+  appCertClientId = '8a1d4f6e-3c2b-4e9a-b7d5-0f1e2d3c4b33',
   stateDir = process.env.SANDBOX_STATE_DIR || null,
   log = (...a) => console.error('[idp]', ...a),
 } = {}) {
   if (stateDir) fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  // Without a state dir, the certificate lives in a temporary folder removed on close.
+  const certDir = stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'idesk-sandbox-'));
+  const certificate = appCertificate(certDir);
   const server = http.createServer();
   await new Promise((resolve, reject) => { server.once('error', reject); server.listen(port, '127.0.0.1', resolve); });
   const issuerPath = `/${tenant}/v2.0`;
@@ -253,7 +313,23 @@ export async function startIdp({
         redirect_uris: [],
         response_types: [],
       },
+      {
+        client_id: appCertClientId,
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [certificate.jwk] },
+        grant_types: ['client_credentials'],
+        redirect_uris: [],
+        response_types: [],
+      },
     ],
+    // Entra finds the signing certificate by its thumbprint and wants the token endpoint as audience.
+    async assertJwtClientAuthClaimsAndHeader(ctx, claims, header, client) {
+      if (client.clientId !== appCertClientId) return;
+      if (header['x5t#S256'] !== certificate.thumbprint) {
+        throw new errors.InvalidClientAuth('the certificate used to sign the client assertion is not registered on the application');
+      }
+      if (claims.aud !== `${issuer}/token`) throw new errors.InvalidClientAuth('the client assertion is not addressed to the token endpoint');
+    },
     adapter: makeAdapter(stateDir),
     jwks: { keys: [signingKey(stateDir)] },
     cookies: { keys: [crypto.randomBytes(16).toString('hex')] },
@@ -341,7 +417,10 @@ export async function startIdp({
     if (req.method === 'POST' && req.url.split('?')[0] === `${issuerPath}/token`) control.countRequest('token');
     await control.delay(req, issuerPath);
     if (control.inject(req, res, issuerPath)) return;
-    if (req.method === 'POST' && req.url.split('?')[0] === `${issuerPath}/token`) req = await entraRefreshScope(req);
+    if (req.method === 'POST' && req.url.split('?')[0] === `${issuerPath}/token`) {
+      req = await entraRefreshScope(req);
+      entraClientErrors(req.form, res);
+    }
     // Entra v2 derives the resource from the scopes' prefix; oidc-provider wants `resource`. Adding
     // it at the authorization endpoint makes the code and refresh token carry the resource's scopes,
     // so a refresh that names them (as Entra's clients do) is accepted.
@@ -355,7 +434,9 @@ export async function startIdp({
     return cb(req, res);
   });
   return {
-    issuer, tenant, clientId, appClientId, appClientSecret,
-    close: () => new Promise((r) => server.close(r)),
+    issuer, tenant, clientId, appClientId, appClientSecret, appCertClientId, appCertificate: certificate.file,
+    close: () => new Promise((r) => server.close(r)).then(() => {
+      if (!stateDir) fs.rmSync(certDir, { recursive: true, force: true });
+    }),
   };
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use idesk_core::auth::browser::{Opener, SystemBrowser};
 use idesk_core::auth::claims::{self, TokenInfo};
 use idesk_core::auth::oidc::Account;
-use idesk_core::config::{Backend, Cloud, Kind, Profile, Region};
+use idesk_core::config::{Backend, Cloud, Credential, Kind, Profile, Region};
 use idesk_core::desk::{self, Desk};
 use idesk_core::incidents::export::ExportFormat;
 use idesk_core::incidents::model::{Incident, IncidentDetail, Update};
@@ -316,8 +316,8 @@ pub fn open_portal(url: String) -> IpcResult<()> {
     Ok(())
 }
 
-/// A new profile from the first-run setup: a delegated (interactive) profile. Application profiles
-/// are added with `idesk profile add --client-secret-stdin`, so that a secret never crosses IPC.
+/// A new profile from the setup screen: the analyst's own account (signed in in the browser), or,
+/// with `application`, the app registration's own identity (client credentials).
 #[derive(Deserialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct NewProfile {
@@ -333,42 +333,102 @@ pub struct NewProfile {
     region: Option<Region>,
     /// A proxy for this profile, in place of the system's.
     proxy: Option<url::Url>,
+    /// Set for an application profile: how it proves itself.
+    application: Option<NewCredential>,
 }
 
-impl From<NewProfile> for Profile {
-    fn from(p: NewProfile) -> Self {
-        Profile {
-            name: p.name.trim().to_owned(),
-            tenant: p.tenant.trim().to_owned(),
-            client_id: p.client_id.trim().to_owned(),
-            cloud: p.cloud,
-            api: p.api,
-            authority: p.authority,
-            api_base: p.api_base,
+/// An application profile's credential as the setup screen gives it. A client secret crosses IPC
+/// once, toward Rust, and nothing sends it back; a certificate is named by its file, which Rust
+/// reads, so its private key never enters the window at all.
+#[derive(Deserialize, specta::Type)]
+#[serde(tag = "credential", rename_all = "camelCase")]
+pub enum NewCredential {
+    Secret {
+        #[specta(type = String)]
+        secret: idesk_core::auth::secret::Secret,
+    },
+    Certificate {
+        /// A PEM file with the private key and the certificate.
+        path: String,
+    },
+}
+
+impl NewProfile {
+    /// The profile, and the credential to check and keep (read from its file for a certificate).
+    async fn into_parts(self) -> IpcResult<(Profile, Option<idesk_core::auth::secret::Secret>)> {
+        let (kind, credential, secret) = match self.application {
+            None => (Kind::Delegated, Credential::Secret, None),
+            Some(NewCredential::Secret { secret }) => {
+                (Kind::Application, Credential::Secret, Some(secret))
+            }
+            Some(NewCredential::Certificate { path }) => {
+                let path = std::path::PathBuf::from(path.trim());
+                let pem = tokio::task::spawn_blocking(move || {
+                    idesk_core::auth::certificate::read_pem_file(&path)
+                })
+                .await
+                .map_err(|e| Error::task("certificate", e))??;
+                (Kind::Application, Credential::Certificate, Some(pem))
+            }
+        };
+        let profile = Profile {
+            name: self.name.trim().to_owned(),
+            tenant: self.tenant.trim().to_owned(),
+            client_id: self.client_id.trim().to_owned(),
+            cloud: self.cloud,
+            api: self.api,
+            authority: self.authority,
+            api_base: self.api_base,
             sandbox: false,
-            kind: Kind::Delegated,
-            read_only: p.read_only,
-            region: p.region,
-            proxy: p.proxy,
-        }
+            kind,
+            credential,
+            read_only: self.read_only,
+            region: self.region,
+            proxy: self.proxy,
+        };
+        Ok((profile, secret))
     }
 }
 
 /// "Test connection": the profile is valid and its tenant's sign-in endpoint answers. Returns the
-/// issuer it found.
+/// issuer it found. The setup screen sends no credential here.
 #[tauri::command]
 #[specta::specta]
 pub async fn test_connection(profile: NewProfile) -> IpcResult<String> {
-    Ok(desk::test_connection(&Profile::from(profile)).await?)
+    let (profile, _) = profile.into_parts().await?;
+    Ok(desk::test_connection(&profile).await?)
 }
 
-/// Saves a new profile, makes it current, and opens it.
+/// Saves a new profile, makes it current, and opens it. An application profile's credential is
+/// checked with the tenant first, then kept in the keychain only.
 #[tauri::command]
 #[specta::specta]
 pub async fn add_profile(state: State<'_, AppState>, profile: NewProfile) -> IpcResult<AppView> {
     let dirs = idesk_core::config::Dirs::from_env()?;
-    desk::add_profile(&dirs, &state.store()?, Profile::from(profile), None).await?;
+    let (profile, credential) = profile.into_parts().await?;
+    desk::add_profile(&dirs, &state.store()?, profile, credential).await?;
     view(&*state.reload()?).await
+}
+
+/// Asks for an application certificate file (PEM) in the system's file dialog. Returns its path,
+/// or nothing when the user cancelled; the file is read only when the profile is saved.
+#[tauri::command]
+#[specta::specta]
+pub async fn choose_certificate(app: tauri::AppHandle) -> IpcResult<Option<String>> {
+    let (tx, rx) = oneshot::channel();
+    app.dialog()
+        .file()
+        .add_filter("PEM", &["pem", "crt", "key", "cer"])
+        .pick_file(move |path| {
+            let _ = tx.send(path);
+        });
+    let Some(path) = rx.await.ok().flatten() else {
+        return Ok(None);
+    };
+    let path = path
+        .into_path()
+        .map_err(|e| Error::Invalid(format!("cannot read from there: {e}")))?;
+    Ok(Some(path.display().to_string()))
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::open_portal,
             commands::test_connection,
             commands::add_profile,
+            commands::choose_certificate,
         ])
         .events(collect_events![SignInUrl, SyncProgress])
         // Errors reject the promise with `{ code, message }`; ui/src/lib/ipc turns that into an

@@ -136,6 +136,20 @@ grep -q "client secret is wrong" <<< "$wrong" || fail "a wrong client secret is 
 grep -q app2 <<< "$("$IDESK" profile list)" && fail "a profile whose secret failed was saved"
 grep -q 'client-secret:app2' <<< "$(keychain)" && fail "a failed secret was kept"
 
+# An application profile with a certificate: idesk reads the PEM file once, the tenant checks a
+# client assertion signed with its key, and from then on the keychain holds it; the file can go.
+cert_file="$E2E_WORK/app-certificate.pem"
+cp "$(field app_certificate)" "$cert_file"
+"$IDESK" profile add appcert --tenant "$tenant" --client-id "$(field app_cert_client_id)" \
+  --authority "${issuer%/v2.0}" --api-base "$(field graph)" --certificate "$cert_file" > /dev/null 2>> "$E2E_WORK/logs/cli.log" \
+  || fail "certificate profile: $(tail -1 "$E2E_WORK/logs/cli.log")"
+rm "$cert_file"
+cert_count=$("$IDESK" --profile appcert incidents --format json 2>> "$E2E_WORK/logs/cli.log" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+[ "$cert_count" = "$app_count" ] || fail "the certificate profile listed $cert_count incidents, expected $app_count"
+key_line=$(sed -n '2p' "$(field app_certificate)")
+if grep -rqF -- "$key_line" "$IDESK_CONFIG_DIR" "$IDESK_DATA_DIR" "$E2E_WORK/logs" 2>/dev/null; then fail "the certificate's private key was written to a file"; fi
+grep -q '"credential": *"certificate"' "$IDESK_CONFIG_DIR/profiles.json" || fail "the profile does not say it uses a certificate"
+
 "$IDESK" sign-out > /dev/null 2>> "$E2E_WORK/logs/cli.log"
 if grep -q 'refresh-token:e2e' <<< "$(keychain)"; then
   fail "sign-out left the refresh token in the keychain"
@@ -153,6 +167,7 @@ if grep -q ':e2e' <<< "$(keychain)"; then fail "sign-out --wipe left keychain en
 # Removing a profile deletes its credential (every part) and its cache.
 "$IDESK" --profile app sync > /dev/null 2>> "$E2E_WORK/logs/cli.log"
 "$IDESK" profile remove app > /dev/null 2>> "$E2E_WORK/logs/cli.log"
+"$IDESK" profile remove appcert > /dev/null 2>> "$E2E_WORK/logs/cli.log"
 if grep -q ':app' <<< "$(keychain)"; then fail "profile remove left keychain entries: $(keychain | grep ':app')"; fi
 if ls "$IDESK_DATA_DIR"/cache/*.idc > /dev/null 2>&1; then fail "profile remove left cache files"; fi
 grep -q '^. app\b' <<< "$("$IDESK" profile list)" && fail "the removed profile is still listed"

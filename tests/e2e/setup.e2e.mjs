@@ -39,6 +39,31 @@ try {
   assert.equal(config.current, 'Lab');
   assert.equal(config.profiles[0].tenant, field('tenant'));
   assert.doesNotMatch(JSON.stringify(config), /secret|token|eyJ/i, 'the profiles file holds no secret');
+
+  // A second profile from the account menu: the application itself, proving itself with a
+  // certificate. The app reads the PEM file, the tenant checks a signed assertion, and the queue
+  // opens as the application, with no browser sign-in.
+  await (await b.$('[data-testid="account"]')).click();
+  await (await b.$('[data-testid="add-profile"]')).click();
+  await (await b.$('[data-testid="setup-name"]')).setValue('Lab app');
+  await (await b.$('[data-testid="setup-tenant"]')).setValue(field('tenant'));
+  await (await b.$('[data-testid="setup-client"]')).setValue(field('app_cert_client_id'));
+  await (await b.$('[data-testid="setup-as-certificate"]')).click();
+  assert.match(await (await b.$('[data-testid="setup-guide"]')).getText(), /Certificates & secrets/, 'the guide explains the certificate');
+  await (await b.$('summary=Advanced')).click();
+  await (await b.$('[data-testid="setup-authority"]')).setValue(issuer.replace(/\/v2\.0$/, ''));
+  await (await b.$('[data-testid="setup-api-base"]')).setValue(field('graph'));
+  await (await b.$('[data-testid="setup-certificate"]')).setValue(field('app_certificate'));
+  await (await b.$('[data-testid="setup-save"]')).click();
+  await b.waitUntil(async () => (await (await b.$('[data-testid="account"]')).getText()).includes(`Application ${field('app_cert_client_id')}`),
+    { timeout: 30000, timeoutMsg: 'the queue opens as the application' });
+  const count = await b.$('[data-testid="count"]');
+  await b.waitUntil(async () => /^[1-9]\d* incidents$/.test(await count.getText()), { timeout: 30000, timeoutMsg: 'the application lists the tenant\'s incidents' });
+  const saved = JSON.parse(fs.readFileSync(path.join(process.env.IDESK_CONFIG_DIR, 'profiles.json'), 'utf8'));
+  const app = saved.profiles.find((p) => p.name === 'Lab app');
+  assert.equal(app.kind, 'application');
+  assert.equal(app.credential, 'certificate');
+  assert.doesNotMatch(JSON.stringify(saved), /PRIVATE KEY|BEGIN|eyJ/, 'the profiles file holds no key');
   console.log('setup e2e: passed');
 } finally {
   await b.deleteSession();

@@ -469,9 +469,75 @@ test('first run: the setup guides, tests the connection and saves a profile', as
   expect(added).toStrictEqual({
     name: 'Contoso', tenant: 'contoso.onmicrosoft.com', clientId: '11111111-2222-3333-4444-555555555555',
     cloud: 'global', api: 'graph', authority: null, apiBase: null, readOnly: false, region: null, proxy: null,
+    application: null,
   });
-  expect(Object.keys(added), 'no secret field crosses IPC').not.toContain('clientSecret');
   expect(await calls(page, 'testConnection')).toEqual([[added]]);
+});
+
+test('an application profile: the client secret crosses IPC once, with the save, and never comes back', async ({ page }) => {
+  await mockIpc(page, {
+    getState: () => {
+      throw mock.error('no_profile', 'no profile configured');
+    },
+    testConnection: (profile) => `https://login.microsoftonline.com/${profile.tenant}/v2.0`,
+    addProfile: (profile) => {
+      if (profile.application?.credential === 'secret' && profile.application.secret === 'wrong') {
+        throw mock.error('auth_failed', 'The client secret is wrong or expired: enter a valid one for this profile.');
+      }
+      const p = { name: profile.name, tenant: profile.tenant, sandbox: false, api: profile.api, readOnly: profile.readOnly, application: true, retires: null };
+      return { profile: p, signedIn: true, account: { name: `Application ${profile.clientId}`, username: null, tenantId: profile.tenant, objectId: null }, profiles: [p], sessionOnly: false, notice: null };
+    },
+  }, data());
+  await page.goto('/');
+  await page.getByTestId('setup-name').fill('Customer A');
+  await page.getByTestId('setup-tenant').fill('customer-a.onmicrosoft.com');
+  await page.getByTestId('setup-client').fill('11111111-2222-3333-4444-555555555555');
+  await page.getByTestId('setup-as-secret').click();
+  await expect(page.getByTestId('setup-guide')).toContainText('Client secrets');
+  await expect(page.getByTestId('setup-secret')).toHaveAttribute('type', 'password');
+  await expect(page.getByTestId('setup-save'), 'no secret yet').toBeDisabled();
+  await page.getByTestId('setup-secret').fill('wrong');
+  await page.getByTestId('setup-test').click();
+  await expect(page.getByTestId('setup-ok')).toBeVisible();
+  await page.getByTestId('setup-save').click();
+  await expect(page.getByTestId('setup-error')).toContainText('client secret is wrong');
+  await page.getByTestId('setup-secret').fill('s3cr3t-value');
+  await page.getByTestId('setup-save').click();
+  await expect(page.getByTestId('account')).toContainText('Application 11111111');
+  const [[tested]] = await calls(page, 'testConnection');
+  expect(tested.application, 'testing the connection sends no credential').toBeNull();
+  const added = await calls(page, 'addProfile');
+  expect(added.map(([p]) => p.application)).toStrictEqual([
+    { credential: 'secret', secret: 'wrong' },
+    { credential: 'secret', secret: 's3cr3t-value' },
+  ]);
+  const everything = JSON.stringify(await page.evaluate(() => mock.state.calls));
+  expect(everything.split('s3cr3t-value').length - 1, 'the secret crossed IPC once').toBe(1);
+  await expect(page.locator('body')).not.toContainText('s3cr3t-value');
+});
+
+test('an application profile with a certificate sends the file\'s path, never its key', async ({ page }) => {
+  await mockIpc(page, {
+    getState: () => {
+      throw mock.error('no_profile', 'no profile configured');
+    },
+    chooseCertificate: () => '/home/analyst/customer-a.pem',
+    addProfile: () => {
+      throw mock.error('invalid_input', 'the certificate file holds a password-protected key: export it without a password (openssl pkcs8 -topk8 -nocrypt)');
+    },
+  }, data());
+  await page.goto('/');
+  await page.getByTestId('setup-name').fill('Customer A');
+  await page.getByTestId('setup-tenant').fill('customer-a.onmicrosoft.com');
+  await page.getByTestId('setup-client').fill('11111111-2222-3333-4444-555555555555');
+  await page.getByTestId('setup-as-certificate').click();
+  await expect(page.getByTestId('setup-guide')).toContainText('Certificates & secrets');
+  await page.getByTestId('setup-certificate-browse').click();
+  await expect(page.getByTestId('setup-certificate')).toHaveValue('/home/analyst/customer-a.pem');
+  await page.getByTestId('setup-save').click();
+  await expect(page.getByTestId('setup-error')).toContainText('password-protected');
+  const [[added]] = await calls(page, 'addProfile');
+  expect(added.application).toStrictEqual({ credential: 'certificate', path: '/home/analyst/customer-a.pem' });
 });
 
 test('setup offers the Defender XDR regional hosts and a proxy, and sends them only where they apply', async ({ page }) => {

@@ -15,7 +15,7 @@ use idesk_core::auth::browser::{Opener, SystemBrowser};
 use idesk_core::auth::oidc::Account;
 use idesk_core::auth::secret::Secret;
 use idesk_core::auth::token_store::{KeychainStore, TokenStore};
-use idesk_core::config::{Backend, Cloud, Config, Dirs, Kind, Profile, Region};
+use idesk_core::config::{Backend, Cloud, Config, Credential, Dirs, Kind, Profile, Region};
 use idesk_core::desk::{self, Desk};
 use idesk_core::incidents::api::DEFENDER_RETIREMENT;
 use idesk_core::incidents::model::{Classification, Determination, Status, Update};
@@ -138,8 +138,13 @@ enum ProfileCommand {
         api_base: Option<Url>,
         /// An application profile (client credentials): read its client secret from standard input.
         /// The secret is checked with the tenant, then kept in the OS keychain only.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "certificate")]
         client_secret_stdin: bool,
+        /// An application profile (client credentials) that proves itself with a certificate: a
+        /// PEM file holding the private key (unencrypted, RSA) and the certificate registered on the
+        /// app. Checked with the tenant, then kept in the OS keychain; the file can be deleted after.
+        #[arg(long, value_name = "PEM_FILE")]
+        certificate: Option<std::path::PathBuf>,
         /// Ask only for read permissions (the tenant consented to read, not to triage).
         #[arg(long)]
         read_only: bool,
@@ -459,10 +464,12 @@ async fn profile_command(
             authority,
             api_base,
             client_secret_stdin,
+            certificate,
             read_only,
             region,
             proxy,
         } => {
+            let application = client_secret_stdin || certificate.is_some();
             let profile = Profile {
                 name: name.clone(),
                 tenant,
@@ -487,17 +494,22 @@ async fn profile_command(
                     RegionArg::Uk => Region::Uk,
                 }),
                 proxy,
-                kind: if client_secret_stdin {
+                kind: if application {
                     Kind::Application
                 } else {
                     Kind::Delegated
                 },
+                credential: if certificate.is_some() {
+                    Credential::Certificate
+                } else {
+                    Credential::Secret
+                },
             };
             profile.validate()?;
-            let secret = if client_secret_stdin {
-                Some(read_secret()?)
-            } else {
-                None
+            let secret = match (&certificate, client_secret_stdin) {
+                (Some(path), _) => Some(idesk_core::auth::certificate::read_pem_file(path)?),
+                (None, true) => Some(read_secret()?),
+                (None, false) => None,
             };
             let current = config.current.clone();
             desk::add_profile(dirs, &keychain()?, profile, secret).await?;

@@ -67,6 +67,9 @@ pub struct Profile {
     pub sandbox: bool,
     #[serde(default)]
     pub kind: Kind,
+    /// How an application profile proves itself to its tenant.
+    #[serde(default, skip_serializing_if = "Credential::is_secret")]
+    pub credential: Credential,
     /// Ask only for read permissions (no triage): for tenants that consented to read only.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub read_only: bool,
@@ -159,6 +162,24 @@ pub enum Kind {
     Application,
 }
 
+/// An application profile's credential, kept in the keychain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, specta::Type)]
+#[serde(rename_all = "kebab-case")]
+pub enum Credential {
+    /// A client secret.
+    #[default]
+    Secret,
+    /// A certificate: its private key and the certificate as one PEM text. Each token request
+    /// carries a client assertion signed with the key.
+    Certificate,
+}
+
+impl Credential {
+    fn is_secret(&self) -> bool {
+        *self == Credential::Secret
+    }
+}
+
 impl Profile {
     /// The authority: tenant-specific by default, because `/common` breaks single-tenant apps
     /// (AADSTS50194).
@@ -209,7 +230,12 @@ impl Profile {
             self.authority()?.as_str().to_ascii_lowercase(),
             self.tenant.trim().to_ascii_lowercase(),
             self.client_id.trim().to_ascii_lowercase(),
-            self.kind,
+            // A certificate profile's credential is never a secret's: another kind, another
+            // fingerprint, so neither is ever sent as the other.
+            match (self.kind, self.credential) {
+                (Kind::Application, Credential::Certificate) => "ApplicationCertificate".to_owned(),
+                (kind, _) => format!("{kind:?}"),
+            },
         );
         Ok(Sha256::digest(text.as_bytes())
             .iter()
@@ -317,6 +343,11 @@ impl Profile {
             return Err(Error::Config(
                 "a regional host is a choice for the Defender XDR API in the commercial cloud only"
                     .into(),
+            ));
+        }
+        if self.kind == Kind::Delegated && self.credential != Credential::Secret {
+            return Err(Error::Config(
+                "a delegated profile signs in in the browser and has no certificate".into(),
             ));
         }
         if let Some(p) = &self.proxy {
@@ -482,6 +513,7 @@ mod tests {
             api_base: None,
             sandbox: false,
             kind: Kind::Delegated,
+            credential: Default::default(),
             read_only: false,
             region: None,
             proxy: None,
@@ -642,11 +674,23 @@ mod tests {
             |p: &mut Profile| p.tenant = "fabrikam.onmicrosoft.com".into(),
             |p: &mut Profile| p.client_id = "00000000-0000-0000-0000-000000000002".into(),
             |p: &mut Profile| p.cloud = Cloud::Usgov,
+            |p: &mut Profile| p.kind = Kind::Application,
         ] {
             let mut q = p.clone();
             change(&mut q);
             assert_ne!(q.fingerprint().unwrap(), fp);
         }
+        // An application's secret and its certificate never stand for each other.
+        let mut app = p.clone();
+        app.kind = Kind::Application;
+        let mut cert = app.clone();
+        cert.credential = Credential::Certificate;
+        assert_ne!(app.fingerprint().unwrap(), cert.fingerprint().unwrap());
+        cert.kind = Kind::Delegated;
+        assert!(
+            cert.validate().is_err(),
+            "a delegated profile has no certificate"
+        );
     }
 
     #[test]

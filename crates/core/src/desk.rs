@@ -16,7 +16,7 @@ use crate::auth::oidc::Account;
 use crate::auth::secret::Secret;
 use crate::auth::session::{PendingSignIn, Session};
 use crate::auth::token_store::{client_secret_key, refresh_token_key, unseal, TokenStore};
-use crate::config::{Config, Dirs, Kind, Profile};
+use crate::config::{Config, Credential, Dirs, Kind, Profile};
 use crate::error::{Error, Result};
 use crate::incidents::api::{IncidentApi, Progress};
 use crate::incidents::cache::{Cache, Snapshot};
@@ -382,25 +382,29 @@ impl Desk {
     }
 }
 
-/// Checks a new profile and saves it as the current one. An application profile's client secret
-/// is checked with the tenant first and kept in the keychain only; nothing is saved when it fails.
+/// Checks a new profile and saves it as the current one. An application profile's credential
+/// (client secret, or certificate key and certificate as PEM) is checked with the tenant first and
+/// kept in the keychain only; nothing is saved when it fails.
 pub async fn add_profile(
     dirs: &Dirs,
     store: &Arc<dyn TokenStore>,
     profile: Profile,
-    client_secret: Option<Secret>,
+    credential: Option<Secret>,
 ) -> Result<()> {
     profile.validate()?;
-    match (profile.kind, client_secret) {
-        (Kind::Application, Some(secret)) => {
+    match (profile.kind, credential) {
+        (Kind::Application, Some(credential)) => {
             Session::new(profile.clone(), Arc::clone(store))?
-                .set_client_secret(secret)
+                .set_app_credential(credential)
                 .await?;
         }
         (Kind::Application, None) => {
-            return Err(Error::Invalid(
-                "an application profile needs its client secret".into(),
-            ))
+            return Err(Error::Invalid(match profile.credential {
+                Credential::Secret => "an application profile needs its client secret".into(),
+                Credential::Certificate => {
+                    "an application profile needs its certificate and private key".into()
+                }
+            }))
         }
         (Kind::Delegated, Some(_)) => {
             return Err(Error::Invalid(

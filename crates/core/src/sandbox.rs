@@ -39,6 +39,7 @@ pub fn profile_from_line(line: &str) -> Result<Profile> {
         api_base: Some(url("graph")?),
         sandbox: true,
         kind: crate::config::Kind::Delegated,
+        credential: Default::default(),
         read_only: false,
         region: None,
         proxy: None,

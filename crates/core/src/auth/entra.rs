@@ -34,6 +34,8 @@ pub fn advice(error: &str, code: Option<u64>) -> &'static str {
         Some(7000218) => "The app is registered as confidential: set \"Allow public client flows\" to Yes and use the \"Mobile and desktop applications\" platform.",
         Some(700025) => "The app is a public client: remove the client secret from this profile.",
         Some(70008 | 700082 | 700084) => "The session has expired: sign in again.",
+        Some(700027) => "The tenant did not accept the certificate: upload it under \"Certificates & secrets\" in the app registration, and check it has not expired.",
+        Some(700024) => "The certificate's client assertion is outside its validity window: check this computer's clock.",
         Some(7000215 | 7000222) => "The client secret is wrong or expired: enter a valid one for this profile.",
         Some(90002 | 90023) => "The tenant was not found: check the tenant ID or domain, and the cloud.",
         _ => match error {

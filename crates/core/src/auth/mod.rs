@@ -3,6 +3,7 @@
 //! Knows nothing of incidents.
 
 pub mod browser;
+pub mod certificate;
 pub mod challenge;
 pub mod claims;
 pub mod entra;

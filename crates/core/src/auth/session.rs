@@ -16,6 +16,7 @@ use oauth2::{AuthorizationCode, CsrfToken, PkceCodeVerifier};
 use tokio::sync::OnceCell;
 use url::Url;
 
+use crate::auth::certificate::ClientCertificate;
 use crate::auth::loopback::{Callback, Listener};
 use crate::auth::oidc::{
     self, Account, AuthorizeRequest, ClientProof, Grant, IdentityHttp, Metadata, TokenSet, Verified,
@@ -24,7 +25,7 @@ use crate::auth::secret::Secret;
 use crate::auth::token_store::{
     blocking, client_secret_key, refresh_token_key, seal, unseal, TokenStore,
 };
-use crate::config::{Kind, Profile};
+use crate::config::{Credential, Kind, Profile};
 use crate::error::{Error, Result};
 
 /// Refresh this long before the access token expires.
@@ -406,7 +407,7 @@ impl Session {
             Kind::Delegated => (self.profile.scopes(), Grant::RefreshToken(&credential)),
             Kind::Application => (
                 self.profile.app_scope(),
-                Grant::ClientCredentials(ClientProof::Secret(&credential)),
+                Grant::ClientCredentials(self.client_proof(&credential, meta)?),
             ),
         };
         let tokens =
@@ -455,12 +456,25 @@ impl Session {
         Ok(tokens.access_token)
     }
 
-    /// Keeps an application profile's client secret in the keychain, after checking that the
-    /// tenant accepts it. A secret that does not work is not kept, and an older one stays.
-    pub async fn set_client_secret(&self, secret: Secret) -> Result<Account> {
+    /// How an application proves itself with `credential`: the client secret itself, or a fresh
+    /// client assertion signed with the certificate's key for this tenant's token endpoint.
+    fn client_proof<'a>(&self, credential: &'a Secret, meta: &Metadata) -> Result<ClientProof<'a>> {
+        Ok(match self.profile.credential {
+            Credential::Secret => ClientProof::Secret(credential),
+            Credential::Certificate => ClientProof::Assertion(
+                ClientCertificate::from_pem(credential)?
+                    .assertion(&self.profile.client_id, meta.token_endpoint.as_str())?,
+            ),
+        })
+    }
+
+    /// Keeps an application profile's credential (its client secret, or its certificate's key
+    /// and certificate as PEM) in the keychain, after checking that the tenant accepts it. One
+    /// that does not work is not kept, and an older one stays.
+    pub async fn set_app_credential(&self, credential: Secret) -> Result<Account> {
         if self.profile.kind != Kind::Application {
             return Err(Error::Invalid(
-                "only application profiles have a client secret".into(),
+                "only application profiles have a client secret or certificate".into(),
             ));
         }
         let generation = self.generation.load(Ordering::SeqCst);
@@ -470,12 +484,12 @@ impl Session {
             meta,
             &self.profile.client_id,
             &self.profile.app_scope(),
-            Grant::ClientCredentials(ClientProof::Secret(&secret)),
+            Grant::ClientCredentials(self.client_proof(&credential, meta)?),
         )
         .await?;
         {
             let _gate = self.refresh_gate.lock().await;
-            self.persist(secret, generation).await?;
+            self.persist(credential, generation).await?;
         }
         self.keep_access(&tokens);
         let account = Account {

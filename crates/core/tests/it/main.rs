@@ -3,6 +3,7 @@
 //! store in the real OS keychain, sign-in against a real OpenID provider, and the incident clients,
 //! cache and flows against the sandbox tenant.
 
+mod application;
 mod desk;
 mod hardening;
 mod incident_api;

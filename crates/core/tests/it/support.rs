@@ -92,6 +92,11 @@ pub mod idp {
         child: Child,
         pub issuer: String,
         pub client_id: String,
+        pub app_client_id: String,
+        pub app_client_secret: String,
+        pub app_cert_client_id: String,
+        /// The certificate app's PEM file: its private key and certificate.
+        pub app_certificate: String,
     }
 
     impl Drop for Idp {
@@ -126,6 +131,10 @@ pub mod idp {
             Idp {
                 issuer: field("issuer"),
                 client_id: field("client_id"),
+                app_client_id: field("app_client_id"),
+                app_client_secret: field("app_client_secret"),
+                app_cert_client_id: field("app_cert_client_id"),
+                app_certificate: field("app_certificate"),
                 child,
             }
         }
@@ -148,9 +157,25 @@ pub mod idp {
                 api_base: Some(Url::parse("http://127.0.0.1:9/v1.0").expect("api base")),
                 sandbox: true,
                 kind: idesk_core::config::Kind::Delegated,
+                credential: Default::default(),
                 read_only: false,
                 region: None,
                 proxy: None,
+            }
+        }
+
+        /// An application profile of this tenant: the secret app, or with `Certificate`, the
+        /// certificate app.
+        pub fn app_profile(&self, credential: idesk_core::config::Credential) -> Profile {
+            let client_id = match credential {
+                idesk_core::config::Credential::Secret => self.app_client_id.clone(),
+                idesk_core::config::Credential::Certificate => self.app_cert_client_id.clone(),
+            };
+            Profile {
+                client_id,
+                kind: idesk_core::config::Kind::Application,
+                credential,
+                ..self.profile()
             }
         }
 

@@ -55,11 +55,19 @@ export const commands = {
 	openPortal: (url: string) => __TAURI_INVOKE<null>("open_portal", { url }),
 	/**
 	 *  "Test connection": the profile is valid and its tenant's sign-in endpoint answers. Returns the
-	 *  issuer it found.
+	 *  issuer it found. The setup screen sends no credential here.
 	 */
 	testConnection: (profile: NewProfile_Deserialize) => __TAURI_INVOKE<string>("test_connection", { profile }),
-	/**  Saves a new profile, makes it current, and opens it. */
+	/**
+	 *  Saves a new profile, makes it current, and opens it. An application profile's credential is
+	 *  checked with the tenant first, then kept in the keychain only.
+	 */
 	addProfile: (profile: NewProfile_Deserialize) => __TAURI_INVOKE<AppView_Serialize>("add_profile", { profile }),
+	/**
+	 *  Asks for an application certificate file (PEM) in the system's file dialog. Returns its path,
+	 *  or nothing when the user cancelled; the file is read only when the profile is saved.
+	 */
+	chooseCertificate: () => __TAURI_INVOKE<string | null>("choose_certificate"),
 };
 
 /** Events */
@@ -338,14 +346,23 @@ export type IpcError = {
 };
 
 /**
- *  A new profile from the first-run setup: a delegated (interactive) profile. Application profiles
- *  are added with `idesk profile add --client-secret-stdin`, so that a secret never crosses IPC.
+ *  An application profile's credential as the setup screen gives it. A client secret crosses IPC
+ *  once, toward Rust, and nothing sends it back; a certificate is named by its file, which Rust
+ *  reads, so its private key never enters the window at all.
+ */
+export type NewCredential = { credential: "secret"; secret: string } | { credential: "certificate"; 
+/**  A PEM file with the private key and the certificate. */
+path: string };
+
+/**
+ *  A new profile from the setup screen: the analyst's own account (signed in in the browser), or,
+ *  with `application`, the app registration's own identity (client credentials).
  */
 export type NewProfile = NewProfile_Serialize | NewProfile_Deserialize;
 
 /**
- *  A new profile from the first-run setup: a delegated (interactive) profile. Application profiles
- *  are added with `idesk profile add --client-secret-stdin`, so that a secret never crosses IPC.
+ *  A new profile from the setup screen: the analyst's own account (signed in in the browser), or,
+ *  with `application`, the app registration's own identity (client credentials).
  */
 export type NewProfile_Deserialize = {
 	name: string,
@@ -360,11 +377,13 @@ export type NewProfile_Deserialize = {
 	region?: Region | null,
 	/**  A proxy for this profile, in place of the system's. */
 	proxy?: string | null,
+	/**  Set for an application profile: how it proves itself. */
+	application?: NewCredential | null,
 };
 
 /**
- *  A new profile from the first-run setup: a delegated (interactive) profile. Application profiles
- *  are added with `idesk profile add --client-secret-stdin`, so that a secret never crosses IPC.
+ *  A new profile from the setup screen: the analyst's own account (signed in in the browser), or,
+ *  with `application`, the app registration's own identity (client credentials).
  */
 export type NewProfile_Serialize = {
 	name: string,
@@ -379,6 +398,8 @@ export type NewProfile_Serialize = {
 	region: Region | null,
 	/**  A proxy for this profile, in place of the system's. */
 	proxy: string | null,
+	/**  Set for an application profile: how it proves itself. */
+	application: NewCredential | null,
 };
 
 /**  What the UI knows about a profile: never a token. */

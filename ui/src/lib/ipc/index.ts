@@ -18,6 +18,7 @@ export type ProfileView = B.ProfileView_Serialize;
 export type TokenInfo = B.TokenInfo_Serialize;
 export type Update = B.Update_Deserialize;
 export type NewProfile = B.NewProfile_Deserialize;
+export type NewCredential = B.NewCredential;
 export type Severity = Incident['severity'];
 export type Status = Incident['status'];
 export type Classification = Incident['classification'];
@@ -68,6 +69,7 @@ export const exportIncidents = guarded(commands.exportIncidents);
 export const openPortal = guarded(commands.openPortal);
 export const testConnection = guarded(commands.testConnection);
 export const addProfile = guarded(commands.addProfile);
+export const chooseCertificate = guarded(commands.chooseCertificate);
 
 /** The sign-in URL, announced when a sign-in starts, for the "copy sign-in link" fallback. */
 export const onSignInUrl = (handler: (url: string) => void) => events.signInUrl.listen((e) => handler(e.payload.url));
