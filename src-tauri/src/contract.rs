@@ -32,6 +32,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::test_connection,
             commands::add_profile,
             commands::choose_certificate,
+            commands::about,
+            commands::diagnostics,
         ])
         .events(collect_events![SignInUrl, SyncProgress])
         // Errors reject the promise with `{ code, message }`; ui/src/lib/ipc turns that into an

@@ -11,13 +11,16 @@ mod ipc_error;
 mod state;
 
 fn main() {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("IDESK_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    let log_file = idesk_core::logging::log_dir()
+        .map(|d| d.join("incident-desk.log"))
+        .ok();
+    idesk_core::logging::init("info", log_file.as_deref());
+    tracing::info!(
+        "Incident Desk {} on {} {}",
+        idesk_core::build::describe(),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    );
     let state = state::AppState::load();
     let contract = contract::builder();
     let result = tauri::Builder::default()

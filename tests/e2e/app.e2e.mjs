@@ -1,6 +1,6 @@
 // The desktop app in a real window (WebDriver through tauri-driver), signing in on the sandbox
 // tenant with headless Chromium as the system browser, then restarting and signing out.
-import { remote } from 'webdriverio';
+import { openApp } from './window.mjs';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,12 +19,7 @@ const keychain = () => {
   const r = spawnSync('secret-tool', ['search', '--all', 'service', service], { encoding: 'utf8' });
   return `${r.stdout}${r.stderr}`;
 };
-const launch = () => remote({
-  hostname: '127.0.0.1',
-  port: 4444,
-  logLevel: 'warn',
-  capabilities: { 'tauri:options': { application: app }, 'wdio:enforceWebDriverClassic': true },
-});
+const launch = () => openApp(app);
 const SANDBOX_API = / graph=(\S+)\/v1\.0/.exec(process.env.IDESK_SANDBOX)[1];
 const peek = async (id) => (await fetch(`${SANDBOX_API}/_sandbox/incidents/${id}`)).json();
 const cacheFiles = () => {
@@ -255,7 +250,10 @@ await step('leaves no token in files or logs', async () => {
     .flatMap((d) => fs.readdirSync(d, { recursive: true, withFileTypes: true })
       .filter((f) => f.isFile() && !f.name.endsWith('.png'))
       .map((f) => path.join(f.parentPath ?? f.path, f.name)));
-  assert.ok(files.some((f) => f.endsWith('app-and-driver.log')), 'the app log is among the files checked');
+  assert.ok(files.some((f) => f.endsWith('app-and-driver.log')), 'the app\'s standard error is among the files checked');
+  const logFile = path.join(process.env.IDESK_LOG_DIR, 'incident-desk.log');
+  assert.ok(files.includes(logFile), 'the app\'s log file is among the files checked');
+  assert.match(fs.readFileSync(logFile, 'utf8'), /Incident Desk \d+\.\d+\.\d+ \(/, 'the log file says which build ran');
   for (const f of files) {
     const text = fs.readFileSync(f, 'utf8');
     assert.ok(!text.includes(refreshToken.trim()), `refresh token found in ${f}`);

@@ -14,6 +14,8 @@ export E2E_WORK=$WORK
 export IDESK_KEYCHAIN_SERVICE="incident-desk-e2e-$$"
 export BROWSER="$ROOT/tests/support/browser.sh" BROWSER_LOG="$WORK/logs/browser.log"
 export IDESK_LOG=debug
+# The app's log file (it rotates there): inside the work dir, whose files are searched for tokens.
+export IDESK_LOG_DIR="$WORK/logs/app-log"
 mkdir -p "$WORK/logs"
 
 # Every process started here is recorded in `pids` by the shell that started it (never inside a
@@ -71,6 +73,21 @@ for _ in $(seq 50); do (echo > /dev/tcp/127.0.0.1/4444) 2>/dev/null || break; sl
 E2E_SANDBOX="$setup_sandbox" IDESK_SANDBOX="" IDESK_CONFIG_DIR="$WORK/setup/config" IDESK_DATA_DIR="$WORK/setup/data" \
   start_driver setup-and-driver
 E2E_SANDBOX="$setup_sandbox" IDESK_CONFIG_DIR="$WORK/setup/config" APP_BIN="$ROOT/target/debug/incident-desk" node tests/e2e/setup.e2e.mjs
+
+# 4. The Linux packages as users get them: the .deb unpacked into a throwaway root, its idesk run,
+# its app started with an empty home; the .rpm's file list.
+deb=$(ls target/release/bundle/deb/*.deb | head -1)
+rpm=$(ls target/release/bundle/rpm/*.rpm | head -1)
+bash tests/e2e/package.sh "$deb" "$rpm" "$WORK/package"
+kill "$driver"; wait "$driver" 2>/dev/null || true
+for _ in $(seq 50); do (echo > /dev/tcp/127.0.0.1/4444) 2>/dev/null || break; sleep 0.1; done
+mkdir -p "$WORK/package/home"
+unset IDESK_SANDBOX IDESK_CONFIG_DIR IDESK_DATA_DIR IDESK_LOG_DIR XDG_CONFIG_HOME XDG_DATA_HOME XDG_STATE_HOME XDG_CACHE_HOME
+HOME="$WORK/package/home" start_driver package-and-driver
+APP_BIN="$WORK/package/root/usr/bin/incident-desk" node tests/e2e/package.e2e.mjs
+[ -s "$WORK/package/home/.local/state/incident-desk/logs/incident-desk.log" ] \
+  || { echo "e2e: the installed app wrote no log file in the platform's place" >&2; exit 1; }
+
 mkdir -p target/e2e && cp "$WORK"/*.png target/e2e/ 2>/dev/null || true
-# Each suite (cli.sh, app.e2e.mjs, setup.e2e.mjs) stops at its first failure: reaching here means all passed.
-echo "e2e: 3 passed, 0 failed"
+# Each suite (cli.sh, app.e2e.mjs, setup.e2e.mjs, package) stops at its first failure: reaching here means all passed.
+echo "e2e: 4 passed, 0 failed"

@@ -1,7 +1,7 @@
 // First run in the real window: no profile and no sandbox announced, so the app opens on the setup.
 // The analyst fills in a tenant (here the sandbox's, under "Advanced"), tests the connection, saves,
 // and signs in to the new profile.
-import { remote } from 'webdriverio';
+import { openApp } from './window.mjs';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,12 +9,7 @@ import path from 'node:path';
 const line = process.env.E2E_SANDBOX;
 const field = (name) => new RegExp(` ${name}=(\\S+)`).exec(line)[1];
 const issuer = field('issuer');
-const b = await remote({
-  hostname: '127.0.0.1',
-  port: 4444,
-  logLevel: 'warn',
-  capabilities: { 'tauri:options': { application: process.env.APP_BIN }, 'wdio:enforceWebDriverClassic': true },
-});
+const b = await openApp(process.env.APP_BIN);
 try {
   const setup = await b.$('[data-testid="setup"]');
   await setup.waitForExist({ timeout: 30000 });

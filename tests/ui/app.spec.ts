@@ -564,6 +564,35 @@ test('setup offers the Defender XDR regional hosts and a proxy, and sends them o
   expect(added).toMatchObject({ api: 'defender', cloud: 'global', region: 'eu', proxy: 'http://proxy.contoso.test:8080' });
 });
 
+test('About shows the build, the paths and the licences, and copies the diagnostics', async ({ page }) => {
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  await mockIpc(page, {
+    about: () => ({
+      version: '0.1.0', commit: 'abc123def456', built: '2026-11-21', os: 'Debian GNU/Linux 12 (linux x86_64)',
+      configDir: '/home/a/.config/incident-desk', dataDir: '/home/a/.local/share/incident-desk',
+      logFile: '/home/a/.local/state/incident-desk/logs/incident-desk.log',
+      components: [
+        { name: 'tauri', version: '2.12.5', license: 'Apache-2.0 OR MIT' },
+        { name: 'ring', version: '0.17.14', license: 'Apache-2.0 AND ISC' },
+      ],
+    }),
+    diagnostics: () => 'Incident Desk 0.1.0 (abc123def456, 2026-11-21)\nProfiles: 1\n  - delegated, Graph API, Global cloud\n',
+  }, data());
+  await page.goto('/');
+  await page.getByTestId('open-about').click();
+  await expect(page.getByTestId('about-version')).toHaveText('0.1.0');
+  await expect(page.getByTestId('about-commit')).toHaveText('abc123def456');
+  await expect(page.getByTestId('about-log')).toContainText('incident-desk.log');
+  await page.getByText('Open-source components (2)').click();
+  await page.getByLabel('Filter components').fill('isc');
+  await expect(page.getByTestId('about-licences').locator('li')).toHaveText([/ring 0\.17\.14/]);
+  await page.getByTestId('copy-diagnostics').click();
+  await expect(page.getByTestId('diagnostics-copied')).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toContain('Profiles: 1');
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('about')).toHaveCount(0);
+});
+
 test('a notice from the core is shown once and can be dismissed', async ({ page }) => {
   const said = 'Profile "Contoso" now names another sign-in authority, tenant or app registration: its earlier sign-in and cached incidents were deleted, unsent. Sign in again.';
   await mockIpc(page, {

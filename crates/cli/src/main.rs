@@ -22,10 +22,13 @@ use idesk_core::incidents::model::{Classification, Determination, Status, Update
 use idesk_core::{Error, ErrorCode};
 use url::Url;
 
+/// `idesk 0.1.0 (commit, date)`.
+static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(idesk_core::build::describe);
+
 #[derive(Parser)]
 #[command(
     name = "idesk",
-    version,
+    version = VERSION.as_str(),
     about = "Review and triage Microsoft Defender XDR incidents"
 )]
 struct Cli {
@@ -192,13 +195,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("IDESK_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    idesk_core::logging::init("warn", None);
     // One thread: the CLI does one thing at a time, and a single thread spends no CPU handing work
     // between workers (keychain calls still run on the blocking pool).
     let runtime = match tokio::runtime::Builder::new_current_thread()

@@ -10,6 +10,7 @@ pub mod desk;
 pub mod error;
 pub mod files;
 pub mod incidents;
+pub mod logging;
 pub mod net;
 pub mod sandbox;
 
@@ -17,3 +18,17 @@ pub use error::{Error, ErrorCode};
 
 /// The user agent sent on every request, so a tenant's sign-in logs name the tool.
 pub const USER_AGENT: &str = concat!("IncidentDesk/", env!("CARGO_PKG_VERSION"));
+
+/// What this build is: shown by About, `idesk --version` and the diagnostics.
+pub mod build {
+    pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+    /// The commit it was built from (`unknown` outside a git checkout).
+    pub const COMMIT: &str = env!("IDESK_COMMIT");
+    /// The commit's date, so two builds of one commit say the same (`SOURCE_DATE_EPOCH` wins).
+    pub const DATE: &str = env!("IDESK_BUILD_DATE");
+
+    /// `0.1.0 (abc123def456, 2026-11-21)`.
+    pub fn describe() -> String {
+        format!("{VERSION} ({COMMIT}, {DATE})")
+    }
+}

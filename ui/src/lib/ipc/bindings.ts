@@ -68,6 +68,13 @@ export const commands = {
 	 *  or nothing when the user cancelled; the file is read only when the profile is saved.
 	 */
 	chooseCertificate: () => __TAURI_INVOKE<string | null>("choose_certificate"),
+	/**  Version, build, where the app keeps its files, and the bundled components' licences. */
+	about: () => __TAURI_INVOKE<AboutInfo_Serialize>("about"),
+	/**
+	 *  A support ticket's worth of facts: version, OS, the kinds of profiles (no names, tenants or
+	 *  secrets), the last warnings and errors, the last syncs.
+	 */
+	diagnostics: () => __TAURI_INVOKE<string>("diagnostics"),
 };
 
 /** Events */
@@ -77,6 +84,37 @@ export const events = {
 };
 
 /* Types */
+/**  What the About dialog shows. */
+export type AboutInfo = AboutInfo_Serialize | AboutInfo_Deserialize;
+
+/**  What the About dialog shows. */
+export type AboutInfo_Deserialize = {
+	version: string,
+	commit: string,
+	/**  The date of the commit it was built from. */
+	built: string,
+	os: string,
+	configDir: string,
+	dataDir: string,
+	logFile?: string | null,
+	/**  Every bundled crate and UI package with its licence (src-tauri/licenses.json). */
+	components: Component[],
+};
+
+/**  What the About dialog shows. */
+export type AboutInfo_Serialize = {
+	version: string,
+	commit: string,
+	/**  The date of the commit it was built from. */
+	built: string,
+	os: string,
+	configDir: string,
+	dataDir: string,
+	logFile: string | null,
+	/**  Every bundled crate and UI package with its licence (src-tauri/licenses.json). */
+	components: Component[],
+};
+
 /**  The account an ID token names. */
 export type Account = Account_Serialize | Account_Deserialize;
 
@@ -198,6 +236,13 @@ export type Comment_Serialize = {
 	text: string,
 	author: string | null,
 	created: string | null,
+};
+
+/**  A component bundled into the app, with its licence. */
+export type Component = {
+	name: string,
+	version: string,
+	license: string,
 };
 
 /**  Codes cross IPC as strings (`snake_case`) and pick the CLI's exit status. */

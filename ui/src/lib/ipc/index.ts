@@ -19,6 +19,7 @@ export type TokenInfo = B.TokenInfo_Serialize;
 export type Update = B.Update_Deserialize;
 export type NewProfile = B.NewProfile_Deserialize;
 export type NewCredential = B.NewCredential;
+export type AboutInfo = B.AboutInfo;
 export type Severity = Incident['severity'];
 export type Status = Incident['status'];
 export type Classification = Incident['classification'];
@@ -70,6 +71,8 @@ export const openPortal = guarded(commands.openPortal);
 export const testConnection = guarded(commands.testConnection);
 export const addProfile = guarded(commands.addProfile);
 export const chooseCertificate = guarded(commands.chooseCertificate);
+export const about = guarded(commands.about);
+export const diagnostics = guarded(commands.diagnostics);
 
 /** The sign-in URL, announced when a sign-in starts, for the "copy sign-in link" fallback. */
 export const onSignInUrl = (handler: (url: string) => void) => events.signInUrl.listen((e) => handler(e.payload.url));
