@@ -221,24 +221,17 @@ pub async fn sync_incidents(
     };
     let desk = state.desk()?;
     let result = desk.sync(&progress).await;
-    let when = OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    let outcome = match &result {
-        Ok((incidents, _)) => format!("ok, {} incidents", incidents.len()),
+    let name = desk.current().profile().name.clone();
+    match &result {
+        Ok((incidents, _)) => state
+            .syncs
+            .push(&format!("{name}: ok, {} incidents", incidents.len())),
         Err(e) => {
-            tracing::warn!(profile = desk.current().profile().name, "sync failed: {e}");
-            format!("failed ({:?}): {e}", e.code())
+            tracing::warn!(profile = name, "sync failed: {e}");
+            state
+                .syncs
+                .push(&format!("{name}: failed ({:?}): {e}", e.code()));
         }
-    };
-    if let Ok(mut syncs) = state.syncs.lock() {
-        if syncs.len() == 10 {
-            syncs.pop_front();
-        }
-        syncs.push_back(format!(
-            "{when} {}: {outcome}",
-            desk.current().profile().name
-        ));
     }
     let (incidents, report) = result?;
     Ok(IncidentsView {
@@ -314,12 +307,9 @@ pub async fn export_incidents(
         .save_file(move |path| {
             let _ = tx.send(path);
         });
-    let Some(path) = rx.await.ok().flatten() else {
+    let Some(path) = chosen(rx, "cannot save there").await? else {
         return Ok(None);
     };
-    let path = path
-        .into_path()
-        .map_err(|e| Error::Invalid(format!("cannot save there: {e}")))?;
     let shown = path.display().to_string();
     tokio::task::spawn_blocking(move || {
         idesk_core::files::write_atomically(&path, text.as_bytes())
@@ -327,6 +317,20 @@ pub async fn export_incidents(
     .await
     .map_err(|e| Error::task("export", e))??;
     Ok(Some(shown))
+}
+
+/// The path a file dialog answered with, or nothing when the user cancelled.
+async fn chosen(
+    rx: oneshot::Receiver<Option<tauri_plugin_dialog::FilePath>>,
+    refused: &str,
+) -> IpcResult<Option<std::path::PathBuf>> {
+    let Some(path) = rx.await.ok().flatten() else {
+        return Ok(None);
+    };
+    let path = path
+        .into_path()
+        .map_err(|e| Error::Invalid(format!("{refused}: {e}")))?;
+    Ok(Some(path))
 }
 
 /// Opens an incident's page in the Defender portal, in the system browser: portal links only.
@@ -455,21 +459,6 @@ pub struct AboutInfo {
     components: Vec<Component>,
 }
 
-fn os_name() -> String {
-    let pretty = std::fs::read_to_string("/etc/os-release")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("PRETTY_NAME="))
-                .map(|v| v.trim_matches('"').to_owned())
-        });
-    let (os, arch) = (std::env::consts::OS, std::env::consts::ARCH);
-    match pretty {
-        Some(p) => format!("{p} ({os} {arch})"),
-        None => format!("{os} {arch}"),
-    }
-}
-
 /// Version, build, where the app keeps its files, and the bundled components' licences.
 #[tauri::command]
 #[specta::specta]
@@ -481,12 +470,12 @@ pub fn about() -> IpcResult<AboutInfo> {
         version: idesk_core::build::VERSION.into(),
         commit: idesk_core::build::COMMIT.into(),
         built: idesk_core::build::DATE.into(),
-        os: os_name(),
+        os: idesk_core::diagnostics::os_name(),
         config_dir: dirs.config.display().to_string(),
         data_dir: dirs.data.display().to_string(),
-        log_file: idesk_core::logging::log_dir()
+        log_file: idesk_core::logging::app_log_file()
             .ok()
-            .map(|d| d.join("incident-desk.log").display().to_string()),
+            .map(|f| f.display().to_string()),
         components,
     })
 }
@@ -496,59 +485,15 @@ pub fn about() -> IpcResult<AboutInfo> {
 #[tauri::command]
 #[specta::specta]
 pub fn diagnostics(state: State<'_, AppState>) -> IpcResult<String> {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let _ = writeln!(out, "Incident Desk {}", idesk_core::build::describe());
-    let _ = writeln!(out, "OS: {}", os_name());
     let profiles = idesk_core::config::Dirs::from_env()
         .and_then(|d| idesk_core::config::Config::load(&d))
         .map(|c| c.profiles)
         .unwrap_or_default();
-    let _ = writeln!(out, "Profiles: {}", profiles.len());
-    for p in &profiles {
-        let kind = match (p.kind, p.credential) {
-            (Kind::Delegated, _) => "delegated",
-            (Kind::Application, Credential::Secret) => "application (client secret)",
-            (Kind::Application, Credential::Certificate) => "application (certificate)",
-        };
-        let _ = writeln!(
-            out,
-            "  - {kind}, {:?} API, {:?} cloud{}{}{}",
-            p.api,
-            p.cloud,
-            p.region
-                .map(|r| format!(", region {r:?}"))
-                .unwrap_or_default(),
-            if p.proxy.is_some() { ", own proxy" } else { "" },
-            if p.read_only { ", read only" } else { "" },
-        );
-    }
-    let _ = writeln!(
-        out,
-        "Keychain: {}",
-        if state.store().is_ok() {
-            "available"
-        } else {
-            "unavailable"
-        }
-    );
-    let _ = writeln!(out, "Recent warnings and errors:");
-    let problems = idesk_core::logging::recent_problems();
-    if problems.is_empty() {
-        let _ = writeln!(out, "  (none)");
-    }
-    for p in problems {
-        let _ = writeln!(out, "  {p}");
-    }
-    let _ = writeln!(out, "Last syncs:");
-    let syncs = state.syncs.lock().map(|s| s.clone()).unwrap_or_default();
-    if syncs.is_empty() {
-        let _ = writeln!(out, "  (none this run)");
-    }
-    for s in syncs {
-        let _ = writeln!(out, "  {s}");
-    }
-    Ok(out)
+    Ok(idesk_core::diagnostics::report(
+        &profiles,
+        state.store().is_ok(),
+        &state.syncs.lines(),
+    ))
 }
 
 /// Asks for an application certificate file (PEM) in the system's file dialog. Returns its path,
@@ -563,13 +508,8 @@ pub async fn choose_certificate(app: tauri::AppHandle) -> IpcResult<Option<Strin
         .pick_file(move |path| {
             let _ = tx.send(path);
         });
-    let Some(path) = rx.await.ok().flatten() else {
-        return Ok(None);
-    };
-    let path = path
-        .into_path()
-        .map_err(|e| Error::Invalid(format!("cannot read from there: {e}")))?;
-    Ok(Some(path.display().to_string()))
+    let path = chosen(rx, "cannot read from there").await?;
+    Ok(path.map(|p| p.display().to_string()))
 }
 
 #[cfg(test)]

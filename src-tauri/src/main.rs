@@ -11,9 +11,7 @@ mod ipc_error;
 mod state;
 
 fn main() {
-    let log_file = idesk_core::logging::log_dir()
-        .map(|d| d.join("incident-desk.log"))
-        .ok();
+    let log_file = idesk_core::logging::app_log_file().ok();
     idesk_core::logging::init("info", log_file.as_deref());
     tracing::info!(
         "Incident Desk {} on {} {}",

@@ -23,8 +23,8 @@ pub struct AppState {
     memory: Arc<MemoryStore>,
     /// Cancels the sign-in under way, if any.
     pub cancel: Mutex<Option<oneshot::Sender<()>>>,
-    /// The last syncs' outcomes, newest last, for "Copy diagnostics".
-    pub syncs: Mutex<std::collections::VecDeque<String>>,
+    /// The last syncs' outcomes, for "Copy diagnostics".
+    pub syncs: idesk_core::logging::RecentLines,
 }
 
 impl AppState {
@@ -49,7 +49,7 @@ impl AppState {
             session_only: AtomicBool::default(),
             memory: Arc::default(),
             cancel: Mutex::default(),
-            syncs: Mutex::default(),
+            syncs: idesk_core::logging::RecentLines::new(10),
         }
     }
 

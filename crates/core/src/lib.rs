@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod config;
 pub mod desk;
+pub mod diagnostics;
 pub mod error;
 pub mod files;
 pub mod incidents;

@@ -19,13 +19,54 @@ use tracing_subscriber::EnvFilter;
 
 use crate::error::{Error, Result};
 
+/// The app's log file, in `log_dir()`.
+pub const APP_LOG_FILE: &str = "incident-desk.log";
 /// One log file's size before it is rotated.
 pub const MAX_BYTES: u64 = 2 * 1024 * 1024;
 /// Rotated files kept beside the current one (`app.log.1` … `app.log.3`).
 pub const KEEP: usize = 3;
-const RECENT: usize = 20;
 
-static RECENT_PROBLEMS: Mutex<VecDeque<String>> = Mutex::new(VecDeque::new());
+static RECENT_PROBLEMS: RecentLines = RecentLines::new(20);
+
+/// The last few lines of something (warnings, syncs), each stamped with its time, oldest first.
+pub struct RecentLines {
+    capacity: usize,
+    lines: Mutex<VecDeque<String>>,
+}
+
+impl RecentLines {
+    pub const fn new(capacity: usize) -> Self {
+        RecentLines {
+            capacity,
+            lines: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Adds `text`, stamped with the time now; the oldest line goes when full.
+    pub fn push(&self, text: &str) {
+        let when = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        if let Ok(mut lines) = self.lines.lock() {
+            if lines.len() == self.capacity {
+                lines.pop_front();
+            }
+            lines.push_back(format!("{when} {text}"));
+        }
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.lines
+            .lock()
+            .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// The app's log file: `APP_LOG_FILE` in `log_dir()`.
+pub fn app_log_file() -> Result<PathBuf> {
+    Ok(log_dir()?.join(APP_LOG_FILE))
+}
 
 /// Where the app's log files go: `IDESK_LOG_DIR`, else the platform's place for logs.
 pub fn log_dir() -> Result<PathBuf> {
@@ -66,7 +107,7 @@ pub fn init(default_level: &str, file: Option<&Path>) {
     let _ = tracing_subscriber::registry()
         .with(stderr)
         .with(to_file)
-        .with(Recent)
+        .with(Problems)
         .try_init();
     if let Some(e) = problem {
         tracing::warn!("no log file: {e}");
@@ -75,10 +116,7 @@ pub fn init(default_level: &str, file: Option<&Path>) {
 
 /// The last warnings and errors logged in this run, oldest first, with their times.
 pub fn recent_problems() -> Vec<String> {
-    RECENT_PROBLEMS
-        .lock()
-        .map(|r| r.iter().cloned().collect())
-        .unwrap_or_default()
+    RECENT_PROBLEMS.lines()
 }
 
 /// A log file that moves itself aside at `MAX_BYTES`: `x.log` → `x.log.1` → … → `x.log.KEEP`.
@@ -153,25 +191,16 @@ impl Write for RotatingFile {
 }
 
 /// Keeps the last warnings and errors for diagnostics.
-struct Recent;
+struct Problems;
 
-impl<S: Subscriber> Layer<S> for Recent {
+impl<S: Subscriber> Layer<S> for Problems {
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
         if *event.metadata().level() > Level::WARN {
             return;
         }
         let mut text = Message(String::new());
         event.record(&mut text);
-        let when = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
-        let line = format!("{when} {} {}", event.metadata().level(), text.0);
-        if let Ok(mut r) = RECENT_PROBLEMS.lock() {
-            if r.len() == RECENT {
-                r.pop_front();
-            }
-            r.push_back(line);
-        }
+        RECENT_PROBLEMS.push(&format!("{} {}", event.metadata().level(), text.0));
     }
 }
 
@@ -221,7 +250,7 @@ mod tests {
     #[test]
     fn recent_problems_keep_warnings_and_errors_only() {
         use tracing_subscriber::prelude::*;
-        let subscriber = tracing_subscriber::registry().with(Recent);
+        let subscriber = tracing_subscriber::registry().with(Problems);
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!("an ordinary event");
             tracing::warn!(profile = "x", "the API answered 503");
