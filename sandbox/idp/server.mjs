@@ -12,6 +12,10 @@
 // - refresh tokens without prompt=consent, rotating on use;
 // - demo accounts: names starting with "reader" are Security Readers, "norole" has no security role,
 //   anyone else is a Security Operator (triage analyst);
+// - its own sign-in pages, like Entra's: an account picker with the demo accounts and their roles,
+//   then a consent page naming the permissions in words. Consent is remembered per account and app,
+//   as Entra does: signing in again (after a sign-out, in a new browser) does not ask again, unless
+//   the app asks for a permission not yet consented to, or sends prompt=consent;
 // - with SANDBOX_STATE_DIR set, keys and grants persist there, so a restarted sandbox still honours a
 //   refresh token (what `make run` needs for silent sign-in across app restarts).
 import http from 'node:http';
@@ -21,10 +25,13 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { Readable } from 'node:stream';
-import Provider, { errors } from 'oidc-provider';
+import Provider, { errors, interactionPolicy } from 'oidc-provider';
+import { DEMO_ACCOUNTS, accountPicker, consentPage, errorPage, permissionWords } from './pages.mjs';
 
 export const GRAPH = 'https://graph.microsoft.com';
 export const DEFENDER = 'https://api.security.microsoft.com';
+const DOMAIN = 'contoso-sandbox.test';
+const TENANT_NAME = 'Contoso (sandbox tenant)';
 const RESOURCE_SCOPES = {
   [GRAPH]: ['SecurityIncident.Read.All', 'SecurityIncident.ReadWrite.All'],
   [DEFENDER]: ['Incident.Read', 'Incident.ReadWrite'],
@@ -109,6 +116,47 @@ function signingKey(stateDir) {
   if (file) fs.writeFileSync(file, JSON.stringify(jwk), { mode: 0o600 });
   return jwk;
 }
+
+// What each account consented to, per client: { "<account> <client>": { oidc: [...], resources: { <resource>: [...] } } }.
+// Entra keeps consent per user and application, not per browser session; kept in the state dir.
+function makeConsents(stateDir) {
+  const file = stateDir && path.join(stateDir, 'consents.json');
+  let data = {};
+  if (file && fs.existsSync(file)) {
+    try { data = JSON.parse(fs.readFileSync(file, 'utf8')); } catch { data = {}; }
+  }
+  const key = (accountId, clientId) => `${accountId} ${clientId}`;
+  return {
+    get: (accountId, clientId) => data[key(accountId, clientId)],
+    remember(accountId, clientId, oidc = [], resources = {}) {
+      const had = data[key(accountId, clientId)] ?? { oidc: [], resources: {} };
+      const merged = { oidc: [...new Set([...had.oidc, ...oidc])], resources: { ...had.resources } };
+      for (const [r, scopes] of Object.entries(resources)) merged.resources[r] = [...new Set([...(had.resources[r] ?? []), ...scopes])];
+      data[key(accountId, clientId)] = merged;
+      if (file) {
+        fs.writeFileSync(`${file}.tmp`, JSON.stringify(data));
+        fs.renameSync(`${file}.tmp`, file);
+      }
+    },
+  };
+}
+
+// oidc-provider's prompts, less the consent it asks of native clients on every sign-in: Entra asks
+// only for permissions the account has not consented to.
+function entraPolicy() {
+  const policy = interactionPolicy.base();
+  policy.get('consent').checks.remove('native_client_prompt');
+  return policy;
+}
+
+const readForm = async (req) => {
+  let body = '';
+  for await (const c of req) {
+    body += c;
+    if (body.length > 16384) throw new Error('form too large');
+  }
+  return new URLSearchParams(body);
+};
 
 // The certificate app's credential: a self-signed RSA certificate and its key, as an administrator
 // would make with openssl and upload under "Certificates & secrets". The PEM (key + certificate) is
@@ -294,6 +342,7 @@ export async function startIdp({
   const issuerPath = `/${tenant}/v2.0`;
   const issuer = `http://127.0.0.1:${server.address().port}${issuerPath}`;
 
+  const consents = makeConsents(stateDir);
   const resourceOf = (scope = '') => (scope.includes(`${DEFENDER}/`) ? DEFENDER : GRAPH);
   const configuration = {
     clients: [
@@ -339,13 +388,29 @@ export async function startIdp({
       return {
         accountId: sub,
         async claims() {
-          const upn = sub.includes('@') ? sub : `${sub}@contoso-sandbox.test`;
-          return { sub, name: `Sandbox ${sub.split('@')[0]}`, preferred_username: upn, email: upn, oid: oidOf(sub), tid: tenant };
+          const upn = sub.includes('@') ? sub : `${sub}@${DOMAIN}`;
+          const name = DEMO_ACCOUNTS.find((a) => a.login === sub.split('@')[0])?.name ?? `Sandbox ${sub.split('@')[0]}`;
+          return { sub, name, preferred_username: upn, email: upn, oid: oidOf(sub), tid: tenant };
         },
       };
     },
+    interactions: { policy: entraPolicy(), url: async (ctx, interaction) => `${issuerPath}/interaction/${interaction.uid}` },
+    // Entra's consent outlives the browser session: a grant is rebuilt from what the account consented to.
+    async loadExistingGrant(ctx) {
+      const { client, session } = ctx.oidc;
+      const grantId = ctx.oidc.result?.consent?.grantId || session.grantIdFor(client.clientId);
+      const existing = grantId && await ctx.oidc.provider.Grant.find(grantId);
+      if (existing) return existing;
+      const consented = session.accountId && consents.get(session.accountId, client.clientId);
+      if (!consented) return undefined;
+      const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+      if (consented.oidc.length) grant.addOIDCScope(consented.oidc.join(' '));
+      for (const [resource, scopes] of Object.entries(consented.resources)) grant.addResourceScope(resource, scopes.join(' '));
+      await grant.save();
+      return grant;
+    },
     features: {
-      devInteractions: { enabled: true },
+      devInteractions: { enabled: false },
       revocation: { enabled: true },
       clientCredentials: { enabled: true },
       resourceIndicators: {
@@ -376,8 +441,12 @@ export async function startIdp({
       const scp = [...new Set((token.scope || '').split(' ')
         .filter((s) => s.startsWith(`${aud}/`) || RESOURCE_SCOPES[aud].includes(s))
         .map((s) => s.replace(`${aud}/`, '')))].join(' ');
-      const upn = token.accountId.includes('@') ? token.accountId : `${token.accountId}@contoso-sandbox.test`;
+      const upn = token.accountId.includes('@') ? token.accountId : `${token.accountId}@${DOMAIN}`;
       return { tid: tenant, oid: oidOf(token.accountId), upn, scp, wids: rolesOf(token.accountId), ver: '1.0', appid: token.clientId };
+    },
+    async renderError(ctx, out) {
+      ctx.type = 'html';
+      ctx.body = errorPage({ tenantName: TENANT_NAME, error: out.error, description: out.error_description });
     },
     formats: { customizers: { async jwt(ctx, token, jwt) { jwt.header = { typ: 'JWT' }; } } },
     pkce: { required: () => true },
@@ -388,8 +457,9 @@ export async function startIdp({
   };
 
   const control = makeControl(log);
+  let provider;
   const makeProvider = () => {
-    const provider = new Provider(issuer, configuration);
+    provider = new Provider(issuer, configuration);
     provider.on('server_error', (ctx, err) => log('server_error', err.message));
     provider.on('grant.error', (ctx, err) => log('grant.error', err.message, err.error_description ?? '', err.scope ?? ''));
     provider.on('authorization.error', (ctx, err) => log('authorization.error', err.message, err.error_description ?? ''));
@@ -402,6 +472,80 @@ export async function startIdp({
   let cb = makeProvider();
   // Key rotation: a new key signs from now on; the old one stays published for tokens already out.
   // Grants and sessions live in the adapter, which the new provider instance shares.
+  // The sign-in pages: GET shows the account picker or the consent page; POST .../login picks an
+  // account, .../confirm accepts, .../abort cancels (access_denied back to the app, as Entra does).
+  // oidc-provider drops offline_access from the request's scope without prompt=consent, yet issues
+  // refresh tokens to the native client here, as Entra does; Entra lists it on the consent page:
+  // "Maintain access to data you have given it access to".
+  const offlineAsked = (params, session) => (params.client_id === clientId
+    && !consents.get(session.accountId, params.client_id)?.oidc.includes('offline_access') ? ['offline_access'] : []);
+  const interaction = async (req, res, provider) => {
+    const [, uid, action] = req.url.slice(issuerPath.length).split('?')[0].match(/^\/interaction\/([^/]+)(?:\/(\w+))?$/) ?? [];
+    if (!uid) { res.statusCode = 404; res.end(); return; }
+    const html = (body) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store',
+        'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'" });
+      res.end(body);
+    };
+    try {
+      const details = await provider.interactionDetails(req, res);
+      if (details.uid !== uid) throw new errors.SessionNotFound('interaction mismatch');
+      const { prompt, params, session } = details;
+      const base = `${issuerPath}/interaction/${uid}`;
+      const tenantName = TENANT_NAME;
+      if (req.method === 'GET' && !action) {
+        if (prompt.name === 'login') {
+          return html(accountPicker({ action: `${base}/login`, abort: `${base}/abort`, tenantName, domain: DOMAIN, loginHint: params.login_hint }));
+        }
+        const details2 = prompt.details;
+        const resources = details2.missingResourceScopes ?? {};
+        return html(consentPage({
+          action: `${base}/confirm`, abort: `${base}/abort`, tenantName,
+          appName: params.client_id === clientId ? 'Incident Desk' : params.client_id,
+          account: session.accountId.includes('@') ? session.accountId : `${session.accountId}@${DOMAIN}`,
+          permissions: permissionWords([...(details2.missingOIDCScope ?? []), ...offlineAsked(params, session)], resources),
+        }));
+      }
+      if (req.method !== 'POST') { res.statusCode = 405; res.end(); return; }
+      const form = await readForm(req);
+      if (action === 'login') {
+        const login = (form.get('login') ?? '').trim().toLowerCase().replace(/@contoso-sandbox\.test$/, '');
+        if (!/^[a-z0-9._-]{1,64}(@[a-z0-9.-]{1,128})?$/.test(login)) {
+          return html(accountPicker({ action: `${base}/login`, abort: `${base}/abort`, tenantName, domain: DOMAIN, loginHint: '' }));
+        }
+        return provider.interactionFinished(req, res, { login: { accountId: login } }, { mergeWithLastSubmission: false });
+      }
+      if (action === 'confirm' && prompt.name === 'consent') {
+        const { missingOIDCScope = [], missingOIDCClaims = [], missingResourceScopes = {} } = prompt.details;
+        const grant = details.grantId
+          ? await provider.Grant.find(details.grantId)
+          : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+        if (missingOIDCScope.length) grant.addOIDCScope(missingOIDCScope.join(' '));
+        if (missingOIDCClaims.length) grant.addOIDCClaims(missingOIDCClaims);
+        for (const [resource, scopes] of Object.entries(missingResourceScopes)) grant.addResourceScope(resource, scopes.join(' '));
+        const grantId = await grant.save();
+        consents.remember(session.accountId, params.client_id, [...missingOIDCScope, ...offlineAsked(params, session)], missingResourceScopes);
+        log('consent given', session.accountId);
+        return provider.interactionFinished(req, res, { consent: details.grantId ? {} : { grantId } }, { mergeWithLastSubmission: true });
+      }
+      if (action === 'abort') {
+        const declined = prompt.name === 'consent';
+        return provider.interactionFinished(req, res, {
+          error: 'access_denied',
+          error_description: declined
+            ? `AADSTS65004: User declined to consent to access the app. Trace ID: ${crypto.randomUUID()} Correlation ID: ${crypto.randomUUID()}`
+            : 'The user cancelled the sign-in.',
+        }, { mergeWithLastSubmission: false });
+      }
+      res.statusCode = 400;
+      res.end('Unknown step.');
+    } catch (e) {
+      log('interaction', e.message);
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('This sign-in has expired or is not valid any more: start it again from the app.');
+    }
+  };
+
   control.onRotate = () => {
     const fresh = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
     fresh.kid = crypto.randomUUID();
@@ -417,6 +561,7 @@ export async function startIdp({
     if (req.method === 'POST' && req.url.split('?')[0] === `${issuerPath}/token`) control.countRequest('token');
     await control.delay(req, issuerPath);
     if (control.inject(req, res, issuerPath)) return;
+    if (req.url.startsWith(`${issuerPath}/interaction/`)) return interaction(req, res, provider);
     if (req.method === 'POST' && req.url.split('?')[0] === `${issuerPath}/token`) {
       req = await entraRefreshScope(req);
       entraClientErrors(req.form, res);

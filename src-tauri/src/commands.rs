@@ -11,6 +11,7 @@ use idesk_core::desk::{self, Desk};
 use idesk_core::incidents::export::ExportFormat;
 use idesk_core::incidents::model::{Incident, IncidentDetail, Update};
 use idesk_core::incidents::portal;
+use idesk_core::settings::Settings;
 use idesk_core::Error;
 use serde::{Deserialize, Serialize};
 use tauri::State;
@@ -39,6 +40,15 @@ pub struct ProfileView {
     application: bool,
     /// For Defender XDR profiles: the date that API stops working.
     retires: Option<String>,
+    /// The rest of the profile, for the settings screen's editor (no credential: only its kind).
+    client_id: String,
+    cloud: Cloud,
+    authority: Option<url::Url>,
+    api_base: Option<url::Url>,
+    region: Option<Region>,
+    proxy: Option<url::Url>,
+    /// An application profile's kind of credential.
+    credential: Option<Credential>,
 }
 
 impl From<&Profile> for ProfileView {
@@ -52,6 +62,13 @@ impl From<&Profile> for ProfileView {
             application: p.kind == Kind::Application,
             retires: (p.api == Backend::Defender)
                 .then(|| idesk_core::incidents::api::DEFENDER_RETIREMENT.to_owned()),
+            client_id: p.client_id.clone(),
+            cloud: p.cloud,
+            authority: p.authority.clone(),
+            api_base: p.api_base.clone(),
+            region: p.region,
+            proxy: p.proxy.clone(),
+            credential: (p.kind == Kind::Application).then_some(p.credential),
         }
     }
 }
@@ -435,6 +452,61 @@ pub async fn add_profile(state: State<'_, AppState>, profile: NewProfile) -> Ipc
     view(&*state.reload()?).await
 }
 
+/// Saves an edited profile under its name (the settings screen). An application profile keeps its
+/// stored credential unless a new one is given.
+#[tauri::command]
+#[specta::specta]
+pub async fn update_profile(state: State<'_, AppState>, profile: NewProfile) -> IpcResult<AppView> {
+    let dirs = idesk_core::config::Dirs::from_env()?;
+    let (profile, credential) = profile.into_parts().await?;
+    let open = state.desk()?.profile().name.clone();
+    desk::update_profile(&dirs, &state.store()?, profile, credential).await?;
+    // The edited profile's new values take effect; the one that was open stays open.
+    let desk = state.reload()?;
+    let _ = desk.switch(&open);
+    view(&desk).await
+}
+
+/// What the settings screen shows: the settings, which profile opens at start, and why the saved
+/// settings could not be used, if they could not.
+#[derive(Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    settings: Settings,
+    default_profile: Option<String>,
+    problem: Option<String>,
+}
+
+#[tauri::command]
+#[specta::specta]
+pub fn get_settings() -> IpcResult<SettingsView> {
+    let dirs = idesk_core::config::Dirs::from_env()?;
+    let (settings, problem) = Settings::load_or_default(&dirs);
+    Ok(SettingsView {
+        settings,
+        default_profile: idesk_core::desk::default_profile(&dirs),
+        problem,
+    })
+}
+
+/// Saves the settings; the log level applies at once.
+#[tauri::command]
+#[specta::specta]
+pub fn save_settings(settings: Settings) -> IpcResult<Settings> {
+    let dirs = idesk_core::config::Dirs::from_env()?;
+    settings.save(&dirs)?;
+    idesk_core::logging::set_level(settings.log_level.directive());
+    tracing::info!(level = settings.log_level.directive(), "settings saved");
+    Ok(settings)
+}
+
+/// Makes `name` the profile that opens at start.
+#[tauri::command]
+#[specta::specta]
+pub fn set_default_profile(state: State<'_, AppState>, name: String) -> IpcResult<()> {
+    Ok(state.desk()?.set_default(&name)?)
+}
+
 /// A component bundled into the app, with its licence.
 #[derive(Serialize, Deserialize, specta::Type)]
 pub struct Component {
@@ -519,15 +591,14 @@ mod tests {
     #[test]
     fn the_view_sent_over_ipc_has_no_place_for_a_token() {
         let view = AppView {
-            profile: ProfileView {
-                name: "Sandbox".into(),
-                tenant: "t".into(),
-                sandbox: true,
-                api: Backend::Graph,
-                read_only: false,
-                application: false,
-                retires: None,
-            },
+            profile: ProfileView::from(&Profile {
+                kind: Kind::Application,
+                ..idesk_core::sandbox::profile_from_line(
+                    "SANDBOX issuer=http://127.0.0.1:1/t/v2.0 graph=http://127.0.0.1:2/v1.0 \
+                     defender=http://127.0.0.1:2 tenant=t client_id=c",
+                )
+                .unwrap()
+            }),
             signed_in: true,
             account: Some(Account {
                 name: Some("Alice".into()),
@@ -558,6 +629,27 @@ mod tests {
             keys(&json["account"]),
             ["name", "objectId", "tenantId", "username"]
         );
+        // A profile is described, its credential only by kind.
+        assert_eq!(
+            keys(&json["profile"]),
+            [
+                "api",
+                "apiBase",
+                "application",
+                "authority",
+                "clientId",
+                "cloud",
+                "credential",
+                "name",
+                "proxy",
+                "readOnly",
+                "region",
+                "retires",
+                "sandbox",
+                "tenant"
+            ]
+        );
+        assert_eq!(json["profile"]["credential"], "secret");
     }
 
     #[test]

@@ -12,7 +12,13 @@ mod state;
 
 fn main() {
     let log_file = idesk_core::logging::app_log_file().ok();
-    idesk_core::logging::init("info", log_file.as_deref());
+    let (settings, settings_problem) = idesk_core::config::Dirs::from_env()
+        .map(|d| idesk_core::settings::Settings::load_or_default(&d))
+        .unwrap_or_default();
+    idesk_core::logging::init(settings.log_level.directive(), log_file.as_deref());
+    if let Some(problem) = settings_problem {
+        tracing::warn!("settings not used: {problem}");
+    }
     tracing::info!(
         "Incident Desk {} on {} {}",
         idesk_core::build::describe(),

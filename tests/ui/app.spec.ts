@@ -14,9 +14,13 @@ import {
   type Incident,
   type MockData,
   type ProfileView,
+  type SettingsView,
 } from './mock-ipc.ts';
 
-const PROFILE: ProfileView = { name: 'Sandbox', tenant: 't-1', sandbox: true, api: 'graph', readOnly: false, application: false, retires: null };
+const PROFILE: ProfileView = {
+  name: 'Sandbox', tenant: 't-1', sandbox: true, api: 'graph', readOnly: false, application: false, retires: null,
+  clientId: 'c-1', cloud: 'global', authority: null, apiBase: null, region: null, proxy: null, credential: null,
+};
 const CONTOSO: ProfileView = { ...PROFILE, name: 'Contoso', tenant: 'contoso.onmicrosoft.com', sandbox: false };
 const FABRIKAM: ProfileView = { ...PROFILE, name: 'Fabrikam', tenant: 'fabrikam.onmicrosoft.com', sandbox: false };
 const ACCOUNT: Account = { name: 'Alice', username: 'alice@contoso.test', tenantId: 't-1', objectId: 'o-1' };
@@ -451,7 +455,7 @@ test('first run: the setup guides, tests the connection and saves a profile', as
     },
     testConnection: (profile) => `https://login.microsoftonline.com/${profile.tenant}/v2.0`,
     addProfile: (profile) => {
-      const p = { name: profile.name, tenant: profile.tenant, sandbox: false, api: profile.api, readOnly: profile.readOnly, application: false, retires: null };
+      const p = { name: profile.name, tenant: profile.tenant, sandbox: false, api: profile.api, readOnly: profile.readOnly, application: false, retires: null, clientId: profile.clientId, cloud: profile.cloud, authority: profile.authority ?? null, apiBase: profile.apiBase ?? null, region: profile.region ?? null, proxy: profile.proxy ?? null, credential: null };
       return { profile: p, signedIn: false, account: null, profiles: [p], sessionOnly: false, notice: null };
     },
   }, data());
@@ -484,7 +488,7 @@ test('an application profile: the client secret crosses IPC once, with the save,
       if (profile.application?.credential === 'secret' && profile.application.secret === 'wrong') {
         throw mock.error('auth_failed', 'The client secret is wrong or expired: enter a valid one for this profile.');
       }
-      const p = { name: profile.name, tenant: profile.tenant, sandbox: false, api: profile.api, readOnly: profile.readOnly, application: true, retires: null };
+      const p = { name: profile.name, tenant: profile.tenant, sandbox: false, api: profile.api, readOnly: profile.readOnly, application: true, retires: null, clientId: profile.clientId, cloud: profile.cloud, authority: profile.authority ?? null, apiBase: profile.apiBase ?? null, region: profile.region ?? null, proxy: profile.proxy ?? null, credential: profile.application?.credential ?? null };
       return { profile: p, signedIn: true, account: { name: `Application ${profile.clientId}`, username: null, tenantId: profile.tenant, objectId: null }, profiles: [p], sessionOnly: false, notice: null };
     },
   }, data());
@@ -546,7 +550,7 @@ test('setup offers the Defender XDR regional hosts and a proxy, and sends them o
       throw mock.error('no_profile', 'no profile configured');
     },
     addProfile: (profile) => {
-      const p = { name: profile.name, tenant: profile.tenant, sandbox: false, api: profile.api, readOnly: profile.readOnly, application: false, retires: null };
+      const p = { name: profile.name, tenant: profile.tenant, sandbox: false, api: profile.api, readOnly: profile.readOnly, application: false, retires: null, clientId: profile.clientId, cloud: profile.cloud, authority: profile.authority ?? null, apiBase: profile.apiBase ?? null, region: profile.region ?? null, proxy: profile.proxy ?? null, credential: null };
       return { profile: p, signedIn: false, account: null, profiles: [p], sessionOnly: false, notice: null };
     },
   }, data());
@@ -764,4 +768,88 @@ test('hostile data does not stop a view: repeated tags and alerts, a saved filte
   await page.getByTestId('search').fill('ransomware');
   await expect(rows(page)).toHaveCount(1);
   expect(pageErrors).toEqual([]);
+});
+
+test('settings: theme, log level and sync interval apply at once; the default profile; edit keeps a stored secret', async ({ page }) => {
+  const app: ProfileView = { ...CONTOSO, application: true, credential: 'secret', clientId: 'app-1' };
+  const settings: SettingsView = { settings: { theme: 'system', syncEverySecs: null, logLevel: 'info' }, defaultProfile: 'Contoso', problem: null };
+  await page.clock.install();
+  await mockIpc(page, {
+    ...signedIn,
+    getSettings: () => mock.data.settings ?? null!,
+    saveSettings: (s) => ({ theme: s.theme ?? 'system', syncEverySecs: s.syncEverySecs ?? null, logLevel: s.logLevel ?? 'info' }),
+    setDefaultProfile: () => null,
+    updateProfile: () => mock.data.view,
+    removeProfile: () => mock.data.view,
+  }, data({ view: view({ profile: app, profiles: [app, FABRIKAM, PROFILE] }), settings }));
+  page.on('dialog', (d) => d.accept());
+  await page.goto('/');
+  await expect(rows(page)).toHaveCount(2);
+
+  await page.getByTestId('open-settings').click();
+  const list = page.getByTestId('settings-profile');
+  await expect(list).toHaveCount(3);
+  await expect(list.nth(0)).toContainText('The application (client secret)');
+  await expect(list.nth(1)).toContainText('An analyst (browser)');
+  await expect(list.nth(0).getByTestId('settings-default')).toBeChecked();
+  // The sandbox profile is neither edited nor removed here.
+  await expect(list.nth(2).getByTestId('settings-edit')).toHaveCount(0);
+
+  // The theme applies to the whole window at once, and is saved.
+  await page.getByTestId('settings-theme-dark').check();
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await page.getByTestId('settings-theme-light').check();
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'light');
+  await page.getByTestId('settings-log-level').selectOption('debug');
+  await expect(page.getByTestId('settings-saved')).toBeVisible();
+  expect((await calls(page, 'saveSettings')).map(([s]) => [s.theme, s.logLevel])).toEqual([['dark', 'info'], ['light', 'info'], ['light', 'debug']]);
+
+  await list.nth(1).getByTestId('settings-default').check();
+  expect(await calls(page, 'setDefaultProfile')).toEqual([['Fabrikam']]);
+
+  // The queue syncs by itself at the chosen interval, and not at all when off.
+  const before = await count(page, 'syncIncidents');
+  await page.clock.runFor(120_000);
+  expect(await count(page, 'syncIncidents')).toBe(before);
+  await page.getByTestId('settings-sync-every').selectOption({ label: 'Every 30 seconds' });
+  expect((await calls(page, 'saveSettings')).at(-1)?.[0].syncEverySecs).toBe(30);
+  await page.getByTestId('settings-close').click();
+  await page.clock.runFor(61_000);
+  await expect.poll(() => count(page, 'syncIncidents')).toBe(before + 2);
+
+  // Editing an application profile: the name stays, the stored secret is kept when none is typed.
+  await page.getByTestId('open-settings').click();
+  await list.nth(0).getByTestId('settings-edit').click();
+  await expect(page.getByTestId('setup')).toContainText('Edit the profile “Contoso”');
+  await expect(page.getByTestId('setup-name')).toHaveValue('Contoso');
+  await expect(page.getByTestId('setup-name')).toHaveAttribute('readonly', '');
+  await expect(page.getByTestId('setup-client')).toHaveValue('app-1');
+  await expect(page.getByTestId('setup-as-secret')).toBeChecked();
+  await expect(page.getByTestId('setup-secret')).toHaveValue('');
+  await page.getByText('Advanced').click();
+  await page.getByTestId('setup-proxy').fill('http://proxy.contoso.test:8080');
+  await page.getByTestId('setup-save').click();
+  await expect(rows(page)).toHaveCount(2);
+  const [[edited]] = await calls(page, 'updateProfile');
+  expect(edited).toMatchObject({ name: 'Contoso', clientId: 'app-1', proxy: 'http://proxy.contoso.test:8080', application: null });
+
+  // Removing from the settings names the profile, after asking.
+  await page.getByTestId('open-settings').click();
+  await list.nth(1).getByTestId('settings-remove').click();
+  await expect.poll(() => calls(page, 'removeProfile')).toEqual([['Fabrikam']]);
+});
+
+test('settings that cannot be read say why and show the defaults', async ({ page }) => {
+  const broken: SettingsView = {
+    settings: { theme: 'system', syncEverySecs: 60, logLevel: 'info' },
+    defaultProfile: null,
+    problem: '/home/a/.config/incident-desk/settings.json is not a valid settings file: expected value at line 1 column 1',
+  };
+  await mockIpc(page, { ...signedIn, getSettings: () => mock.data.settings ?? null! }, data({ settings: broken }));
+  await page.goto('/');
+  await page.getByTestId('open-settings').click();
+  await expect(page.getByTestId('settings-problem')).toContainText('is not a valid settings file');
+  await expect(page.getByTestId('settings-sync-every')).toHaveValue('60');
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('settings')).toHaveCount(0);
 });

@@ -14,11 +14,11 @@
 import type { Page } from '@playwright/test';
 // Types only: a runtime import would pull @tauri-apps/api into node.
 import type { commands, events, ErrorCode, IpcError } from '../../ui/src/lib/ipc/bindings';
-import type { Alert, AppView, Incident } from '../../ui/src/lib/ipc';
+import type { Alert, AppView, Incident, SettingsView } from '../../ui/src/lib/ipc';
 
 export type { ErrorCode, IpcError };
 // The shapes the UI receives, as the UI names them.
-export type { Account, Alert, AppView, Incident, IncidentDetail, ProfileView, TokenInfo } from '../../ui/src/lib/ipc';
+export type { Account, Alert, AppView, Incident, IncidentDetail, ProfileView, SettingsView, TokenInfo } from '../../ui/src/lib/ipc';
 
 type Commands = typeof commands;
 export type CommandName = keyof Commands;
@@ -46,6 +46,8 @@ export interface MockData {
   views?: Record<string, AppView>;
   /** Each incident's alerts, by incident ID. */
   alerts?: Record<string, Alert[]>;
+  /** What getSettings answers. */
+  settings?: SettingsView;
 }
 
 /** What handlers may change, and what the test reads back. */

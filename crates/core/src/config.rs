@@ -496,6 +496,11 @@ impl Dirs {
     pub fn config_file(&self) -> PathBuf {
         self.config.join("profiles.json")
     }
+
+    /// The app's settings (`crate::settings`).
+    pub fn settings_file(&self) -> PathBuf {
+        self.config.join("settings.json")
+    }
 }
 
 #[cfg(test)]

@@ -200,6 +200,16 @@ impl Desk {
         self.entry().session.profile()
     }
 
+    /// Makes `name` (a configured profile, or the sandbox's) the profile that opens at start.
+    pub fn set_default(&self, name: &str) -> Result<()> {
+        if !self.profiles().any(|p| p.name == name) {
+            return Err(Error::Config(format!("no profile named {name:?}")));
+        }
+        let mut config = Config::load(&self.dirs)?;
+        config.current = Some(name.to_owned());
+        config.save(&self.dirs)
+    }
+
     /// Makes `name` the current profile; its session (and tokens) are kept from before.
     pub fn switch(&self, name: &str) -> Result<()> {
         let i = self
@@ -417,6 +427,54 @@ pub async fn add_profile(
     tokio::task::spawn_blocking(move || Config::add(&dirs, profile))
         .await
         .map_err(|e| Error::task("profiles", e))?
+}
+
+/// Saves an edited profile under its name, keeping which profile opens at start. An application
+/// profile keeps its stored credential when none is given, as long as it still names the same
+/// authority, tenant and app registration; otherwise the credential must be given again (the old
+/// one is bound to the old registration and is deleted when the profile next opens).
+pub async fn update_profile(
+    dirs: &Dirs,
+    store: &Arc<dyn TokenStore>,
+    profile: Profile,
+    credential: Option<Secret>,
+) -> Result<()> {
+    profile.validate()?;
+    let mut config = Config::load(dirs)?;
+    let before = config
+        .profile(&profile.name)
+        .ok_or_else(|| Error::Config(format!("no profile named {:?}", profile.name)))?;
+    let same_binding = before.fingerprint()? == profile.fingerprint()?;
+    match (profile.kind, credential) {
+        (Kind::Application, Some(credential)) => {
+            Session::new(profile.clone(), Arc::clone(store))?
+                .set_app_credential(credential)
+                .await?;
+        }
+        (Kind::Application, None) if !same_binding => {
+            return Err(Error::Invalid(
+                "the tenant, authority or app registration changed: give the application's \
+                 credential again"
+                    .into(),
+            ))
+        }
+        (Kind::Delegated, Some(_)) => {
+            return Err(Error::Invalid(
+                "a delegated profile signs in in the browser and has no client secret".into(),
+            ))
+        }
+        _ => {}
+    }
+    config.upsert(profile);
+    let dirs = dirs.clone();
+    tokio::task::spawn_blocking(move || config.save(&dirs))
+        .await
+        .map_err(|e| Error::task("profiles", e))?
+}
+
+/// The profile that opens at start, when one is chosen.
+pub fn default_profile(dirs: &Dirs) -> Option<String> {
+    Config::load(dirs).ok()?.current
 }
 
 /// "Test connection": the profile is valid and its tenant's sign-in endpoint answers. Returns the

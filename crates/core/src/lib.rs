@@ -14,6 +14,7 @@ pub mod incidents;
 pub mod logging;
 pub mod net;
 pub mod sandbox;
+pub mod settings;
 
 pub use error::{Error, ErrorCode};
 

@@ -9,13 +9,13 @@ use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{reload, EnvFilter};
 
 use crate::error::{Error, Result};
 
@@ -85,32 +85,50 @@ pub fn log_dir() -> Result<PathBuf> {
 
 /// Sets up logging at `IDESK_LOG` (else `default_level`), to standard error and, given a file
 /// path, to that rotating file. A file that cannot be opened is said on standard error; logging
-/// goes on without it.
+/// goes on without it. `set_level` changes the level later (the settings screen).
 pub fn init(default_level: &str, file: Option<&Path>) {
-    let filter = || EnvFilter::try_from_env("IDESK_LOG").unwrap_or_else(|_| default_level.into());
-    let stderr = tracing_subscriber::fmt::layer()
-        .with_writer(io::stderr)
-        .with_filter(filter());
     let (to_file, problem) = match file.map(RotatingFile::open) {
         Some(Ok(f)) => (
             Some(
                 tracing_subscriber::fmt::layer()
                     .with_ansi(false)
-                    .with_writer(Mutex::new(f))
-                    .with_filter(filter()),
+                    .with_writer(Mutex::new(f)),
             ),
             None,
         ),
         Some(Err(e)) => (None, Some(e)),
         None => (None, None),
     };
-    let _ = tracing_subscriber::registry()
-        .with(stderr)
-        .with(to_file)
+    // One level for both outputs, changeable later; the recent problems are kept whatever it is.
+    let (level, handle) = reload::Layer::new(filter(default_level));
+    let outputs = tracing_subscriber::fmt::layer()
+        .with_writer(io::stderr)
+        .and_then(to_file)
+        .with_filter(level);
+    if tracing_subscriber::registry()
+        .with(outputs)
         .with(Problems)
-        .try_init();
+        .try_init()
+        .is_ok()
+    {
+        let _ = LEVEL.set(handle);
+    }
     if let Some(e) = problem {
         tracing::warn!("no log file: {e}");
+    }
+}
+
+static LEVEL: OnceLock<reload::Handle<EnvFilter, tracing_subscriber::Registry>> = OnceLock::new();
+
+/// `IDESK_LOG` when set (a support session's explicit choice wins), else `level`.
+fn filter(level: &str) -> EnvFilter {
+    EnvFilter::try_from_env("IDESK_LOG").unwrap_or_else(|_| level.into())
+}
+
+/// Logs at `level` from now on, to standard error and the file.
+pub fn set_level(level: &str) {
+    if let Some(handle) = LEVEL.get() {
+        let _ = handle.reload(filter(level));
     }
 }
 

@@ -146,3 +146,60 @@ async fn a_secret_stored_for_the_profile_is_never_sent_as_a_certificate_or_the_o
     );
     assert!(store.load(&client_secret_key("it")).unwrap().is_none());
 }
+
+#[tokio::test]
+async fn an_edited_application_profile_keeps_its_secret_unless_it_names_another_registration() {
+    use idesk_core::config::{Config, Dirs};
+    use idesk_core::desk;
+    let idp = idp::Idp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let dirs = Dirs {
+        config: dir.path().join("config"),
+        data: dir.path().join("data"),
+    };
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+    let profile = idp.app_profile(Credential::Secret);
+    let secret = Secret::new(idp.app_client_secret.clone());
+    desk::add_profile(&dirs, &store, profile.clone(), Some(secret))
+        .await
+        .expect("added");
+
+    // Read only now, no secret typed: the stored one stays, and still works.
+    let edited = Profile {
+        read_only: true,
+        ..profile.clone()
+    };
+    desk::update_profile(&dirs, &store, edited.clone(), None)
+        .await
+        .expect("edited");
+    let saved = Config::load(&dirs).unwrap();
+    assert!(saved.profile("it").unwrap().read_only);
+    assert_eq!(saved.current.as_deref(), Some("it"));
+    let token = Session::new(edited, Arc::clone(&store))
+        .unwrap()
+        .access_token()
+        .await
+        .expect("a token from the kept secret");
+    assert_eq!(claims(&token)["appid"], idp.app_client_id.as_str());
+
+    // Another app registration without its credential: refused, and the file is as it was.
+    let other = Profile {
+        client_id: idp.app_cert_client_id.clone(),
+        ..profile.clone()
+    };
+    let e = desk::update_profile(&dirs, &store, other, None)
+        .await
+        .expect_err("refused");
+    assert!(e.to_string().contains("credential again"), "{e}");
+    assert_eq!(Config::load(&dirs).unwrap(), saved);
+
+    // An edit never creates a profile.
+    let stranger = Profile {
+        name: "nobody".into(),
+        ..profile
+    };
+    let e = desk::update_profile(&dirs, &store, stranger, None)
+        .await
+        .expect_err("no such profile");
+    assert!(e.to_string().contains("no profile named"), "{e}");
+}

@@ -220,3 +220,40 @@ async fn sign_in_url_carries_pkce_state_nonce_and_login_hint() {
             && q["scope"].contains("https://graph.microsoft.com/SecurityIncident.ReadWrite.All")
     );
 }
+
+#[tokio::test]
+async fn consent_is_asked_once_per_account_and_cancel_is_a_cancelled_sign_in() {
+    let idp = idp::Idp::start();
+    let (session, _, _) = idp::session(&idp);
+    let sign_in_as = |user: &'static str, consent: bool| {
+        let session = &session;
+        async move {
+            let pending = session.begin_sign_in(None).await?;
+            let url = pending.url.clone();
+            let (result, shown) = tokio::join!(
+                session.finish_sign_in(pending, SIGN_IN_WAIT, std::future::pending()),
+                idp::browse_as(url, user, consent)
+            );
+            result.map(|account| (account, shown))
+        }
+    };
+
+    // Declining the permissions is the user's "no": a cancelled sign-in, nothing stored.
+    let err = sign_in_as("carol", false).await.unwrap_err();
+    assert!(matches!(err, Error::SignInCancelled), "{err}");
+
+    let (account, shown) = sign_in_as("carol", true).await.expect("signed in");
+    assert_eq!(shown, ["account picker", "consent"]);
+    assert_eq!(
+        account.username.as_deref(),
+        Some("carol@contoso-sandbox.test")
+    );
+    session.sign_out().await.unwrap();
+
+    // Signed out, in a browser with no session left: the account is picked again, consent is not.
+    let (_, shown) = sign_in_as("carol", true).await.expect("signed in again");
+    assert_eq!(shown, ["account picker"]);
+    // Consent belongs to the account: another one is asked.
+    let (_, shown) = sign_in_as("reader", true).await.expect("another account");
+    assert_eq!(shown, ["account picker", "consent"]);
+}

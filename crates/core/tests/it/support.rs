@@ -242,9 +242,10 @@ pub mod idp {
         )
     }
 
-    /// The user's browser, scripted: follows redirects, fills the sandbox's login and consent forms,
-    /// and stops after delivering the response to the app's loopback listener.
-    pub async fn browse(start: Url, user: &str) {
+    /// The user's browser, scripted: follows redirects, picks `user` on the sandbox's account
+    /// picker, answers its consent page (Accept, or Cancel when `consent` is false), and stops after
+    /// delivering the response to the app's loopback listener. Returns the pages it was shown.
+    pub async fn browse_as(start: Url, user: &str, consent: bool) -> Vec<&'static str> {
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -252,6 +253,7 @@ pub mod idp {
             .expect("browser client");
         let mut url = start.to_string();
         let mut form: Option<Vec<(String, String)>> = None;
+        let mut shown = Vec::new();
         for _ in 0..20 {
             let resp = match form.take() {
                 Some(fields) => http.post(&url).form(&fields).send().await,
@@ -259,7 +261,7 @@ pub mod idp {
             }
             .expect("browser request");
             if url.starts_with("http://localhost:") {
-                return; // the listener has it
+                return shown; // the listener has it
             }
             if let Some(loc) = resp.headers().get("location") {
                 let next = Url::parse(&url)
@@ -269,26 +271,34 @@ pub mod idp {
                 continue;
             }
             let page = resp.text().await.unwrap_or_default();
-            let action = between(&page, "action=\"", "\"").expect("a form on the page");
-            let mut fields: Vec<(String, String)> = page
-                .split("<input type=\"hidden\"")
+            let (step, fields) = if page.contains("<h1>Pick an account</h1>") {
+                shown.push("account picker");
+                ("/login", vec![("login".to_owned(), user.to_owned())])
+            } else if page.contains("<h1>Permissions requested</h1>") {
+                shown.push("consent");
+                (if consent { "/confirm" } else { "/abort" }, Vec::new())
+            } else {
+                panic!("an unexpected page: {page}");
+            };
+            url = page
+                .split("action=\"")
                 .skip(1)
-                .filter_map(|i| Some((between(i, "name=\"", "\"")?, between(i, "value=\"", "\"")?)))
-                .collect();
-            if page.contains("name=\"login\"") {
-                fields.push(("login".into(), user.into()));
-                fields.push(("password".into(), "any".into()));
-            }
-            url = action;
+                .filter_map(|a| a.split('"').next())
+                .find(|a| a.ends_with(step))
+                .map(|a| {
+                    Url::parse(&url)
+                        .and_then(|u| u.join(a))
+                        .expect("form action")
+                })
+                .expect("the step's form")
+                .to_string();
             form = Some(fields);
         }
         panic!("the sign-in did not reach the app");
     }
 
-    fn between(s: &str, start: &str, end: &str) -> Option<String> {
-        let from = s.find(start)? + start.len();
-        let len = s[from..].find(end)?;
-        Some(s[from..from + len].to_owned())
+    pub async fn browse(start: Url, user: &str) {
+        browse_as(start, user, true).await;
     }
 }
 

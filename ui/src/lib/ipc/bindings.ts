@@ -64,6 +64,16 @@ export const commands = {
 	 */
 	addProfile: (profile: NewProfile_Deserialize) => __TAURI_INVOKE<AppView_Serialize>("add_profile", { profile }),
 	/**
+	 *  Saves an edited profile under its name (the settings screen). An application profile keeps its
+	 *  stored credential unless a new one is given.
+	 */
+	updateProfile: (profile: NewProfile_Deserialize) => __TAURI_INVOKE<AppView_Serialize>("update_profile", { profile }),
+	getSettings: () => __TAURI_INVOKE<SettingsView_Serialize>("get_settings"),
+	/**  Saves the settings; the log level applies at once. */
+	saveSettings: (settings: Settings_Deserialize) => __TAURI_INVOKE<Settings_Serialize>("save_settings", { settings }),
+	/**  Makes `name` the profile that opens at start. */
+	setDefaultProfile: (name: string) => __TAURI_INVOKE<null>("set_default_profile", { name }),
+	/**
 	 *  Asks for an application certificate file (PEM) in the system's file dialog. Returns its path,
 	 *  or nothing when the user cancelled; the file is read only when the profile is saved.
 	 */
@@ -245,6 +255,16 @@ export type Component = {
 	license: string,
 };
 
+/**  An application profile's credential, kept in the keychain. */
+export type Credential = 
+/**  A client secret. */
+"secret" | 
+/**
+ *  A certificate: its private key and the certificate as one PEM text. Each token request
+ *  carries a client assertion signed with the key.
+ */
+"certificate";
+
 /**  Codes cross IPC as strings (`snake_case`) and pick the CLI's exit status. */
 export type ErrorCode = 
 /**  No usable refresh token: the user must sign in. */
@@ -390,6 +410,9 @@ export type IpcError = {
 	message: string,
 };
 
+/**  How much goes to the log file and stderr (`IDESK_LOG`, when set, still wins). */
+export type LogLevel = "error" | "warn" | "info" | "debug";
+
 /**
  *  An application profile's credential as the setup screen gives it. A client secret crosses IPC
  *  once, toward Rust, and nothing sends it back; a certificate is named by its file, which Rust
@@ -462,6 +485,15 @@ export type ProfileView_Deserialize = {
 	application: boolean,
 	/**  For Defender XDR profiles: the date that API stops working. */
 	retires?: string | null,
+	/**  The rest of the profile, for the settings screen's editor (no credential: only its kind). */
+	clientId: string,
+	cloud: Cloud,
+	authority?: string | null,
+	apiBase?: string | null,
+	region?: Region | null,
+	proxy?: string | null,
+	/**  An application profile's kind of credential. */
+	credential?: Credential | null,
 };
 
 /**  What the UI knows about a profile: never a token. */
@@ -476,6 +508,15 @@ export type ProfileView_Serialize = {
 	application: boolean,
 	/**  For Defender XDR profiles: the date that API stops working. */
 	retires: string | null,
+	/**  The rest of the profile, for the settings screen's editor (no credential: only its kind). */
+	clientId: string,
+	cloud: Cloud,
+	authority: string | null,
+	apiBase: string | null,
+	region: Region | null,
+	proxy: string | null,
+	/**  An application profile's kind of credential. */
+	credential: Credential | null,
 };
 
 /**
@@ -483,6 +524,48 @@ export type ProfileView_Serialize = {
  *  to your geolocation"); tokens stay for `https://api.security.microsoft.com`. Commercial cloud only.
  */
 export type Region = "us" | "eu" | "uk";
+
+export type Settings = Settings_Serialize | Settings_Deserialize;
+
+/**
+ *  What the settings screen shows: the settings, which profile opens at start, and why the saved
+ *  settings could not be used, if they could not.
+ */
+export type SettingsView = SettingsView_Serialize | SettingsView_Deserialize;
+
+/**
+ *  What the settings screen shows: the settings, which profile opens at start, and why the saved
+ *  settings could not be used, if they could not.
+ */
+export type SettingsView_Deserialize = {
+	settings: Settings_Deserialize,
+	defaultProfile?: string | null,
+	problem?: string | null,
+};
+
+/**
+ *  What the settings screen shows: the settings, which profile opens at start, and why the saved
+ *  settings could not be used, if they could not.
+ */
+export type SettingsView_Serialize = {
+	settings: Settings_Serialize,
+	defaultProfile: string | null,
+	problem: string | null,
+};
+
+export type Settings_Deserialize = {
+	theme?: Theme,
+	/**  Seconds between the queue's own syncs while the app is open; `None`: only on demand. */
+	syncEverySecs?: number | null,
+	logLevel?: LogLevel,
+};
+
+export type Settings_Serialize = {
+	theme: Theme,
+	/**  Seconds between the queue's own syncs while the app is open; `None`: only on demand. */
+	syncEverySecs: number | null,
+	logLevel: LogLevel,
+};
 
 /**
  *  A sign-in started: the URL opened in the browser, for the "copy sign-in link" fallback. It
@@ -496,6 +579,10 @@ export type SignInUrl = {
 export type SyncProgress = {
 	fetched: number,
 };
+
+export type Theme = 
+/**  Follows the desktop's light or dark setting. */
+"system" | "light" | "dark";
 
 export type TokenInfo = TokenInfo_Serialize | TokenInfo_Deserialize;
 
