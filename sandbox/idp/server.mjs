@@ -484,7 +484,9 @@ export async function startIdp({
     if (!uid) { res.statusCode = 404; res.end(); return; }
     const html = (body) => {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store',
-        'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'" });
+        // No form-action: browsers apply it to the redirects after a form, and the last one goes
+        // to the app's loopback listener.
+        'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'" });
       res.end(body);
     };
     try {
