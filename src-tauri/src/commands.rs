@@ -382,16 +382,17 @@ pub struct NewProfile {
 /// An application profile's credential as the setup screen gives it. A client secret crosses IPC
 /// once, toward Rust, and nothing sends it back; a certificate is named by its file, which Rust
 /// reads, so its private key never enters the window at all.
+/// When editing a profile, `null` keeps the credential stored in the keychain.
 #[derive(Deserialize, specta::Type)]
 #[serde(tag = "credential", rename_all = "camelCase")]
 pub enum NewCredential {
     Secret {
-        #[specta(type = String)]
-        secret: idesk_core::auth::secret::Secret,
+        #[specta(type = Option<String>)]
+        secret: Option<idesk_core::auth::secret::Secret>,
     },
     Certificate {
         /// A PEM file with the private key and the certificate.
-        path: String,
+        path: Option<String>,
     },
 }
 
@@ -401,9 +402,12 @@ impl NewProfile {
         let (kind, credential, secret) = match self.application {
             None => (Kind::Delegated, Credential::Secret, None),
             Some(NewCredential::Secret { secret }) => {
-                (Kind::Application, Credential::Secret, Some(secret))
+                (Kind::Application, Credential::Secret, secret)
             }
-            Some(NewCredential::Certificate { path }) => {
+            Some(NewCredential::Certificate { path: None }) => {
+                (Kind::Application, Credential::Certificate, None)
+            }
+            Some(NewCredential::Certificate { path: Some(path) }) => {
                 let path = std::path::PathBuf::from(path.trim());
                 let pem = tokio::task::spawn_blocking(move || {
                     idesk_core::auth::certificate::read_pem_file(&path)

@@ -134,7 +134,7 @@ test('signs in, then shows the default queue with hostile text as text', async (
   await page.getByTestId('presets').selectOption('All incidents');
   await expect(rows(page)).toHaveCount(5);
   await expect(page.locator('[data-id="103"]')).toContainText('someNewStatus');
-  expect(await commandLog(page)).toEqual(['getState', 'signIn', 'cachedIncidents', 'connect', 'syncIncidents']);
+  expect(await commandLog(page)).toEqual(['getSettings', 'getState', 'signIn', 'cachedIncidents', 'connect', 'syncIncidents']);
 });
 
 test('filters, searches and sorts', async ({ page }) => {
@@ -269,7 +269,7 @@ test('offline: the cached queue stays read-only, the desk retries after 5 s then
   const banner = page.getByTestId('offline-banner');
   await expect(banner).toContainText('Offline — last synced 11:00 AM · retrying');
   await expect(page.getByTestId('count')).toHaveText('3 incidents');
-  expect(await commandLog(page)).toEqual(['getState', 'cachedIncidents', 'connect']);
+  expect(await commandLog(page)).toEqual(['getSettings', 'getState', 'cachedIncidents', 'connect']);
   await expect(page.getByTestId('account'), 'the cached account').toHaveText('alice@contoso.test');
 
   // The detail shows as cached, and triage waits for the tenant.
@@ -322,7 +322,7 @@ test('"Retry now" while offline tries again at once', async ({ page }) => {
   await page.getByTestId('retry-now').click();
   await expect(page.getByTestId('offline-banner')).toHaveCount(0);
   await expect(page.getByTestId('sync-state')).toContainText('Synced');
-  expect(await commandLog(page)).toEqual(['getState', 'cachedIncidents', 'connect', 'connect', 'syncIncidents']);
+  expect(await commandLog(page)).toEqual(['getSettings', 'getState', 'cachedIncidents', 'connect', 'connect', 'syncIncidents']);
 });
 
 test('shows a sign-in error with what the core said, and allows a retry', async ({ page }) => {
@@ -390,7 +390,7 @@ test('the cache shows first, then the sync; sign-out with wipe returns to sign-i
   await expect(page.getByTestId('sync-state')).toHaveText('Syncing… 3 fetched');
   await page.clock.runFor(2000);
   await expect(page.getByTestId('count')).toHaveText('5 incidents');
-  expect(await commandLog(page)).toEqual(['getState', 'cachedIncidents', 'connect', 'syncIncidents']);
+  expect(await commandLog(page)).toEqual(['getSettings', 'getState', 'cachedIncidents', 'connect', 'syncIncidents']);
   await accountMenu(page);
   await expect(page.getByTestId('remove-profile'), 'the sandbox profile cannot be removed').toHaveCount(0);
   await page.getByTestId('sign-out-wipe').click();
@@ -432,7 +432,7 @@ test('a silent sign-in that finds nothing to sign in with shows the sign-in scre
   }, data());
   await page.goto('/');
   await expect(page.getByTestId('sign-in')).toBeVisible();
-  expect(await commandLog(page)).toEqual(['getState', 'cachedIncidents', 'connect']);
+  expect(await commandLog(page)).toEqual(['getSettings', 'getState', 'cachedIncidents', 'connect']);
 });
 
 test('without a keychain, offers session-only mode and says it is on', async ({ page }) => {
@@ -509,7 +509,7 @@ test('an application profile: the client secret crosses IPC once, with the save,
   await page.getByTestId('setup-save').click();
   await expect(page.getByTestId('account')).toContainText('Application 11111111');
   const [[tested]] = await calls(page, 'testConnection');
-  expect(tested.application, 'testing the connection sends no credential').toBeNull();
+  expect(tested.application, 'testing the connection sends no credential').toStrictEqual({ credential: 'secret', secret: null });
   const added = await calls(page, 'addProfile');
   expect(added.map(([p]) => p.application)).toStrictEqual([
     { credential: 'secret', secret: 'wrong' },
@@ -831,7 +831,8 @@ test('settings: theme, log level and sync interval apply at once; the default pr
   await page.getByTestId('setup-save').click();
   await expect(rows(page)).toHaveCount(2);
   const [[edited]] = await calls(page, 'updateProfile');
-  expect(edited).toMatchObject({ name: 'Contoso', clientId: 'app-1', proxy: 'http://proxy.contoso.test:8080', application: null });
+  // Still the application with a secret; null: the one in the keychain is kept.
+  expect(edited).toMatchObject({ name: 'Contoso', clientId: 'app-1', proxy: 'http://proxy.contoso.test:8080', application: { credential: 'secret', secret: null } });
 
   // Removing from the settings names the profile, after asking.
   await page.getByTestId('open-settings').click();

@@ -417,10 +417,29 @@ export type LogLevel = "error" | "warn" | "info" | "debug";
  *  An application profile's credential as the setup screen gives it. A client secret crosses IPC
  *  once, toward Rust, and nothing sends it back; a certificate is named by its file, which Rust
  *  reads, so its private key never enters the window at all.
+ *  When editing a profile, `null` keeps the credential stored in the keychain.
  */
-export type NewCredential = { credential: "secret"; secret: string } | { credential: "certificate"; 
+export type NewCredential = NewCredential_Serialize | NewCredential_Deserialize;
+
+/**
+ *  An application profile's credential as the setup screen gives it. A client secret crosses IPC
+ *  once, toward Rust, and nothing sends it back; a certificate is named by its file, which Rust
+ *  reads, so its private key never enters the window at all.
+ *  When editing a profile, `null` keeps the credential stored in the keychain.
+ */
+export type NewCredential_Deserialize = { credential: "secret"; secret?: string | null } | { credential: "certificate"; 
 /**  A PEM file with the private key and the certificate. */
-path: string };
+path?: string | null };
+
+/**
+ *  An application profile's credential as the setup screen gives it. A client secret crosses IPC
+ *  once, toward Rust, and nothing sends it back; a certificate is named by its file, which Rust
+ *  reads, so its private key never enters the window at all.
+ *  When editing a profile, `null` keeps the credential stored in the keychain.
+ */
+export type NewCredential_Serialize = { credential: "secret"; secret: string | null } | { credential: "certificate"; 
+/**  A PEM file with the private key and the certificate. */
+path: string | null };
 
 /**
  *  A new profile from the setup screen: the analyst's own account (signed in in the browser), or,
@@ -446,7 +465,7 @@ export type NewProfile_Deserialize = {
 	/**  A proxy for this profile, in place of the system's. */
 	proxy?: string | null,
 	/**  Set for an application profile: how it proves itself. */
-	application?: NewCredential | null,
+	application?: NewCredential_Deserialize | null,
 };
 
 /**
@@ -467,7 +486,7 @@ export type NewProfile_Serialize = {
 	/**  A proxy for this profile, in place of the system's. */
 	proxy: string | null,
 	/**  Set for an application profile: how it proves itself. */
-	application: NewCredential | null,
+	application: NewCredential_Serialize | null,
 };
 
 /**  What the UI knows about a profile: never a token. */
