@@ -392,6 +392,28 @@ impl Desk {
     }
 }
 
+/// Checks an application profile's new credential with the tenant, then keeps it in the keychain;
+/// refuses one for a delegated profile. Says whether one was given: the callers decide whether the
+/// profile may go without.
+async fn keep_credential(
+    store: &Arc<dyn TokenStore>,
+    profile: &Profile,
+    credential: Option<Secret>,
+) -> Result<bool> {
+    match (profile.kind, credential) {
+        (Kind::Application, Some(credential)) => {
+            Session::new(profile.clone(), Arc::clone(store))?
+                .set_app_credential(credential)
+                .await?;
+            Ok(true)
+        }
+        (Kind::Delegated, Some(_)) => Err(Error::Invalid(
+            "a delegated profile signs in in the browser and has no client secret".into(),
+        )),
+        (_, None) => Ok(false),
+    }
+}
+
 /// Checks a new profile and saves it as the current one. An application profile's credential
 /// (client secret, or certificate key and certificate as PEM) is checked with the tenant first and
 /// kept in the keychain only; nothing is saved when it fails.
@@ -402,26 +424,13 @@ pub async fn add_profile(
     credential: Option<Secret>,
 ) -> Result<()> {
     profile.validate()?;
-    match (profile.kind, credential) {
-        (Kind::Application, Some(credential)) => {
-            Session::new(profile.clone(), Arc::clone(store))?
-                .set_app_credential(credential)
-                .await?;
-        }
-        (Kind::Application, None) => {
-            return Err(Error::Invalid(match profile.credential {
-                Credential::Secret => "an application profile needs its client secret".into(),
-                Credential::Certificate => {
-                    "an application profile needs its certificate and private key".into()
-                }
-            }))
-        }
-        (Kind::Delegated, Some(_)) => {
-            return Err(Error::Invalid(
-                "a delegated profile signs in in the browser and has no client secret".into(),
-            ))
-        }
-        (Kind::Delegated, None) => {}
+    if !keep_credential(store, &profile, credential).await? && profile.kind == Kind::Application {
+        return Err(Error::Invalid(match profile.credential {
+            Credential::Secret => "an application profile needs its client secret".into(),
+            Credential::Certificate => {
+                "an application profile needs its certificate and private key".into()
+            }
+        }));
     }
     let dirs = dirs.clone();
     tokio::task::spawn_blocking(move || Config::add(&dirs, profile))
@@ -445,25 +454,15 @@ pub async fn update_profile(
         .profile(&profile.name)
         .ok_or_else(|| Error::Config(format!("no profile named {:?}", profile.name)))?;
     let same_binding = before.fingerprint()? == profile.fingerprint()?;
-    match (profile.kind, credential) {
-        (Kind::Application, Some(credential)) => {
-            Session::new(profile.clone(), Arc::clone(store))?
-                .set_app_credential(credential)
-                .await?;
-        }
-        (Kind::Application, None) if !same_binding => {
-            return Err(Error::Invalid(
-                "the tenant, authority or app registration changed: give the application's \
-                 credential again"
-                    .into(),
-            ))
-        }
-        (Kind::Delegated, Some(_)) => {
-            return Err(Error::Invalid(
-                "a delegated profile signs in in the browser and has no client secret".into(),
-            ))
-        }
-        _ => {}
+    if !keep_credential(store, &profile, credential).await?
+        && profile.kind == Kind::Application
+        && !same_binding
+    {
+        return Err(Error::Invalid(
+            "the tenant, authority or app registration changed: give the application's \
+             credential again"
+                .into(),
+        ));
     }
     config.upsert(profile);
     let dirs = dirs.clone();
