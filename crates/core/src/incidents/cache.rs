@@ -261,14 +261,17 @@ impl Cache {
         conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.expose()))
             .map_err(|e| e.to_string())?;
         conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
-            .map_err(|_| "not readable with this profile's key: torn, tampered or another key".to_owned())?;
+            .map_err(|_| {
+                "not readable with this profile's key: torn, tampered or another key".to_owned()
+            })?;
         self.prepare(&conn).map_err(|e| e.user_message())?;
         Ok(conn)
     }
 
     /// Pragmas, migrations, and the owner check.
     fn prepare(&self, conn: &Connection) -> Result<()> {
-        conn.busy_timeout(Duration::from_secs(10)).map_err(db_error)?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(db_error)?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .map_err(db_error)?;
         let version: usize = conn
@@ -294,7 +297,9 @@ impl Cache {
             tx.commit().map_err(db_error)?;
         }
         let owner: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'profile'", [], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = 'profile'", [], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(db_error)?;
         if owner.as_deref() != Some(self.profile.as_str()) {
@@ -306,7 +311,9 @@ impl Cache {
     /// Runs `f` on the open database; `empty` when nothing is stored yet.
     fn read<T>(&self, empty: T, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         match self.db(false)? {
-            Some(guard) => f(guard.as_ref().ok_or_else(|| Error::Internal("store closed".into()))?),
+            Some(guard) => f(guard
+                .as_ref()
+                .ok_or_else(|| Error::Internal("store closed".into()))?),
             None => Ok(empty),
         }
     }
@@ -337,9 +344,11 @@ impl Cache {
     }
 
     fn meta(conn: &Connection, key: &str) -> Result<Option<String>> {
-        conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| r.get(0))
-            .optional()
-            .map_err(db_error)
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(db_error)
     }
 
     fn set_meta(tx: &Transaction<'_>, key: &str, value: Option<String>) -> Result<()> {
@@ -358,7 +367,9 @@ impl Cache {
     /// The sync watermark alone: a sync with nothing new reads nothing else.
     pub fn watermark(&self) -> Result<Option<OffsetDateTime>> {
         self.read(None, |c| {
-            Ok(Self::meta(c, "watermark")?.as_deref().and_then(crate::incidents::model::parse_time))
+            Ok(Self::meta(c, "watermark")?
+                .as_deref()
+                .and_then(crate::incidents::model::parse_time))
         })
     }
 
@@ -366,7 +377,9 @@ impl Cache {
     pub fn load(&self) -> Result<Snapshot> {
         self.read(Snapshot::default(), |c| {
             let time = |k: &str| -> Result<Option<OffsetDateTime>> {
-                Ok(Self::meta(c, k)?.as_deref().and_then(crate::incidents::model::parse_time))
+                Ok(Self::meta(c, k)?
+                    .as_deref()
+                    .and_then(crate::incidents::model::parse_time))
             };
             let mut stmt = c
                 .prepare("SELECT body FROM incidents ORDER BY last_update DESC, id")
@@ -384,7 +397,9 @@ impl Cache {
             Ok(Snapshot {
                 watermark: time("watermark")?,
                 synced_at: time("synced_at")?,
-                account: Self::meta(c, "account")?.as_deref().and_then(stored::account),
+                account: Self::meta(c, "account")?
+                    .as_deref()
+                    .and_then(stored::account),
                 incidents,
             })
         })
@@ -445,7 +460,12 @@ impl Cache {
             }
             let comments: Vec<&str> = i.comments.iter().map(|c| c.text.as_str()).collect();
             index
-                .execute(params![rowid, i.display_name, i.tags.join(" "), comments.join("\n")])
+                .execute(params![
+                    rowid,
+                    i.display_name,
+                    i.tags.join(" "),
+                    comments.join("\n")
+                ])
                 .map_err(db_error)?;
             written += 1;
         }
@@ -473,8 +493,16 @@ impl Cache {
                 .as_deref()
                 .and_then(crate::incidents::model::parse_time);
             let watermark = newest.max(old);
-            Self::set_meta(tx, "watermark", watermark.map(crate::incidents::model::rfc3339))?;
-            Self::set_meta(tx, "synced_at", Some(crate::incidents::model::rfc3339(synced_at)))?;
+            Self::set_meta(
+                tx,
+                "watermark",
+                watermark.map(crate::incidents::model::rfc3339),
+            )?;
+            Self::set_meta(
+                tx,
+                "synced_at",
+                Some(crate::incidents::model::rfc3339(synced_at)),
+            )?;
             if let Some(a) = account {
                 Self::set_meta(tx, "account", Some(stored::account_json(a)?))?;
             }
@@ -494,9 +522,21 @@ impl Cache {
             tx.execute_batch("DELETE FROM incidents; DELETE FROM incidents_text;")
                 .map_err(db_error)?;
             Self::upsert(tx, &snapshot.incidents)?;
-            Self::set_meta(tx, "watermark", snapshot.watermark.map(crate::incidents::model::rfc3339))?;
-            Self::set_meta(tx, "synced_at", snapshot.synced_at.map(crate::incidents::model::rfc3339))?;
-            let account = snapshot.account.as_ref().map(stored::account_json).transpose()?;
+            Self::set_meta(
+                tx,
+                "watermark",
+                snapshot.watermark.map(crate::incidents::model::rfc3339),
+            )?;
+            Self::set_meta(
+                tx,
+                "synced_at",
+                snapshot.synced_at.map(crate::incidents::model::rfc3339),
+            )?;
+            let account = snapshot
+                .account
+                .as_ref()
+                .map(stored::account_json)
+                .transpose()?;
             Self::set_meta(tx, "account", account)
         })
     }
@@ -809,7 +849,9 @@ mod stored {
     }
 
     pub fn incident(body: &str) -> Option<Incident> {
-        serde_json::from_str::<StoredIncident>(body).ok().map(Incident::from)
+        serde_json::from_str::<StoredIncident>(body)
+            .ok()
+            .map(Incident::from)
     }
 
     pub fn alerts_json(alerts: &[Alert]) -> Result<String> {
@@ -852,9 +894,16 @@ mod stored {
         fn the_stored_form_reads_the_earlier_spelling_and_round_trips() {
             let i = incident(EARLIER).expect("reads");
             assert_eq!(i.display_name, "Ransomware");
-            assert_eq!(i.created.map(|t| t.millisecond()), Some(500), "fractional seconds kept");
+            assert_eq!(
+                i.created.map(|t| t.millisecond()),
+                Some(500),
+                "fractional seconds kept"
+            );
             assert_eq!(incident(&incident_json(&i).unwrap()), Some(i));
-            assert!(incident("{\"id\":1}").is_none(), "a row that is not an incident is not guessed at");
+            assert!(
+                incident("{\"id\":1}").is_none(),
+                "a row that is not an incident is not guessed at"
+            );
         }
     }
 }
@@ -924,7 +973,11 @@ mod tests {
         let (_tmp, dirs) = dirs();
         let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
         let cache = Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), true);
-        assert_eq!(cache.load().unwrap(), Snapshot::default(), "nothing stored yet");
+        assert_eq!(
+            cache.load().unwrap(),
+            Snapshot::default(),
+            "nothing stored yet"
+        );
         assert!(!dirs.data.exists(), "reading creates nothing");
         let snap = Snapshot {
             watermark: parse_time("2026-11-20T10:00:00Z"),
@@ -944,7 +997,8 @@ mod tests {
         for f in cache.paths().iter().filter(|p| p.exists()) {
             let b = std::fs::read(f).unwrap();
             assert!(
-                !b.windows(10).any(|w| w == &TITLE.as_bytes()[..10] || w == b"srv-financ"),
+                !b.windows(10)
+                    .any(|w| w == &TITLE.as_bytes()[..10] || w == b"srv-financ"),
                 "no incident text in clear in {}",
                 f.display()
             );
@@ -979,23 +1033,36 @@ mod tests {
         // Another profile's file, even with the same key: not read as this profile's.
         let other = Cache::new(&dirs, "Other", "fp", Arc::clone(&store), true);
         store
-            .save("cache-key:Other", &store.load("cache-key:Contoso").unwrap().unwrap())
+            .save(
+                "cache-key:Other",
+                &store.load("cache-key:Contoso").unwrap().unwrap(),
+            )
             .unwrap();
         std::fs::copy(&db, &other.paths()[0]).unwrap();
-        assert!(other.load().unwrap().incidents.is_empty(), "bound to its profile");
+        assert!(
+            other.load().unwrap().incidents.is_empty(),
+            "bound to its profile"
+        );
 
         // Another key (a re-bound profile's, or a lost one): unreadable, set aside.
         let rebound = Cache::new(&dirs, "Contoso", "another-fp", Arc::clone(&store), true);
         assert!(rebound.load().unwrap().incidents.is_empty());
         rebound.save(&snap).unwrap();
-        assert_eq!(rebound.load().unwrap().incidents.len(), 1, "and the store works again");
+        assert_eq!(
+            rebound.load().unwrap().incidents.len(),
+            1,
+            "and the store works again"
+        );
         drop(rebound);
 
         // Torn: half a file.
         let torn = Cache::new(&dirs, "Contoso", "another-fp", Arc::clone(&store), true);
         let bytes = std::fs::read(&db).unwrap();
         std::fs::write(&db, &bytes[..bytes.len() / 2]).unwrap();
-        assert!(torn.load().unwrap().incidents.is_empty(), "a torn file is empty, never garbage");
+        assert!(
+            torn.load().unwrap().incidents.is_empty(),
+            "a torn file is empty, never garbage"
+        );
 
         // The key gone from the keychain: the file cannot be read by anyone; it is removed.
         drop(torn);
@@ -1019,21 +1086,45 @@ mod tests {
         }
         let now = OffsetDateTime::now_utc();
         let first: Vec<Incident> = (0..50)
-            .map(|n| incident(&n.to_string(), &format!("Incident {n}"), "2026-11-20T10:00:00Z"))
+            .map(|n| {
+                incident(
+                    &n.to_string(),
+                    &format!("Incident {n}"),
+                    "2026-11-20T10:00:00Z",
+                )
+            })
             .collect();
         let merged = cache.merge(&first, now, None).unwrap();
-        assert_eq!(merged, Merged { changed: 50, total: 50 });
+        assert_eq!(
+            merged,
+            Merged {
+                changed: 50,
+                total: 50
+            }
+        );
         assert!(cache.legacy.iter().all(|p| !p.exists()));
-        assert_eq!(cache.watermark().unwrap(), parse_time("2026-11-20T10:00:00Z"));
+        assert_eq!(
+            cache.watermark().unwrap(),
+            parse_time("2026-11-20T10:00:00Z")
+        );
 
         // The incident at the watermark comes back unchanged, one is new, one changed.
-        let mut again = vec![first[0].clone(), incident("50", "New one", "2026-11-20T11:00:00Z")];
+        let mut again = vec![
+            first[0].clone(),
+            incident("50", "New one", "2026-11-20T11:00:00Z"),
+        ];
         let mut changed = first[7].clone();
         changed.status = Status::Resolved;
         changed.last_update = parse_time("2026-11-20T11:30:00.250Z");
         again.push(changed.clone());
         let merged = cache.merge(&again, now, None).unwrap();
-        assert_eq!(merged, Merged { changed: 2, total: 51 });
+        assert_eq!(
+            merged,
+            Merged {
+                changed: 2,
+                total: 51
+            }
+        );
         assert_eq!(cache.watermark().unwrap(), changed.last_update);
         let loaded = cache.load().unwrap();
         assert_eq!(loaded.incidents[0], changed, "newest first, fractions kept");
@@ -1051,7 +1142,11 @@ mod tests {
         assert!(cache.load().unwrap().incidents.contains(&assigned));
         assert_eq!(cache.search("mailbox").unwrap(), ["3"]);
         assert_eq!(cache.search("new").unwrap(), ["50"]);
-        assert_eq!(cache.search("\"; DROP").unwrap(), Vec::<String>::new(), "query text is data");
+        assert_eq!(
+            cache.search("\"; DROP").unwrap(),
+            Vec::<String>::new(),
+            "query text is data"
+        );
         assert_eq!(cache.load().unwrap().incidents.len(), 51);
     }
 
@@ -1061,12 +1156,26 @@ mod tests {
         let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
         let cache = Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), false);
         cache
-            .merge(&[incident("1", "x", "2026-11-20T10:00:00Z")], OffsetDateTime::now_utc(), None)
+            .merge(
+                &[incident("1", "x", "2026-11-20T10:00:00Z")],
+                OffsetDateTime::now_utc(),
+                None,
+            )
             .unwrap();
         cache.save_detail("1", &[alert()]).unwrap();
-        assert_eq!(cache.load().unwrap().incidents.len(), 1, "kept for this run");
-        assert!(!dirs.data.exists(), "no file that a later run could not decrypt");
-        assert!(store.load("cache-key:Contoso").unwrap().is_none(), "no key either");
+        assert_eq!(
+            cache.load().unwrap().incidents.len(),
+            1,
+            "kept for this run"
+        );
+        assert!(
+            !dirs.data.exists(),
+            "no file that a later run could not decrypt"
+        );
+        assert!(
+            store.load("cache-key:Contoso").unwrap().is_none(),
+            "no key either"
+        );
         cache.wipe().unwrap();
         assert!(cache.load().unwrap().incidents.is_empty());
     }

@@ -68,7 +68,10 @@ pub async fn sync(
     let count = fetched.len();
     let account = session.account();
     let synced_at = OffsetDateTime::now_utc();
-    let merged = blocking(cache, move |c| c.merge(&fetched, synced_at, account.as_ref())).await?;
+    let merged = blocking(cache, move |c| {
+        c.merge(&fetched, synced_at, account.as_ref())
+    })
+    .await?;
     let snapshot = cached(cache).await?;
     let report = SyncReport {
         fetched: count,

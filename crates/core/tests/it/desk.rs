@@ -48,10 +48,12 @@ async fn sign_out_with_wipe_and_profile_removal_leave_nothing_behind() {
             .map(|d| d.count())
             .unwrap_or(0)
     };
-    let database = || dirs.data.join("cache").read_dir().map(|d| {
-        d.filter_map(|e| e.ok())
-            .any(|e| e.path().extension().is_some_and(|x| x == "db"))
-    });
+    let database = || {
+        dirs.data.join("cache").read_dir().map(|d| {
+            d.filter_map(|e| e.ok())
+                .any(|e| e.path().extension().is_some_and(|x| x == "db"))
+        })
+    };
     assert!(database().unwrap(), "the queue and the details are stored");
     assert_eq!(entries(&memory), ["cache-key:it", "refresh-token:it"]);
 
