@@ -24,7 +24,7 @@ const SANDBOX_API = / graph=(\S+)\/v1\.0/.exec(process.env.IDESK_SANDBOX)[1];
 const peek = async (id) => (await fetch(`${SANDBOX_API}/_sandbox/incidents/${id}`)).json();
 const cacheFiles = () => {
   const dir = path.join(process.env.IDESK_DATA_DIR, 'cache');
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.idc')) : [];
+  return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
 };
 
 // The app's sandbox tenant, stopped and started again on the same ports for the offline start.
@@ -229,7 +229,7 @@ try {
   });
 
   await step('signs out and deletes the cached incidents', async () => {
-    assert.equal(cacheFiles().length, 2, 'the queue and the details are cached before');
+    assert.ok(cacheFiles().some((f) => f.endsWith('.db')), 'the queue and the details are stored before');
     assert.match(keychain(), /cache-key:Sandbox/);
     await (await b.$('[data-testid="account"]')).click();
     await (await b.$('[data-testid="sign-out-wipe"]')).click();

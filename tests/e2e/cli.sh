@@ -156,11 +156,11 @@ if grep -q 'refresh-token:e2e' <<< "$(keychain)"; then
 fi
 set +e; "$IDESK" incidents > /dev/null 2>&1; rc=$?; set -e
 [ "$rc" = 3 ] || fail "incidents after sign-out exited $rc, expected 3"
-ls "$IDESK_DATA_DIR"/cache/*.idc > /dev/null 2>&1 || fail "a plain sign-out should keep the cache"
+ls "$IDESK_DATA_DIR"/cache/*.db > /dev/null 2>&1 || fail "a plain sign-out should keep the store"
 
 # Sign-out with --wipe: the cache files and their key go, every part of each.
 "$IDESK" sign-out --wipe > /dev/null 2>> "$E2E_WORK/logs/cli.log"
-if ls "$IDESK_DATA_DIR"/cache/*.idc > /dev/null 2>&1; then fail "sign-out --wipe left cache files: $(ls "$IDESK_DATA_DIR/cache")"; fi
+if [ -n "$(ls -A "$IDESK_DATA_DIR/cache" 2>/dev/null)" ]; then fail "sign-out --wipe left store files: $(ls "$IDESK_DATA_DIR/cache")"; fi
 if grep -q ':e2e' <<< "$(keychain)"; then fail "sign-out --wipe left keychain entries of the profile: $(keychain | grep ':e2e')"; fi
 [ "$("$IDESK" incidents --offline --format json 2>> "$E2E_WORK/logs/cli.log")" = "[]" ] || fail "incidents are still readable offline after the wipe"
 
@@ -169,6 +169,6 @@ if grep -q ':e2e' <<< "$(keychain)"; then fail "sign-out --wipe left keychain en
 "$IDESK" profile remove app > /dev/null 2>> "$E2E_WORK/logs/cli.log"
 "$IDESK" profile remove appcert > /dev/null 2>> "$E2E_WORK/logs/cli.log"
 if grep -q ':app' <<< "$(keychain)"; then fail "profile remove left keychain entries: $(keychain | grep ':app')"; fi
-if ls "$IDESK_DATA_DIR"/cache/*.idc > /dev/null 2>&1; then fail "profile remove left cache files"; fi
+if [ -n "$(ls -A "$IDESK_DATA_DIR/cache" 2>/dev/null)" ]; then fail "profile remove left store files: $(ls "$IDESK_DATA_DIR/cache")"; fi
 grep -q '^. app\b' <<< "$("$IDESK" profile list)" && fail "the removed profile is still listed"
 echo "cli e2e: passed"

@@ -1,29 +1,32 @@
-//! The local incident store: incidents and the details of those opened, cached for instant start
-//! and offline review, encrypted at rest (AES-256-GCM) with a per-profile key kept in the OS
-//! keychain, never next to the files.
+//! The local incident store: one encrypted SQLite database per profile (SQLCipher: every page is
+//! AES-256 encrypted), with a random 256-bit key kept in the OS keychain, sealed with the profile's
+//! fingerprint, never next to the file. It holds the incidents, the details of those opened (for
+//! offline review), the sync watermark and who was signed in, and a full-text index.
 //!
-//! Two files per profile: the queue (`<id>.idc`: watermark, last sync, account, incidents) and the
-//! details opened (`<id>.details.idc`), so opening one incident never rewrites the whole queue.
-//! Each is `IDC1` + 12-byte nonce + ciphertext, with the profile name and the file's role as
-//! associated data, so a file cannot be swapped between profiles or roles. What is inside is the
-//! versioned on-disk format of `stored`, its own types: renaming a field the UI sees cannot empty
-//! every cache. A file that does not decrypt or parse (torn, tampered, from a lost key, from a
-//! newer version) reads as empty, never as garbage; the next sync fills it again.
+//! - WAL mode, and a busy timeout: the app and `idesk` may use one store at once; a writer waits,
+//!   readers go on.
+//! - Writes are transactions: a sync merges only the incidents that changed, a triage write touches
+//!   one row, and a failure (a full disk) leaves the last committed state readable.
+//! - The schema is versioned (`PRAGMA user_version`) and migrated forward in a transaction.
+//! - A database that does not open with the key (torn, tampered, another key), belongs to another
+//!   profile, or was written by a newer build is set aside: deleted and re-synced, never a crash.
+//! - The AES-GCM files of earlier versions (`<id>.idc`) are deleted on first open: the next sync
+//!   fills the store again.
 //!
 //! In session-only mode (no usable keychain) the key could not be kept for the next run, so
-//! nothing is written to disk at all: the cache lives in memory for this run.
+//! nothing is written to disk at all: the store is an in-memory database for this run.
 //!
 //! All calls block (file and keychain I/O): async callers use `spawn_blocking`.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rand::RngCore;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
@@ -32,12 +35,9 @@ use crate::auth::secret::Secret;
 use crate::auth::token_store::TokenStore;
 use crate::config::Dirs;
 use crate::error::{Error, Result};
-use crate::files::write_atomically;
 use crate::incidents::model::{Alert, Incident};
 
-const MAGIC: &[u8; 4] = b"IDC1";
-
-/// What the cache holds for a profile's queue.
+/// What the store holds for a profile's queue.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Snapshot {
     /// The newest `lastUpdate` seen: the next sync asks only for what changed since.
@@ -52,10 +52,42 @@ pub struct Snapshot {
 /// The cached alerts of the incidents opened before, by incident id.
 pub type Details = HashMap<String, Vec<Alert>>;
 
-/// Where the bytes go: files, or memory for session-only mode.
+/// What a sync's merge did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Merged {
+    /// Incidents new or different from the stored ones (rows written).
+    pub changed: usize,
+    /// Incidents in the store afterwards.
+    pub total: usize,
+}
+
+/// The schema, one step per version; `PRAGMA user_version` says how many have been applied.
+const MIGRATIONS: &[&str] = &[
+    // 1: incidents (the stored form as JSON, with the columns the queue sorts and filters on),
+    //    the details opened, a few named values, and a full-text index over titles, tags and
+    //    comments (rowid = the incident's rowid).
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+     CREATE TABLE incidents (
+       id TEXT PRIMARY KEY,
+       last_update INTEGER,
+       created INTEGER,
+       severity TEXT NOT NULL,
+       status TEXT NOT NULL,
+       assigned_to TEXT,
+       classification TEXT NOT NULL,
+       body TEXT NOT NULL
+     );
+     CREATE INDEX incidents_by_update ON incidents (last_update DESC, id);
+     CREATE INDEX incidents_by_status ON incidents (status, severity, last_update DESC);
+     CREATE INDEX incidents_by_assignee ON incidents (assigned_to, last_update DESC);
+     CREATE TABLE details (incident_id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
+     CREATE VIRTUAL TABLE incidents_text USING fts5 (title, tags, comments, tokenize = 'unicode61');",
+];
+
+/// Where the database lives: a file, or memory for session-only mode.
 enum Backing {
-    Files { queue: PathBuf, details: PathBuf },
-    Memory(Mutex<(Snapshot, Details)>),
+    File(PathBuf),
+    Memory,
 }
 
 pub struct Cache {
@@ -64,10 +96,23 @@ pub struct Cache {
     /// The profile's identity (issuer, tenant, client): the key is stored sealed with it.
     fingerprint: String,
     store: Arc<dyn TokenStore>,
+    /// The legacy AES-GCM files of this profile, deleted on first open and by `wipe`.
+    legacy: Vec<PathBuf>,
+    conn: Mutex<Option<Connection>>,
+}
+
+/// The stored form's JSON, and time as milliseconds (sortable, unlike RFC 3339 text with and
+/// without fractions).
+fn millis(t: Option<OffsetDateTime>) -> Option<i64> {
+    t.map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+fn db_error(e: rusqlite::Error) -> Error {
+    Error::Internal(format!("incident store: {e}"))
 }
 
 impl Cache {
-    /// The cache of `profile`; `persist: false` keeps it in memory only (session-only mode).
+    /// The store of `profile`; `persist: false` keeps it in memory only (session-only mode).
     pub fn new(
         dirs: &Dirs,
         profile: &str,
@@ -78,46 +123,44 @@ impl Cache {
         let digest = Sha256::digest(profile.as_bytes());
         let name: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
         let dir = dirs.data.join("cache");
-        let backing = if persist {
-            Backing::Files {
-                queue: dir.join(format!("{name}.idc")),
-                details: dir.join(format!("{name}.details.idc")),
-            }
-        } else {
-            Backing::Memory(Mutex::default())
-        };
         Self {
-            backing,
+            backing: if persist {
+                Backing::File(dir.join(format!("{name}.db")))
+            } else {
+                Backing::Memory
+            },
             profile: profile.to_owned(),
             fingerprint: fingerprint.to_owned(),
             store,
+            legacy: vec![
+                dir.join(format!("{name}.idc")),
+                dir.join(format!("{name}.details.idc")),
+            ],
+            conn: Mutex::new(None),
         }
     }
 
-    /// The files this cache writes (none in session-only mode).
+    /// The files this store may write (none in session-only mode): the database and its WAL.
     pub fn paths(&self) -> Vec<PathBuf> {
         match &self.backing {
-            Backing::Files { queue, details } => vec![queue.clone(), details.clone()],
-            Backing::Memory(_) => Vec::new(),
+            Backing::File(db) => ["", "-wal", "-shm"]
+                .iter()
+                .map(|suffix| PathBuf::from(format!("{}{suffix}", db.display())))
+                .collect(),
+            Backing::Memory => Vec::new(),
         }
     }
 
-    fn memory(&self) -> Option<std::sync::MutexGuard<'_, (Snapshot, Details)>> {
-        match &self.backing {
-            Backing::Memory(m) => Some(m.lock().unwrap_or_else(|e| e.into_inner())),
-            Backing::Files { .. } => None,
-        }
-    }
-
-    /// The keychain entry of the cache's key.
+    /// The keychain entry of the store's key.
     pub fn key_name(&self) -> String {
         format!("cache-key:{}", self.profile)
     }
 
-    fn key(&self, create: bool) -> Result<Option<Aes256Gcm>> {
+    /// The raw key: from the keychain, or a new one when `create`. A key stored for another
+    /// identity of this profile name is not used: its database stays unreadable (and is
+    /// replaced), never mixed into this tenant's queue.
+    fn key(&self, create: bool) -> Result<Option<Secret>> {
         let name = self.key_name();
-        // A key stored for another identity of this profile name is not used: its files stay
-        // unreadable (and are replaced), never mixed into this tenant's queue.
         let raw = match self.store.load(&name)? {
             Some(k) => crate::auth::token_store::unseal(&self.fingerprint, &k)
                 .and_then(|k| STANDARD.decode(k.expose()).ok())
@@ -138,184 +181,469 @@ impl Cache {
             }
             None => return Ok(None),
         };
-        Aes256Gcm::new_from_slice(&raw)
-            .map(Some)
-            .map_err(|_| Error::Internal("the cache key has the wrong length".into()))
+        Ok(Some(Secret::new(hex::encode(raw))))
     }
 
-    /// The associated data of a file: binds it to this profile and to its role.
-    fn aad(&self, role: &str) -> Vec<u8> {
-        format!("{}\n{role}", self.profile).into_bytes()
-    }
-
-    /// Decrypts a file; `None` when it is absent or unreadable (logged, never an error: the
-    /// next sync fills it again).
-    fn open(&self, path: &std::path::Path, role: &str) -> Result<Option<Vec<u8>>> {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::Io(path.display().to_string(), e)),
-        };
-        let Some(cipher) = self.key(false)? else {
-            tracing::warn!("the incident cache has no key in the keychain; starting empty");
-            return Ok(None);
-        };
-        if bytes.len() < 16 || &bytes[..4] != MAGIC {
-            tracing::warn!("the incident cache is not readable; starting empty");
-            return Ok(None);
-        }
-        let mut nonce = [0u8; 12];
-        nonce.copy_from_slice(&bytes[4..16]);
-        let nonce = Nonce::from(nonce);
-        let aad = self.aad(role);
-        match cipher.decrypt(
-            &nonce,
-            Payload {
-                msg: &bytes[16..],
-                aad: &aad,
-            },
-        ) {
-            Ok(plain) => Ok(Some(plain)),
-            Err(_) => {
-                tracing::warn!(
-                    "the incident cache does not decrypt (torn or tampered); starting empty"
-                );
-                Ok(None)
-            }
-        }
-    }
-
-    fn seal(&self, path: &std::path::Path, role: &str, plain: &[u8]) -> Result<()> {
-        let cipher = self
-            .key(true)?
-            .ok_or_else(|| Error::Internal("no cache key after creating one".into()))?;
-        let mut nonce = [0u8; 12];
-        rand::rng().fill_bytes(&mut nonce);
-        let aad = self.aad(role);
-        let sealed = cipher
-            .encrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: plain,
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| Error::Internal("could not encrypt the incident cache".into()))?;
-        let mut out = Vec::with_capacity(16 + sealed.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&sealed);
-        write_atomically(path, &out)
-    }
-
-    /// The cached queue; empty when there is none or it cannot be read.
-    pub fn load(&self) -> Result<Snapshot> {
-        if let Some(m) = self.memory() {
-            return Ok(m.0.clone());
-        }
-        let Backing::Files { queue, .. } = &self.backing else {
-            return Ok(Snapshot::default());
-        };
-        let Some(plain) = self.open(queue, "queue")? else {
-            return Ok(Snapshot::default());
-        };
-        Ok(stored::read_queue(&plain).unwrap_or_else(|| {
-            tracing::warn!("the incident cache has an unknown format; starting empty");
-            Snapshot::default()
-        }))
-    }
-
-    pub fn save(&self, snapshot: &Snapshot) -> Result<()> {
-        if let Some(mut m) = self.memory() {
-            m.0 = snapshot.clone();
-            return Ok(());
-        }
-        let Backing::Files { queue, .. } = &self.backing else {
-            return Ok(());
-        };
-        self.seal(queue, "queue", &stored::write_queue(snapshot)?)
-    }
-
-    /// The alerts (with evidence) of the incidents opened before.
-    pub fn load_details(&self) -> Result<Details> {
-        if let Some(m) = self.memory() {
-            return Ok(m.1.clone());
-        }
-        let Backing::Files { details, .. } = &self.backing else {
-            return Ok(HashMap::new());
-        };
-        Ok(self
-            .open(details, "details")?
-            .and_then(|plain| stored::read_details(&plain))
-            .unwrap_or_default())
-    }
-
-    /// Keeps an incident's alerts for offline review.
-    pub fn save_detail(&self, id: &str, alerts: &[Alert]) -> Result<()> {
-        if let Some(mut m) = self.memory() {
-            m.1.insert(id.to_owned(), alerts.to_vec());
-            return Ok(());
-        }
-        let mut all = self.load_details()?;
-        if all.get(id).map(Vec::as_slice) == Some(alerts) {
-            return Ok(());
-        }
-        all.insert(id.to_owned(), alerts.to_vec());
-        let Backing::Files { details, .. } = &self.backing else {
-            return Ok(());
-        };
-        self.seal(details, "details", &stored::write_details(&all)?)
-    }
-
-    /// Removes the cached incidents and details, their files and their key.
-    pub fn wipe(&self) -> Result<()> {
-        if let Some(mut m) = self.memory() {
-            *m = Default::default();
-        }
-        for path in self.paths() {
-            match std::fs::remove_file(&path) {
+    fn remove_files(&self, paths: &[PathBuf]) -> Result<()> {
+        for path in paths {
+            match std::fs::remove_file(path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(Error::Io(path.display().to_string(), e)),
             }
         }
+        Ok(())
+    }
+
+    /// The open database, opening it first when needed. `None` when there is nothing stored and
+    /// `create` is false (a read of a store never written).
+    fn db(&self, create: bool) -> Result<Option<MutexGuard<'_, Option<Connection>>>> {
+        let mut guard = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            *guard = self.open(create)?;
+        }
+        Ok(guard.is_some().then_some(guard))
+    }
+
+    fn open(&self, create: bool) -> Result<Option<Connection>> {
+        let Backing::File(path) = &self.backing else {
+            let conn = Connection::open_in_memory().map_err(db_error)?;
+            self.prepare(&conn)?;
+            return Ok(Some(conn));
+        };
+        if self.legacy.iter().any(|p| p.exists()) {
+            tracing::warn!("the incident cache of an earlier version is dropped; the next sync fills the new store");
+            self.remove_files(&self.legacy)?;
+        }
+        let exists = path.exists();
+        let key = match self.key(false)? {
+            Some(k) => Some(k),
+            None if exists => {
+                tracing::warn!("the incident store has no key in the keychain; starting empty");
+                self.remove_files(&self.paths())?;
+                None
+            }
+            None => None,
+        };
+        let key = match key {
+            Some(k) => k,
+            None if create => self
+                .key(true)?
+                .ok_or_else(|| Error::Internal("no store key after creating one".into()))?,
+            None => return Ok(None),
+        };
+        if !exists && !create {
+            return Ok(None);
+        }
+        if let Some(dir) = path.parent() {
+            crate::files::private_dir(dir)?;
+        }
+        match self.open_file(path, &key) {
+            Ok(conn) => Ok(Some(conn)),
+            Err(reason) => {
+                tracing::warn!("the incident store cannot be read ({reason}); re-syncing");
+                self.remove_files(&self.paths())?;
+                if !create {
+                    return Ok(None);
+                }
+                self.open_file(path, &key)
+                    .map(Some)
+                    .map_err(|e| Error::Io(path.display().to_string(), std::io::Error::other(e)))
+            }
+        }
+    }
+
+    /// Opens the file with the key and brings its schema up to date; `Err` with the reason when
+    /// it is not this profile's readable store.
+    fn open_file(&self, path: &Path, key: &Secret) -> std::result::Result<Connection, String> {
+        let conn = Connection::open(path).map_err(|e| e.to_string())?;
+        // A raw key: SQLCipher skips its key derivation. The hex is ours, never user text.
+        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.expose()))
+            .map_err(|e| e.to_string())?;
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+            .map_err(|_| {
+                "not readable with this profile's key: torn, tampered or another key".to_owned()
+            })?;
+        self.prepare(&conn).map_err(|e| e.user_message())?;
+        Ok(conn)
+    }
+
+    /// Pragmas, migrations, and the owner check.
+    fn prepare(&self, conn: &Connection) -> Result<()> {
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(db_error)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .map_err(db_error)?;
+        let version: usize = conn
+            .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+            .map_err(db_error)? as usize;
+        if version > MIGRATIONS.len() {
+            return Err(Error::Internal(format!(
+                "written by a newer version (schema {version})"
+            )));
+        }
+        if version < MIGRATIONS.len() {
+            let tx = conn.unchecked_transaction().map_err(db_error)?;
+            for step in &MIGRATIONS[version..] {
+                tx.execute_batch(step).map_err(db_error)?;
+            }
+            tx.execute_batch(&format!("PRAGMA user_version = {}", MIGRATIONS.len()))
+                .map_err(db_error)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('profile', ?1)",
+                params![self.profile],
+            )
+            .map_err(db_error)?;
+            tx.commit().map_err(db_error)?;
+        }
+        let owner: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'profile'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(db_error)?;
+        if owner.as_deref() != Some(self.profile.as_str()) {
+            return Err(Error::Internal("it belongs to another profile".into()));
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on the open database; `empty` when nothing is stored yet.
+    fn read<T>(&self, empty: T, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        match self.db(false)? {
+            Some(guard) => f(guard
+                .as_ref()
+                .ok_or_else(|| Error::Internal("store closed".into()))?),
+            None => Ok(empty),
+        }
+    }
+
+    /// Runs `f` in a transaction, committed when it succeeds. A failure (a full disk) rolls back:
+    /// the last committed state stays readable.
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut guard = self
+            .db(true)?
+            .ok_or_else(|| Error::Internal("no incident store".into()))?;
+        let conn = guard
+            .as_mut()
+            .ok_or_else(|| Error::Internal("store closed".into()))?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db_error)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull => {
+                Error::Io(
+                    "the incident store".into(),
+                    std::io::Error::other("the disk is full; the last synced state is kept"),
+                )
+            }
+            e => db_error(e),
+        })?;
+        Ok(out)
+    }
+
+    fn meta(conn: &Connection, key: &str) -> Result<Option<String>> {
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(db_error)
+    }
+
+    fn set_meta(tx: &Transaction<'_>, key: &str, value: Option<String>) -> Result<()> {
+        match value {
+            Some(v) => tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, v],
+            ),
+            None => tx.execute("DELETE FROM meta WHERE key = ?1", params![key]),
+        }
+        .map(|_| ())
+        .map_err(db_error)
+    }
+
+    /// The sync watermark alone: a sync with nothing new reads nothing else.
+    pub fn watermark(&self) -> Result<Option<OffsetDateTime>> {
+        self.read(None, |c| {
+            Ok(Self::meta(c, "watermark")?
+                .as_deref()
+                .and_then(crate::incidents::model::parse_time))
+        })
+    }
+
+    /// The stored queue, newest first; empty when there is none.
+    pub fn load(&self) -> Result<Snapshot> {
+        self.read(Snapshot::default(), |c| {
+            let time = |k: &str| -> Result<Option<OffsetDateTime>> {
+                Ok(Self::meta(c, k)?
+                    .as_deref()
+                    .and_then(crate::incidents::model::parse_time))
+            };
+            let mut stmt = c
+                .prepare("SELECT body FROM incidents ORDER BY last_update DESC, id")
+                .map_err(db_error)?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(db_error)?;
+            let mut incidents = Vec::new();
+            for body in rows {
+                match stored::incident(&body.map_err(db_error)?) {
+                    Some(i) => incidents.push(i),
+                    None => tracing::warn!("an unreadable incident in the store was skipped"),
+                }
+            }
+            Ok(Snapshot {
+                watermark: time("watermark")?,
+                synced_at: time("synced_at")?,
+                account: Self::meta(c, "account")?
+                    .as_deref()
+                    .and_then(stored::account),
+                incidents,
+            })
+        })
+    }
+
+    /// Writes incidents that are new or differ from the stored ones, one row each, with their
+    /// text index; returns how many were written.
+    fn upsert(tx: &Transaction<'_>, incidents: &[Incident]) -> Result<usize> {
+        let mut current = tx
+            .prepare_cached("SELECT rowid, body FROM incidents WHERE id = ?1")
+            .map_err(db_error)?;
+        let mut put = tx
+            .prepare_cached(
+                "INSERT INTO incidents (id, last_update, created, severity, status, assigned_to, classification, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (id) DO UPDATE SET last_update = excluded.last_update,
+                   created = excluded.created, severity = excluded.severity, status = excluded.status,
+                   assigned_to = excluded.assigned_to, classification = excluded.classification,
+                   body = excluded.body
+                 RETURNING rowid",
+            )
+            .map_err(db_error)?;
+        let mut unindex = tx
+            .prepare_cached("DELETE FROM incidents_text WHERE rowid = ?1")
+            .map_err(db_error)?;
+        let mut index = tx
+            .prepare_cached(
+                "INSERT INTO incidents_text (rowid, title, tags, comments) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(db_error)?;
+        let mut written = 0;
+        for i in incidents {
+            let body = stored::incident_json(i)?;
+            let before: Option<(i64, String)> = current
+                .query_row(params![i.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .map_err(db_error)?;
+            if before.as_ref().is_some_and(|(_, b)| *b == body) {
+                continue;
+            }
+            let rowid: i64 = put
+                .query_row(
+                    params![
+                        i.id,
+                        millis(i.last_update),
+                        millis(i.created),
+                        i.severity.as_str(),
+                        i.status.as_str(),
+                        i.assigned_to,
+                        i.classification.as_str(),
+                        body
+                    ],
+                    |r| r.get(0),
+                )
+                .map_err(db_error)?;
+            if before.is_some() {
+                unindex.execute(params![rowid]).map_err(db_error)?;
+            }
+            let comments: Vec<&str> = i.comments.iter().map(|c| c.text.as_str()).collect();
+            index
+                .execute(params![
+                    rowid,
+                    i.display_name,
+                    i.tags.join(" "),
+                    comments.join("\n")
+                ])
+                .map_err(db_error)?;
+            written += 1;
+        }
+        Ok(written)
+    }
+
+    /// A sync's result: the fetched incidents merged by id (only changed rows written), the
+    /// watermark moved to the newest `lastUpdate` held, the sync time and account kept. One
+    /// transaction: all of it, or (on failure) none of it.
+    pub fn merge(
+        &self,
+        fetched: &[Incident],
+        synced_at: OffsetDateTime,
+        account: Option<&Account>,
+    ) -> Result<Merged> {
+        self.write(|tx| {
+            let changed = Self::upsert(tx, fetched)?;
+            let newest: Option<i64> = tx
+                .query_row("SELECT max(last_update) FROM incidents", [], |r| r.get(0))
+                .map_err(db_error)?;
+            let newest = newest.and_then(|ms| {
+                OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+            });
+            let old = Self::meta(tx, "watermark")?
+                .as_deref()
+                .and_then(crate::incidents::model::parse_time);
+            let watermark = newest.max(old);
+            Self::set_meta(
+                tx,
+                "watermark",
+                watermark.map(crate::incidents::model::rfc3339),
+            )?;
+            Self::set_meta(
+                tx,
+                "synced_at",
+                Some(crate::incidents::model::rfc3339(synced_at)),
+            )?;
+            if let Some(a) = account {
+                Self::set_meta(tx, "account", Some(stored::account_json(a)?))?;
+            }
+            let total: i64 = tx
+                .query_row("SELECT count(*) FROM incidents", [], |r| r.get(0))
+                .map_err(db_error)?;
+            Ok(Merged {
+                changed,
+                total: total as usize,
+            })
+        })
+    }
+
+    /// Replaces everything with `snapshot` (tests and imports; a sync uses `merge`).
+    pub fn save(&self, snapshot: &Snapshot) -> Result<()> {
+        self.write(|tx| {
+            tx.execute_batch("DELETE FROM incidents; DELETE FROM incidents_text;")
+                .map_err(db_error)?;
+            Self::upsert(tx, &snapshot.incidents)?;
+            Self::set_meta(
+                tx,
+                "watermark",
+                snapshot.watermark.map(crate::incidents::model::rfc3339),
+            )?;
+            Self::set_meta(
+                tx,
+                "synced_at",
+                snapshot.synced_at.map(crate::incidents::model::rfc3339),
+            )?;
+            let account = snapshot
+                .account
+                .as_ref()
+                .map(stored::account_json)
+                .transpose()?;
+            Self::set_meta(tx, "account", account)
+        })
+    }
+
+    /// A written incident, so the queue shows it at once: one row.
+    pub fn put(&self, incident: &Incident) -> Result<()> {
+        self.write(|tx| Self::upsert(tx, std::slice::from_ref(incident)).map(|_| ()))
+    }
+
+    /// The ids of the incidents whose title, tags or comments match `query` (FTS5 syntax, each
+    /// word a prefix), best match first.
+    pub fn search(&self, query: &str) -> Result<Vec<String>> {
+        let terms: Vec<String> = query
+            .split_whitespace()
+            .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+            .collect();
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.read(Vec::new(), |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT i.id FROM incidents_text t JOIN incidents i ON i.rowid = t.rowid
+                     WHERE incidents_text MATCH ?1 ORDER BY rank",
+                )
+                .map_err(db_error)?;
+            let ids = stmt
+                .query_map(params![terms.join(" ")], |r| r.get(0))
+                .map_err(db_error)?
+                .collect::<std::result::Result<Vec<String>, _>>()
+                .map_err(db_error)?;
+            Ok(ids)
+        })
+    }
+
+    /// The alerts (with evidence) of one incident opened before.
+    pub fn detail(&self, id: &str) -> Result<Option<Vec<Alert>>> {
+        self.read(None, |c| {
+            let body: Option<String> = c
+                .query_row(
+                    "SELECT body FROM details WHERE incident_id = ?1",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_error)?;
+            Ok(body.as_deref().and_then(stored::alerts))
+        })
+    }
+
+    /// Every incident's stored alerts.
+    pub fn load_details(&self) -> Result<Details> {
+        self.read(HashMap::new(), |c| {
+            let mut stmt = c
+                .prepare("SELECT incident_id, body FROM details")
+                .map_err(db_error)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(db_error)?;
+            let mut all = HashMap::new();
+            for row in rows {
+                let (id, body) = row.map_err(db_error)?;
+                if let Some(alerts) = stored::alerts(&body) {
+                    all.insert(id, alerts);
+                }
+            }
+            Ok(all)
+        })
+    }
+
+    /// Keeps an incident's alerts for offline review: one row.
+    pub fn save_detail(&self, id: &str, alerts: &[Alert]) -> Result<()> {
+        let body = stored::alerts_json(alerts)?;
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO details (incident_id, body) VALUES (?1, ?2)
+                 ON CONFLICT (incident_id) DO UPDATE SET body = excluded.body
+                 WHERE body <> excluded.body",
+                params![id, body],
+            )
+            .map(|_| ())
+            .map_err(db_error)
+        })
+    }
+
+    /// Removes the stored incidents and details: the database, its WAL, any earlier version's
+    /// files, and the key.
+    pub fn wipe(&self) -> Result<()> {
+        let mut guard = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(conn) = guard.take() {
+            let _ = conn.close();
+        }
+        self.remove_files(&self.paths())?;
+        self.remove_files(&self.legacy)?;
         self.store.delete(&self.key_name())
     }
 }
 
-/// The on-disk format, versioned and separate from the model the UI sees. Version 1 was the
-/// queue snapshot without a version field; its field names are kept, so such files still read.
-/// Times are kept as RFC 3339 text and read leniently.
+/// The stored form of an incident, its alerts and the account: JSON in the store's rows, separate
+/// from the model the UI sees, so renaming a field the UI sees cannot empty every store. Field
+/// names are those of the earlier cache files. Times are kept as RFC 3339 text and read leniently.
 mod stored {
-    use std::collections::HashMap;
-
     use serde::{Deserialize, Serialize};
 
-    use super::Snapshot;
     use crate::auth::oidc::Account;
     use crate::error::{Error, Result};
     use crate::incidents::model::{parse_time, rfc3339, Alert, Comment, Evidence, Incident};
-
-    /// The version this build writes. A file of a newer version reads as empty (re-synced).
-    pub const VERSION: u32 = 2;
-
-    #[derive(Serialize, Deserialize)]
-    struct QueueFile {
-        #[serde(default = "v1")]
-        version: u32,
-        #[serde(default)]
-        watermark: Option<String>,
-        #[serde(default, rename = "syncedAt")]
-        synced_at: Option<String>,
-        #[serde(default)]
-        account: Option<StoredAccount>,
-        #[serde(default)]
-        incidents: Vec<StoredIncident>,
-    }
-
-    fn v1() -> u32 {
-        1
-    }
 
     #[derive(Serialize, Deserialize)]
     struct StoredAccount {
@@ -367,12 +695,6 @@ mod stored {
         service_sources: Vec<String>,
         #[serde(default)]
         categories: Vec<String>,
-    }
-
-    #[derive(Serialize, Deserialize)]
-    struct DetailsFile {
-        version: u32,
-        alerts: HashMap<String, Vec<StoredAlert>>,
     }
 
     #[derive(Serialize, Deserialize)]
@@ -518,60 +840,46 @@ mod stored {
         }
     }
 
-    fn json<T: Serialize>(v: &T) -> Result<Vec<u8>> {
-        serde_json::to_vec(v).map_err(|e| Error::Internal(format!("cache encoding: {e}")))
+    fn json<T: Serialize>(v: &T) -> Result<String> {
+        serde_json::to_string(v).map_err(|e| Error::Internal(format!("store encoding: {e}")))
     }
 
-    pub fn read_queue(plain: &[u8]) -> Option<Snapshot> {
-        let f: QueueFile = serde_json::from_slice(plain).ok()?;
-        if f.version > VERSION {
-            return None;
-        }
-        Some(Snapshot {
-            watermark: time_of(f.watermark),
-            synced_at: time_of(f.synced_at),
-            account: f.account.map(|a| Account {
-                name: a.name,
-                username: a.username,
-                tenant_id: a.tenant_id,
-                object_id: a.object_id,
-            }),
-            incidents: f.incidents.into_iter().map(Incident::from).collect(),
+    pub fn incident_json(i: &Incident) -> Result<String> {
+        json(&StoredIncident::from(i))
+    }
+
+    pub fn incident(body: &str) -> Option<Incident> {
+        serde_json::from_str::<StoredIncident>(body)
+            .ok()
+            .map(Incident::from)
+    }
+
+    pub fn alerts_json(alerts: &[Alert]) -> Result<String> {
+        json(&alerts.iter().map(StoredAlert::from).collect::<Vec<_>>())
+    }
+
+    pub fn alerts(body: &str) -> Option<Vec<Alert>> {
+        serde_json::from_str::<Vec<StoredAlert>>(body)
+            .ok()
+            .map(|a| a.into_iter().map(Alert::from).collect())
+    }
+
+    pub fn account_json(a: &Account) -> Result<String> {
+        json(&StoredAccount {
+            name: a.name.clone(),
+            username: a.username.clone(),
+            tenant_id: a.tenant_id.clone(),
+            object_id: a.object_id.clone(),
         })
     }
 
-    pub fn write_queue(s: &Snapshot) -> Result<Vec<u8>> {
-        json(&QueueFile {
-            version: VERSION,
-            watermark: time_text(s.watermark),
-            synced_at: time_text(s.synced_at),
-            account: s.account.as_ref().map(|a| StoredAccount {
-                name: a.name.clone(),
-                username: a.username.clone(),
-                tenant_id: a.tenant_id.clone(),
-                object_id: a.object_id.clone(),
-            }),
-            incidents: s.incidents.iter().map(StoredIncident::from).collect(),
-        })
-    }
-
-    pub fn read_details(plain: &[u8]) -> Option<HashMap<String, Vec<Alert>>> {
-        let f: DetailsFile = serde_json::from_slice(plain).ok()?;
-        (f.version <= VERSION).then(|| {
-            f.alerts
-                .into_iter()
-                .map(|(id, alerts)| (id, alerts.into_iter().map(Alert::from).collect()))
-                .collect()
-        })
-    }
-
-    pub fn write_details(all: &HashMap<String, Vec<Alert>>) -> Result<Vec<u8>> {
-        json(&DetailsFile {
-            version: VERSION,
-            alerts: all
-                .iter()
-                .map(|(id, alerts)| (id.clone(), alerts.iter().map(StoredAlert::from).collect()))
-                .collect(),
+    pub fn account(body: &str) -> Option<Account> {
+        let a: StoredAccount = serde_json::from_str(body).ok()?;
+        Some(Account {
+            name: a.name,
+            username: a.username,
+            tenant_id: a.tenant_id,
+            object_id: a.object_id,
         })
     }
 
@@ -579,25 +887,22 @@ mod stored {
     mod tests {
         use super::*;
 
-        /// A queue file as version 1 wrote it (no version field, the view's field names).
-        const V1_QUEUE: &str = r#"{"watermark":"2026-11-20T10:00:00Z","syncedAt":"2026-11-20T10:05:00Z","incidents":[{"id":"7","displayName":"Ransomware","severity":"high","status":"active","assignedTo":null,"classification":"unknown","determination":"unknown","created":"2026-11-19T08:00:00.5Z","lastUpdate":"2026-11-20T10:00:00Z","tags":["t"],"systemTags":[],"webUrl":null,"redirectIncidentId":null,"comments":[{"text":"c","author":"a","created":"2026-11-20T09:00:00Z"}],"alertCount":2,"serviceSources":[],"categories":[]}]}"#;
+        /// An incident as the earlier cache files spelled it.
+        const EARLIER: &str = r#"{"id":"7","displayName":"Ransomware","severity":"high","status":"active","assignedTo":null,"classification":"unknown","determination":"unknown","created":"2026-11-19T08:00:00.5Z","lastUpdate":"2026-11-20T10:00:00Z","tags":["t"],"systemTags":[],"webUrl":null,"redirectIncidentId":null,"comments":[{"text":"c","author":"a","created":"2026-11-20T09:00:00Z"}],"alertCount":2,"serviceSources":[],"categories":[]}"#;
 
         #[test]
-        fn a_version_1_cache_still_reads_and_a_newer_one_reads_as_empty() {
-            let s = read_queue(V1_QUEUE.as_bytes()).expect("version 1 reads");
-            assert_eq!(s.incidents.len(), 1);
-            assert_eq!(s.incidents[0].display_name, "Ransomware");
+        fn the_stored_form_reads_the_earlier_spelling_and_round_trips() {
+            let i = incident(EARLIER).expect("reads");
+            assert_eq!(i.display_name, "Ransomware");
             assert_eq!(
-                s.incidents[0].created.map(|t| t.millisecond()),
+                i.created.map(|t| t.millisecond()),
                 Some(500),
                 "fractional seconds kept"
             );
-            let again = read_queue(&write_queue(&s).unwrap()).unwrap();
-            assert_eq!(again, s, "the current version round-trips");
-            let newer = V1_QUEUE.replacen('{', r#"{"version":99,"#, 1);
+            assert_eq!(incident(&incident_json(&i).unwrap()), Some(i));
             assert!(
-                read_queue(newer.as_bytes()).is_none(),
-                "a file from a newer build is not guessed at"
+                incident("{\"id\":1}").is_none(),
+                "a row that is not an incident is not guessed at"
             );
         }
     }
@@ -607,11 +912,13 @@ mod stored {
 mod tests {
     use super::*;
     use crate::auth::token_store::MemoryStore;
-    use crate::incidents::model::{Classification, Determination, Evidence, Severity, Status};
+    use crate::incidents::model::{
+        parse_time, Classification, Comment, Determination, Evidence, Severity, Status,
+    };
 
-    fn incident(title: &str) -> Incident {
+    fn incident(id: &str, title: &str, updated: &str) -> Incident {
         Incident {
-            id: "1".into(),
+            id: id.into(),
             display_name: title.into(),
             severity: Severity::High,
             status: Status::Active,
@@ -619,7 +926,7 @@ mod tests {
             classification: Classification::Unknown,
             determination: Determination::Unknown,
             created: None,
-            last_update: crate::incidents::model::parse_time("2026-11-20T10:00:00Z"),
+            last_update: parse_time(updated),
             tags: vec![],
             system_tags: vec![],
             web_url: None,
@@ -650,76 +957,210 @@ mod tests {
         }
     }
 
-    fn temp_dirs(tag: &str) -> Dirs {
-        let base = std::env::temp_dir().join(format!("idesk-cache-{tag}-{}", std::process::id()));
-        Dirs {
-            config: base.join("c"),
-            data: base.join("d"),
-        }
+    fn dirs() -> (tempfile::TempDir, Dirs) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dirs = Dirs {
+            config: tmp.path().join("c"),
+            data: tmp.path().join("d"),
+        };
+        (tmp, dirs)
     }
 
+    const TITLE: &str = "Ransomware activity on srv-finance-42";
+
     #[test]
-    fn round_trips_and_holds_no_text_in_clear() {
-        let dirs = temp_dirs("clear");
+    fn round_trips_holds_no_text_in_clear_and_wipes_everything() {
+        let (_tmp, dirs) = dirs();
         let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
         let cache = Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), true);
-        const TITLE: &str = "Ransomware activity on srv-finance-42";
+        assert_eq!(
+            cache.load().unwrap(),
+            Snapshot::default(),
+            "nothing stored yet"
+        );
+        assert!(!dirs.data.exists(), "reading creates nothing");
         let snap = Snapshot {
-            incidents: vec![incident(TITLE)],
-            ..Snapshot::default()
+            watermark: parse_time("2026-11-20T10:00:00Z"),
+            synced_at: parse_time("2026-11-20T10:05:00Z"),
+            account: Some(Account {
+                name: Some("Alice".into()),
+                username: Some("alice@contoso.test".into()),
+                tenant_id: None,
+                object_id: None,
+            }),
+            incidents: vec![incident("1", TITLE, "2026-11-20T10:00:00Z")],
         };
         cache.save(&snap).unwrap();
         cache.save_detail("1", &[alert()]).unwrap();
-        let [queue, details] = &cache.paths()[..] else {
-            panic!("two files")
-        };
-        let bytes = std::fs::read(queue).unwrap();
-        for f in [queue, details] {
+        assert_eq!(cache.load().unwrap(), snap);
+        assert_eq!(cache.detail("1").unwrap(), Some(vec![alert()]));
+        for f in cache.paths().iter().filter(|p| p.exists()) {
             let b = std::fs::read(f).unwrap();
             assert!(
                 !b.windows(10)
                     .any(|w| w == &TITLE.as_bytes()[..10] || w == b"srv-financ"),
-                "no incident text in clear on disk"
+                "no incident text in clear in {}",
+                f.display()
             );
         }
-        assert_eq!(cache.load().unwrap().incidents[0].display_name, TITLE);
-        assert_eq!(cache.load_details().unwrap()["1"], [alert()]);
 
-        // Another profile's cache cannot read it, even with the same key; a torn file is empty.
-        let other = Cache::new(&dirs, "Other", "fp", Arc::clone(&store), true);
-        let key = store.load("cache-key:Contoso").unwrap().unwrap();
-        store.save("cache-key:Other", &key).unwrap();
-        std::fs::copy(queue, &other.paths()[0]).unwrap();
-        assert!(
-            other.load().unwrap().incidents.is_empty(),
-            "bound to its profile"
-        );
-        std::fs::write(queue, &bytes[..bytes.len() / 2]).unwrap();
-        assert!(
-            cache.load().unwrap().incidents.is_empty(),
-            "a torn file is empty, never garbage"
-        );
-
-        cache.save(&snap).unwrap();
         cache.wipe().unwrap();
         assert!(
             cache.paths().iter().all(|p| !p.exists())
                 && store.load("cache-key:Contoso").unwrap().is_none(),
-            "wipe removes both files and the key"
+            "wipe removes the database, its WAL and the key"
         );
-        let _ = std::fs::remove_dir_all(dirs.data.parent().unwrap());
+        assert_eq!(cache.load().unwrap(), Snapshot::default());
+    }
+
+    #[test]
+    fn a_foreign_torn_or_keyless_database_is_set_aside_and_re_synced_never_a_crash() {
+        let (_tmp, dirs) = dirs();
+        let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+        let snap = Snapshot {
+            incidents: vec![incident("1", TITLE, "2026-11-20T10:00:00Z")],
+            ..Snapshot::default()
+        };
+        let write = |profile: &str| {
+            let c = Cache::new(&dirs, profile, "fp", Arc::clone(&store), true);
+            c.save(&snap).unwrap();
+            drop(c); // closes it: the WAL is folded into the file
+        };
+        write("Contoso");
+        let contoso = Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), true);
+        let db = contoso.paths()[0].clone();
+
+        // Another profile's file, even with the same key: not read as this profile's.
+        let other = Cache::new(&dirs, "Other", "fp", Arc::clone(&store), true);
+        store
+            .save(
+                "cache-key:Other",
+                &store.load("cache-key:Contoso").unwrap().unwrap(),
+            )
+            .unwrap();
+        std::fs::copy(&db, &other.paths()[0]).unwrap();
+        assert!(
+            other.load().unwrap().incidents.is_empty(),
+            "bound to its profile"
+        );
+
+        // Another key (a re-bound profile's, or a lost one): unreadable, set aside.
+        let rebound = Cache::new(&dirs, "Contoso", "another-fp", Arc::clone(&store), true);
+        assert!(rebound.load().unwrap().incidents.is_empty());
+        rebound.save(&snap).unwrap();
+        assert_eq!(
+            rebound.load().unwrap().incidents.len(),
+            1,
+            "and the store works again"
+        );
+        drop(rebound);
+
+        // Torn: half a file.
+        let torn = Cache::new(&dirs, "Contoso", "another-fp", Arc::clone(&store), true);
+        let bytes = std::fs::read(&db).unwrap();
+        std::fs::write(&db, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(
+            torn.load().unwrap().incidents.is_empty(),
+            "a torn file is empty, never garbage"
+        );
+
+        // The key gone from the keychain: the file cannot be read by anyone; it is removed.
+        drop(torn);
+        write("Keyless");
+        store.delete("cache-key:Keyless").unwrap();
+        let keyless = Cache::new(&dirs, "Keyless", "fp", Arc::clone(&store), true);
+        assert!(keyless.load().unwrap().incidents.is_empty());
+        assert!(!keyless.paths()[0].exists());
+        drop(contoso);
+    }
+
+    #[test]
+    fn a_sync_merges_only_what_changed_and_a_write_touches_one_row() {
+        let (_tmp, dirs) = dirs();
+        let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+        let cache = Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), true);
+        // An earlier version's files are dropped on first open.
+        std::fs::create_dir_all(dirs.data.join("cache")).unwrap();
+        for p in &cache.legacy {
+            std::fs::write(p, b"IDC1 old").unwrap();
+        }
+        let now = OffsetDateTime::now_utc();
+        let first: Vec<Incident> = (0..50)
+            .map(|n| {
+                incident(
+                    &n.to_string(),
+                    &format!("Incident {n}"),
+                    "2026-11-20T10:00:00Z",
+                )
+            })
+            .collect();
+        let merged = cache.merge(&first, now, None).unwrap();
+        assert_eq!(
+            merged,
+            Merged {
+                changed: 50,
+                total: 50
+            }
+        );
+        assert!(cache.legacy.iter().all(|p| !p.exists()));
+        assert_eq!(
+            cache.watermark().unwrap(),
+            parse_time("2026-11-20T10:00:00Z")
+        );
+
+        // The incident at the watermark comes back unchanged, one is new, one changed.
+        let mut again = vec![
+            first[0].clone(),
+            incident("50", "New one", "2026-11-20T11:00:00Z"),
+        ];
+        let mut changed = first[7].clone();
+        changed.status = Status::Resolved;
+        changed.last_update = parse_time("2026-11-20T11:30:00.250Z");
+        again.push(changed.clone());
+        let merged = cache.merge(&again, now, None).unwrap();
+        assert_eq!(
+            merged,
+            Merged {
+                changed: 2,
+                total: 51
+            }
+        );
+        assert_eq!(cache.watermark().unwrap(), changed.last_update);
+        let loaded = cache.load().unwrap();
+        assert_eq!(loaded.incidents[0], changed, "newest first, fractions kept");
+        assert_eq!(loaded.incidents[1].id, "50");
+
+        // A triage write: that row, found by its new text too.
+        let mut assigned = first[3].clone();
+        assigned.assigned_to = Some("alice@contoso.test".into());
+        assigned.comments.push(Comment {
+            text: "Escalated to the mailbox team".into(),
+            author: None,
+            created: None,
+        });
+        cache.put(&assigned).unwrap();
+        assert!(cache.load().unwrap().incidents.contains(&assigned));
+        assert_eq!(cache.search("mailbox").unwrap(), ["3"]);
+        assert_eq!(cache.search("new").unwrap(), ["50"]);
+        assert_eq!(
+            cache.search("\"; DROP").unwrap(),
+            Vec::<String>::new(),
+            "query text is data"
+        );
+        assert_eq!(cache.load().unwrap().incidents.len(), 51);
     }
 
     #[test]
     fn session_only_writes_nothing_to_disk() {
-        let dirs = temp_dirs("memory");
+        let (_tmp, dirs) = dirs();
         let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
         let cache = Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), false);
         cache
-            .save(&Snapshot {
-                incidents: vec![incident("x")],
-                ..Snapshot::default()
-            })
+            .merge(
+                &[incident("1", "x", "2026-11-20T10:00:00Z")],
+                OffsetDateTime::now_utc(),
+                None,
+            )
             .unwrap();
         cache.save_detail("1", &[alert()]).unwrap();
         assert_eq!(
@@ -730,6 +1171,10 @@ mod tests {
         assert!(
             !dirs.data.exists(),
             "no file that a later run could not decrypt"
+        );
+        assert!(
+            store.load("cache-key:Contoso").unwrap().is_none(),
+            "no key either"
         );
         cache.wipe().unwrap();
         assert!(cache.load().unwrap().incidents.is_empty());

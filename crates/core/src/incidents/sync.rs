@@ -1,11 +1,11 @@
-//! Incremental sync of a profile's incidents into its encrypted cache.
+//! Incremental sync of a profile's incidents into its encrypted store.
 //!
-//! Each sync asks only for incidents updated at or after the cache's watermark (the newest
-//! `lastUpdate` it holds), merges them by id, and saves. A sync that fails half way saves nothing:
-//! the cache keeps its previous, consistent state and the next sync starts from its watermark, so
-//! nothing is lost. With nothing new, a sync costs one request.
+//! Each sync asks only for incidents updated at or after the store's watermark (the newest
+//! `lastUpdate` it holds, read alone), and merges them by id in one transaction that writes only
+//! the rows that changed. A sync that fails half way saves nothing: the store keeps its previous,
+//! consistent state and the next sync starts from its watermark, so nothing is lost. With nothing
+//! new, a sync costs one request and writes nothing but its time.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -48,7 +48,7 @@ pub async fn cached(cache: &Arc<Cache>) -> Result<Snapshot> {
 /// The cached alerts of one incident opened before, if any.
 pub async fn cached_detail(cache: &Arc<Cache>, id: &str) -> Result<Option<Vec<Alert>>> {
     let id = id.to_owned();
-    blocking(cache, move |c| Ok(c.load_details()?.remove(&id))).await
+    blocking(cache, move |c| c.detail(&id)).await
 }
 
 /// Keeps an incident's alerts for offline review.
@@ -63,62 +63,25 @@ pub async fn sync(
     cache: &Arc<Cache>,
     progress: Progress<'_>,
 ) -> Result<(Vec<Incident>, SyncReport)> {
-    let snapshot = cached(cache).await?;
-    let fetched = api.list(session, snapshot.watermark, progress).await?;
+    let watermark = blocking(cache, Cache::watermark).await?;
+    let fetched = api.list(session, watermark, progress).await?;
     let count = fetched.len();
-    let mut by_id: HashMap<String, Incident> = snapshot
-        .incidents
-        .into_iter()
-        .map(|i| (i.id.clone(), i))
-        .collect();
     let account = session.account();
-    // Nothing new (only the incident at the watermark, unchanged): the cache is not re-encrypted
-    // and rewritten for nothing.
-    let changed = fetched.iter().any(|i| by_id.get(&i.id) != Some(i))
-        || snapshot.synced_at.is_none()
-        || (account.is_some() && account != snapshot.account);
-    for i in fetched {
-        by_id.insert(i.id.clone(), i);
-    }
-    let mut incidents: Vec<Incident> = by_id.into_values().collect();
-    incidents.sort_by(|a, b| {
-        b.last_update
-            .cmp(&a.last_update)
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    let watermark = incidents
-        .iter()
-        .filter_map(|i| i.last_update)
-        .max()
-        .or(snapshot.watermark);
     let synced_at = OffsetDateTime::now_utc();
+    let merged = blocking(cache, move |c| {
+        c.merge(&fetched, synced_at, account.as_ref())
+    })
+    .await?;
+    let snapshot = cached(cache).await?;
     let report = SyncReport {
         fetched: count,
-        total: incidents.len(),
+        total: merged.total,
         synced_at,
     };
-    if !changed {
-        return Ok((incidents, report));
-    }
-    let saved = Snapshot {
-        watermark,
-        synced_at: Some(synced_at),
-        account: account.or(snapshot.account),
-        incidents,
-    };
-    let saved = blocking(cache, move |c| c.save(&saved).map(|()| saved)).await?;
-    Ok((saved.incidents, report))
+    Ok((snapshot.incidents, report))
 }
 
-/// Applies a written incident to the cache, so the queue shows it at once.
+/// Applies a written incident to the store (its one row), so the queue shows it at once.
 pub async fn remember(cache: &Arc<Cache>, incident: Incident) -> Result<()> {
-    blocking(cache, move |c| {
-        let mut snap = c.load()?;
-        match snap.incidents.iter_mut().find(|i| i.id == incident.id) {
-            Some(slot) => *slot = incident,
-            None => snap.incidents.push(incident),
-        }
-        c.save(&snap)
-    })
-    .await
+    blocking(cache, move |c| c.put(&incident)).await
 }
