@@ -23,6 +23,19 @@ const components = [...seen]
   .map((id) => byId.get(id))
   .filter((p) => p.source) // not our own crates
   .map((p) => ({ name: p.name, version: p.version, license: p.license ?? (p.license_file ? 'see its licence file' : 'unknown') }));
+// C libraries that build scripts compile into the binaries: not crates of their own in the graph.
+const linked = (name) => [...seen].map((id) => byId.get(id)).find((p) => p.name === name);
+const sqlite = linked('libsqlite3-sys');
+if (sqlite) {
+  const source = fs.readFileSync(`${sqlite.manifest_path.replace(/Cargo\.toml$/, '')}sqlcipher/sqlite3.c`, 'utf8');
+  const version = /#define CIPHER_VERSION_NUMBER (\S+)/.exec(source)?.[1] ?? 'bundled';
+  components.push({ name: 'SQLCipher (in libsqlite3-sys)', version, license: 'BSD-3-Clause' });
+}
+const opensslSys = linked('openssl-sys');
+const vendored = opensslSys && nodes.get(opensslSys.id).deps.map((d) => byId.get(d.pkg)).find((p) => p.name === 'openssl-src');
+if (vendored) {
+  components.push({ name: 'OpenSSL (in openssl-src)', version: vendored.version.split('+')[1] ?? vendored.version, license: 'Apache-2.0' });
+}
 const ui = JSON.parse(fs.readFileSync('package.json', 'utf8')).dependencies;
 for (const name of [...Object.keys(ui), 'svelte']) {
   const p = JSON.parse(fs.readFileSync(`node_modules/${name}/package.json`, 'utf8'));
