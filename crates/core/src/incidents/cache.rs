@@ -257,6 +257,14 @@ impl Cache {
     /// it is not this profile's readable store.
     fn open_file(&self, path: &Path, key: &Secret) -> std::result::Result<Connection, String> {
         let conn = Connection::open(path).map_err(|e| e.to_string())?;
+        // The user's only, like every file the app writes; SQLite gives its WAL and shared-memory
+        // files the database file's mode.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| e.to_string())?;
+        }
         // A raw key: SQLCipher skips its key derivation. The hex is ours, never user text.
         conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.expose()))
             .map_err(|e| e.to_string())?;
@@ -995,6 +1003,12 @@ mod tests {
         assert_eq!(cache.load().unwrap(), snap);
         assert_eq!(cache.detail("1").unwrap(), Some(vec![alert()]));
         for f in cache.paths().iter().filter(|p| p.exists()) {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{} is the user's only", f.display());
+            }
             let b = std::fs::read(f).unwrap();
             assert!(
                 !b.windows(10)
