@@ -480,6 +480,35 @@ impl Cache {
         Ok(written)
     }
 
+    /// One page of a sync, kept at once in its own transaction: an interrupted sync keeps what it
+    /// had. With `advance` (a listing oldest change first), the watermark moves to the page's
+    /// newest `lastUpdate`, so the next sync resumes after it. Returns the rows written.
+    pub fn put_page(&self, incidents: &[Incident], advance: bool) -> Result<usize> {
+        self.write(|tx| {
+            let written = Self::upsert(tx, incidents)?;
+            if advance {
+                let old = Self::meta(tx, "watermark")?
+                    .as_deref()
+                    .and_then(crate::incidents::model::parse_time);
+                let newest = incidents.iter().filter_map(|i| i.last_update).max();
+                if let Some(w) = newest.max(old) {
+                    Self::set_meta(tx, "watermark", Some(crate::incidents::model::rfc3339(w)))?;
+                }
+            }
+            Ok(written)
+        })
+    }
+
+    /// The end of a complete sync: the watermark moves to the newest `lastUpdate` held, and the
+    /// sync's time and account are kept.
+    pub fn finish_sync(
+        &self,
+        synced_at: OffsetDateTime,
+        account: Option<&Account>,
+    ) -> Result<Merged> {
+        self.merge(&[], synced_at, account)
+    }
+
     /// A sync's result: the fetched incidents merged by id (only changed rows written), the
     /// watermark moved to the newest `lastUpdate` held, the sync time and account kept. One
     /// transaction: all of it, or (on failure) none of it.

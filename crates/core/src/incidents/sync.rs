@@ -1,11 +1,14 @@
 //! Incremental sync of a profile's incidents into its encrypted store.
 //!
 //! Each sync asks only for incidents updated at or after the store's watermark (the newest
-//! `lastUpdate` it holds, read alone), and merges them by id in one transaction that writes only
-//! the rows that changed. A sync that fails half way saves nothing: the store keeps its previous,
-//! consistent state and the next sync starts from its watermark, so nothing is lost. With nothing
-//! new, a sync costs one request and writes nothing but its time.
+//! `lastUpdate` it holds, read alone), and writes each page as it arrives, in its own transaction,
+//! only the rows that changed. A sync that fails half way keeps the pages it wrote, each whole;
+//! when the listing comes oldest change first (Graph) the watermark moved with them and the next
+//! sync resumes there, otherwise (Defender XDR) it starts again from the old watermark and finds
+//! those pages unchanged. With nothing new, a sync costs one request and writes nothing but its
+//! time.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -13,7 +16,7 @@ use time::OffsetDateTime;
 
 use crate::auth::session::Session;
 use crate::error::{Error, Result};
-use crate::incidents::api::{IncidentApi, Progress};
+use crate::incidents::api::{IncidentApi, PageDone, Progress};
 use crate::incidents::cache::{Cache, Snapshot};
 use crate::incidents::model::{Alert, Incident};
 
@@ -57,6 +60,9 @@ pub async fn remember_detail(cache: &Arc<Cache>, id: &str, alerts: Vec<Alert>) -
     blocking(cache, move |c| c.save_detail(&id, &alerts)).await
 }
 
+/// Lists what changed since the watermark, writing each page to the store as it arrives (memory
+/// stays flat with the tenant's size). A sync that fails half way keeps the pages it wrote; with
+/// a listing oldest change first, the next sync resumes after them.
 pub async fn sync(
     api: &IncidentApi,
     session: &Session,
@@ -64,17 +70,28 @@ pub async fn sync(
     progress: Progress<'_>,
 ) -> Result<(Vec<Incident>, SyncReport)> {
     let watermark = blocking(cache, Cache::watermark).await?;
-    let fetched = api.list(session, watermark, progress).await?;
-    let count = fetched.len();
+    let advance = api.lists_oldest_first();
+    let fetched = Arc::new(AtomicUsize::new(0));
+    let mut sink = {
+        let (cache, fetched) = (Arc::clone(cache), Arc::clone(&fetched));
+        move |page: Vec<Incident>| -> PageDone {
+            let (cache, fetched) = (Arc::clone(&cache), Arc::clone(&fetched));
+            Box::pin(async move {
+                fetched.fetch_add(page.len(), Ordering::Relaxed);
+                blocking(&cache, move |c| c.put_page(&page, advance))
+                    .await
+                    .map(|_| ())
+            })
+        }
+    };
+    api.list_pages(session, watermark, progress, &mut sink)
+        .await?;
     let account = session.account();
     let synced_at = OffsetDateTime::now_utc();
-    let merged = blocking(cache, move |c| {
-        c.merge(&fetched, synced_at, account.as_ref())
-    })
-    .await?;
+    let merged = blocking(cache, move |c| c.finish_sync(synced_at, account.as_ref())).await?;
     let snapshot = cached(cache).await?;
     let report = SyncReport {
-        fetched: count,
+        fetched: fetched.load(Ordering::Relaxed),
         total: merged.total,
         synced_at,
     };

@@ -179,3 +179,40 @@ async fn unassigning_clears_the_assignee_on_the_server_and_in_the_cache() {
         "resolving without a note is refused before anything is sent"
     );
 }
+
+#[tokio::test]
+async fn an_interrupted_first_sync_keeps_its_pages_and_the_next_one_resumes_after_them() {
+    let dirs = temp_dirs("resume");
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+    let sb = sandbox::Sandbox::start(120);
+    let desk = open(&sb, &dirs, &store);
+    sign_in(&desk.current(), "alice").await.unwrap();
+    // Two pages of 50 go through; the third answers with a body of the wrong shape.
+    sb.fault(serde_json::json!({"kind": "malformed", "after": 2}))
+        .await;
+    desk.sync(&|_| {})
+        .await
+        .expect_err("the listing breaks off");
+    let kept = desk.cached().await.unwrap();
+    assert_eq!(kept.incidents.len(), 100, "the two pages written are kept");
+    assert!(
+        kept.watermark.is_some(),
+        "and the sync knows where it stopped"
+    );
+    assert!(kept.synced_at.is_none(), "but it is not a finished sync");
+
+    let cleared = reqwest::Client::new()
+        .delete(format!("{}/_sandbox/fault", sb.api_origin()))
+        .send()
+        .await
+        .unwrap();
+    assert!(cleared.status().is_success());
+    let (incidents, report) = desk.sync(&|_| {}).await.unwrap();
+    assert_eq!(incidents.len(), 120);
+    assert!(
+        report.fetched <= 21,
+        "the second sync starts after the kept pages (fetched {})",
+        report.fetched
+    );
+    assert_eq!(report.total, 120);
+}

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-use super::{PageGuard, Progress, Transport};
+use super::{PageGuard, PageSink, Progress, Transport};
 use crate::auth::session::Session;
 use crate::error::{Error, Result};
 use crate::incidents::model::{
@@ -241,8 +241,9 @@ pub(super) async fn list(
     session: &Session,
     since: Option<OffsetDateTime>,
     progress: Progress<'_>,
-) -> Result<Vec<Incident>> {
-    let mut out = Vec::new();
+    sink: PageSink<'_>,
+) -> Result<()> {
+    let mut listed = 0usize;
     let mut seen = std::collections::HashSet::new();
     let mut skip = 0usize;
     let mut guard = PageGuard::default();
@@ -257,22 +258,24 @@ pub(super) async fn list(
     loop {
         let page: Page = t.get_json(session, url.clone()).await?;
         let n = page.value.len();
-        let before = out.len();
+        let mut fresh = Vec::with_capacity(n);
         for w in page.value {
             let detail = IncidentDetail::try_from(w)?;
             if seen.insert(detail.incident.id.clone()) {
-                out.push(detail.incident);
+                fresh.push(detail.incident);
             }
         }
-        progress(out.len());
+        let new_on_page = fresh.len();
+        listed += new_on_page;
+        sink(fresh).await?;
+        progress(listed);
         skip += n;
-        let new_on_page = out.len() - before;
         url = match page.next_link {
             Some(next) => match guard.follow(t, &next, new_on_page)? {
                 Some(next) => next,
-                None => return Ok(out),
+                None => return Ok(()),
             },
-            None if n == PAGE_SIZE && new_on_page == 0 => return Ok(out),
+            None if n == PAGE_SIZE && new_on_page == 0 => return Ok(()),
             None if n == PAGE_SIZE => {
                 let mut q = vec![("$top", PAGE_SIZE.to_string()), ("$skip", skip.to_string())];
                 if let Some(f) = &filter {
@@ -280,10 +283,10 @@ pub(super) async fn list(
                 }
                 t.url("/api/incidents", &q)
             }
-            None => return Ok(out),
+            None => return Ok(()),
         };
         if n == 0 {
-            return Ok(out);
+            return Ok(());
         }
     }
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-use super::{PageGuard, Progress, Transport};
+use super::{PageGuard, PageSink, Progress, Transport};
 use crate::auth::session::Session;
 use crate::error::{Error, Result};
 use crate::incidents::model::{
@@ -253,9 +253,10 @@ pub(super) async fn list(
     session: &Session,
     since: Option<OffsetDateTime>,
     progress: Progress<'_>,
-) -> Result<Vec<Incident>> {
+    sink: PageSink<'_>,
+) -> Result<()> {
     let mut seen = HashSet::new();
-    let mut out = Vec::new();
+    let mut listed = 0usize;
     let mut boundary = since;
     let mut guard = PageGuard::default();
     loop {
@@ -273,6 +274,7 @@ pub(super) async fn list(
             let page: Page = t.get_json(session, url.clone()).await?;
             cut_off = page.value.len() == PAGE_SIZE;
             let mut new_on_page = 0;
+            let mut fresh = Vec::with_capacity(page.value.len());
             for w in page.value {
                 let incident = Incident::from(w);
                 // Compared as times, never as text: `…20Z` is earlier than `…20.5Z`.
@@ -284,10 +286,12 @@ pub(super) async fn list(
                 if seen.insert(incident.id.clone()) {
                     new_in_window += 1;
                     new_on_page += 1;
-                    out.push(incident);
+                    fresh.push(incident);
                 }
             }
-            progress(out.len());
+            listed += fresh.len();
+            sink(fresh).await?;
+            progress(listed);
             match page.next_link {
                 Some(next) => match guard.follow(t, &next, new_on_page)? {
                     Some(next) => url = next,
@@ -302,7 +306,7 @@ pub(super) async fn list(
         // A full last page without a next link means the server stopped paging (the $skip
         // limit): continue from the boundary. Nothing new in a window means we are done.
         if !cut_off || new_in_window == 0 {
-            return Ok(out);
+            return Ok(());
         }
     }
 }

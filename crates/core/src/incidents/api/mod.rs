@@ -70,6 +70,13 @@ impl PageGuard {
 /// One page of a listing, for progress reports.
 pub type Progress<'a> = &'a (dyn Fn(usize) + Send + Sync);
 
+/// What a page sink's call returns: done when the page is kept.
+pub type PageDone = std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send>>;
+
+/// Where a listing's pages go as they arrive (the sync writes each to the store), so memory does
+/// not grow with the tenant and an interrupted listing keeps what it had.
+pub type PageSink<'a> = &'a mut (dyn FnMut(Vec<Incident>) -> PageDone + Send);
+
 pub struct IncidentApi {
     transport: Transport,
     backend: Backend,
@@ -88,18 +95,50 @@ impl IncidentApi {
         })
     }
 
-    /// Every incident updated at or after `since` (RFC 3339), or all of them. Calls `progress`
-    /// with the running count after each page.
+    /// Every incident updated at or after `since` (RFC 3339), or all of them, page by page into
+    /// `sink` (each incident once). Calls `progress` with the running count after each page.
+    pub async fn list_pages(
+        &self,
+        session: &Session,
+        since: Option<OffsetDateTime>,
+        progress: Progress<'_>,
+        sink: PageSink<'_>,
+    ) -> Result<()> {
+        match self.backend {
+            Backend::Graph => graph::list(&self.transport, session, since, progress, sink).await,
+            Backend::Defender => {
+                defender::list(&self.transport, session, since, progress, sink).await
+            }
+        }
+    }
+
+    /// The same listing, gathered.
     pub async fn list(
         &self,
         session: &Session,
         since: Option<OffsetDateTime>,
         progress: Progress<'_>,
     ) -> Result<Vec<Incident>> {
-        match self.backend {
-            Backend::Graph => graph::list(&self.transport, session, since, progress).await,
-            Backend::Defender => defender::list(&self.transport, session, since, progress).await,
-        }
+        let all = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let gathered = std::sync::Arc::clone(&all);
+        let mut sink = move |page: Vec<Incident>| -> PageDone {
+            gathered
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(page);
+            Box::pin(std::future::ready(Ok(())))
+        };
+        self.list_pages(session, since, progress, &mut sink).await?;
+        drop(sink);
+        let mut all = all.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(std::mem::take(&mut *all))
+    }
+
+    /// Whether a listing comes oldest change first (Graph's `$orderby`): then the sync watermark
+    /// may move after each page, and an interrupted sync resumes where it stopped. Defender XDR's
+    /// listing has no order, so its watermark moves only when a listing completes.
+    pub fn lists_oldest_first(&self) -> bool {
+        self.backend == Backend::Graph
     }
 
     /// One incident with its alerts and evidence.
