@@ -111,7 +111,7 @@ enum Command {
         #[arg(long)]
         comment: Option<String>,
     },
-    /// Bring the local, encrypted incident cache up to date (incrementally).
+    /// Bring the local, encrypted incident store up to date (incrementally).
     Sync {
         #[arg(long)]
         json: bool,
@@ -395,12 +395,12 @@ async fn run(cli: Cli) -> Result<(), Error> {
         Command::Sync { json } => {
             let desk = open_desk(&dirs, &config, chosen)?;
             signed_in(&desk).await?;
-            let (_, report) = desk.sync(&|_| {}).await?;
+            let report = desk.sync_store(&|_| {}).await?;
             if json {
                 sayln!("{}", to_json(&report)?);
             } else {
                 sayln!(
-                    "{} incidents fetched, {} in the cache",
+                    "{} incidents fetched, {} in the store",
                     report.fetched,
                     report.total
                 );

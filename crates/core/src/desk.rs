@@ -294,13 +294,19 @@ impl Desk {
         sync::cached(&self.ready().await?.cache).await
     }
 
-    /// Brings the current profile's cache up to date with its tenant.
+    /// Brings the current profile's store up to date with its tenant; returns the queue.
     pub async fn sync(&self, progress: Progress<'_>) -> Result<(Vec<Incident>, SyncReport)> {
+        let report = self.sync_store(progress).await?;
+        Ok((self.cached().await?.incidents, report))
+    }
+
+    /// The same sync, without reading the queue back (`idesk sync`).
+    pub async fn sync_store(&self, progress: Progress<'_>) -> Result<SyncReport> {
         let e = self.ready().await?;
         if e.session.account().is_none() && self.resume().await?.is_none() {
             return Err(Error::NotSignedIn);
         }
-        sync::sync(&e.api, &e.session, &e.cache, progress).await
+        sync::sync_store(&e.api, &e.session, &e.cache, progress).await
     }
 
     /// Every incident updated since `since` (or all), straight from the tenant, not cached.

@@ -69,6 +69,18 @@ pub async fn sync(
     cache: &Arc<Cache>,
     progress: Progress<'_>,
 ) -> Result<(Vec<Incident>, SyncReport)> {
+    let report = sync_store(api, session, cache, progress).await?;
+    Ok((cached(cache).await?.incidents, report))
+}
+
+/// The sync alone, without reading the queue back (what `idesk sync` needs): memory stays flat
+/// with the tenant's size.
+pub async fn sync_store(
+    api: &IncidentApi,
+    session: &Session,
+    cache: &Arc<Cache>,
+    progress: Progress<'_>,
+) -> Result<SyncReport> {
     let watermark = blocking(cache, Cache::watermark).await?;
     let advance = api.lists_oldest_first();
     let fetched = Arc::new(AtomicUsize::new(0));
@@ -89,13 +101,11 @@ pub async fn sync(
     let account = session.account();
     let synced_at = OffsetDateTime::now_utc();
     let merged = blocking(cache, move |c| c.finish_sync(synced_at, account.as_ref())).await?;
-    let snapshot = cached(cache).await?;
-    let report = SyncReport {
+    Ok(SyncReport {
         fetched: fetched.load(Ordering::Relaxed),
         total: merged.total,
         synced_at,
-    };
-    Ok((snapshot.incidents, report))
+    })
 }
 
 /// Applies a written incident to the store (its one row), so the queue shows it at once.
