@@ -11,6 +11,7 @@ use idesk_core::desk::{self, Desk};
 use idesk_core::incidents::export::ExportFormat;
 use idesk_core::incidents::model::{Incident, IncidentDetail, Update};
 use idesk_core::incidents::portal;
+use idesk_core::incidents::queue::{Overview, QueuePage, QueueQuery};
 use idesk_core::settings::Settings;
 use idesk_core::Error;
 use serde::{Deserialize, Serialize};
@@ -205,11 +206,12 @@ pub async fn remove_profile(state: State<'_, AppState>, name: String) -> IpcResu
     view(&*state.reload()?).await
 }
 
-/// The incidents as cached: instant, and available offline.
+/// What the store holds for the current profile: how many incidents, and when it was last
+/// synced. Instant, and available offline; the rows come from `query_queue`.
 #[derive(Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
-pub struct IncidentsView {
-    incidents: Vec<Incident>,
+pub struct QueueStatus {
+    total: u32,
     #[serde(with = "time::serde::rfc3339::option")]
     #[specta(type = Option<String>)]
     synced_at: Option<OffsetDateTime>,
@@ -217,32 +219,48 @@ pub struct IncidentsView {
 
 #[tauri::command]
 #[specta::specta]
-pub async fn cached_incidents(state: State<'_, AppState>) -> IpcResult<IncidentsView> {
-    let snap = state.desk()?.cached().await?;
-    Ok(IncidentsView {
-        incidents: snap.incidents,
-        synced_at: snap.synced_at,
+pub async fn queue_status(state: State<'_, AppState>) -> IpcResult<QueueStatus> {
+    let (status, total) = state.desk()?.store_status().await?;
+    Ok(QueueStatus {
+        total: u32::try_from(total).unwrap_or(u32::MAX),
+        synced_at: status.synced_at,
     })
 }
 
-/// Brings the cache up to date with the tenant; emits `SyncProgress` with the running count.
+/// One window of the queue: the count, the rows `[offset, offset + limit)` for a filter, search
+/// and sort, and the filter menus' facets. From the store, without the network.
+#[tauri::command]
+#[specta::specta]
+pub async fn query_queue(state: State<'_, AppState>, query: QueueQuery) -> IpcResult<QueuePage> {
+    Ok(state.desk()?.query(&query).await?)
+}
+
+/// The overview's counts over the store.
+#[tauri::command]
+#[specta::specta]
+pub async fn queue_overview(state: State<'_, AppState>) -> IpcResult<Overview> {
+    Ok(state.desk()?.overview().await?)
+}
+
+/// Brings the store up to date with the tenant; emits `SyncProgress` with the running count.
 #[tauri::command]
 #[specta::specta]
 pub async fn sync_incidents(
     app: tauri::AppHandle,
     state: State<'_, AppState>,
-) -> IpcResult<IncidentsView> {
+) -> IpcResult<QueueStatus> {
     let progress = move |n: usize| {
         let fetched = u32::try_from(n).unwrap_or(u32::MAX);
         let _ = SyncProgress { fetched }.emit(&app);
     };
     let desk = state.desk()?;
-    let result = desk.sync(&progress).await;
+    let result = desk.sync_store(&progress).await;
     let name = desk.current().profile().name.clone();
     match &result {
-        Ok((incidents, _)) => state
-            .syncs
-            .push(&format!("{name}: ok, {} incidents", incidents.len())),
+        Ok(r) => state.syncs.push(&format!(
+            "{name}: ok, {} incidents, {} changed",
+            r.total, r.changed
+        )),
         Err(e) => {
             tracing::warn!(profile = name, "sync failed: {e}");
             state
@@ -250,9 +268,9 @@ pub async fn sync_incidents(
                 .push(&format!("{name}: failed ({:?}): {e}", e.code()));
         }
     }
-    let (incidents, report) = result?;
-    Ok(IncidentsView {
-        incidents,
+    let report = result?;
+    Ok(QueueStatus {
+        total: u32::try_from(report.total).unwrap_or(u32::MAX),
         synced_at: Some(report.synced_at),
     })
 }
@@ -304,17 +322,17 @@ pub async fn token_info(state: State<'_, AppState>) -> IpcResult<TokenInfo> {
     Ok(claims::inspect(&token, s.profile()))
 }
 
-/// Exports the given incidents (the current view, in its order) through a save dialog. Returns
-/// where the file went, or nothing when the user cancelled.
+/// Exports the incidents of a queue view (every match, in its order) through a save dialog.
+/// Returns where the file went, or nothing when the user cancelled.
 #[tauri::command]
 #[specta::specta]
 pub async fn export_incidents(
     app: tauri::AppHandle,
     state: State<'_, AppState>,
     format: ExportFormat,
-    ids: Vec<String>,
+    view: QueueQuery,
 ) -> IpcResult<Option<String>> {
-    let text = state.desk()?.export(&ids, format).await?;
+    let text = state.desk()?.export_view(&view, format).await?;
     let ext = format.extension();
     let (tx, rx) = oneshot::channel();
     app.dialog()

@@ -57,9 +57,11 @@ const data = (over: Partial<MockData> = {}): MockData => ({ view: view(), incide
 // These run in the page: only their arguments and `mock` are in scope.
 const signedIn: Handlers = {
   getState: () => mock.data.view,
-  cachedIncidents: () => ({ incidents: [], syncedAt: null }),
+  queueStatus: () => ({ total: mock.state.stored.length, syncedAt: mock.state.syncedAt }),
   connect: () => mock.data.view,
-  syncIncidents: () => ({ incidents: mock.state.incidents, syncedAt: '2026-11-20T12:00:00Z' }),
+  syncIncidents: () => mock.sync('2026-11-20T12:00:00Z'),
+  queryQueue: (q) => mock.query(q),
+  queueOverview: () => mock.overview(),
   getIncident: (id) => {
     const incident = mock.state.incidents.find((i) => i.id === id);
     if (!incident) throw mock.error('api_error', `the incident API answered 404 for incident ${id}`);
@@ -86,7 +88,7 @@ const signedIn: Handlers = {
       comments: u.comment ? [...i.comments, { text: u.comment, author: mock.data.view.account?.username ?? null, created: now }] : i.comments,
       lastUpdate: now,
     };
-    mock.state.incidents = mock.state.incidents.map((x) => (x.id === id ? next : x));
+    mock.write(next);
     return next;
   },
 };
@@ -113,6 +115,8 @@ test.afterEach(async ({ page }) => {
 const rows = (page: Page) => page.getByTestId('incident-row');
 const selected = (page: Page) => page.locator('[data-testid="incident-row"][aria-selected="true"]');
 const count = async (page: Page, command: Parameters<typeof calls>[1]) => (await calls(page, command)).length;
+/** The commands invoked, without the queue's reads of the store (each scroll and keystroke asks). */
+const actions = async (page: Page) => (await commandLog(page)).filter((c) => c !== 'queryQueue' && c !== 'queueOverview');
 
 /** Opens the account menu (a <details>), unless it is open already. */
 async function accountMenu(page: Page) {
@@ -134,7 +138,7 @@ test('signs in, then shows the default queue with hostile text as text', async (
   await page.getByTestId('presets').selectOption('All incidents');
   await expect(rows(page)).toHaveCount(5);
   await expect(page.locator('[data-id="103"]')).toContainText('someNewStatus');
-  expect(await commandLog(page)).toEqual(['getSettings', 'getState', 'signIn', 'cachedIncidents', 'connect', 'syncIncidents']);
+  expect(await actions(page)).toEqual(['getSettings', 'getState', 'signIn', 'queueStatus', 'connect', 'syncIncidents']);
 });
 
 test('filters, searches and sorts', async ({ page }) => {
@@ -144,6 +148,11 @@ test('filters, searches and sorts', async ({ page }) => {
   await expect(rows(page)).toHaveCount(5);
   await page.getByTestId('search').fill('ransomware');
   await expect(rows(page)).toHaveCount(1);
+  // The window asks the store for a window of rows, never the list.
+  const last = (await calls(page, 'queryQueue')).at(-1)![0];
+  expect(last.filter?.search).toBe('ransomware');
+  expect(last.limit).toBeGreaterThan(0);
+  expect(last.limit).toBeLessThan(500);
   await page.getByTestId('search').fill('');
   await page.getByTestId('assignment').selectOption('unassigned');
   await expect(rows(page)).toHaveCount(4);
@@ -249,7 +258,6 @@ test('offline: the cached queue stays read-only, the desk retries after 5 s then
   await page.clock.pauseAt(new Date('2026-11-20T12:30:00Z'));
   await mockIpc(page, {
     ...signedIn,
-    cachedIncidents: () => ({ incidents: mock.state.incidents.slice(0, 3), syncedAt: '2026-11-20T11:00:00Z' }),
     // The tenant is unreachable for the first two tries; then the sign-in works but the first sync fails.
     connect: () => {
       if (mock.calls('connect').length <= 2) throw mock.error('offline', 'the tenant cannot be reached (dns error): working from the cache');
@@ -257,19 +265,19 @@ test('offline: the cached queue stays read-only, the desk retries after 5 s then
     },
     syncIncidents: () => {
       if (mock.calls('syncIncidents').length === 1) throw mock.error('offline', 'the tenant cannot be reached (timed out)');
-      return { incidents: mock.state.incidents, syncedAt: '2026-11-20T12:30:00Z' };
+      return mock.sync('2026-11-20T12:30:00Z');
     },
     getIncident: (id) => {
-      const incident = mock.state.incidents.find((i) => i.id === id);
+      const incident = mock.state.stored.find((i) => i.id === id);
       if (!incident) throw mock.error('api_error', 'not cached');
       return { incident, alerts: [], fromCache: true };
     },
-  }, data());
+  }, data({ stored: INCIDENTS.slice(0, 3), syncedAt: '2026-11-20T11:00:00Z' }));
   await page.goto('/');
   const banner = page.getByTestId('offline-banner');
   await expect(banner).toContainText('Offline — last synced 11:00 AM · retrying');
   await expect(page.getByTestId('count')).toHaveText('3 incidents');
-  expect(await commandLog(page)).toEqual(['getSettings', 'getState', 'cachedIncidents', 'connect']);
+  expect(await actions(page)).toEqual(['getSettings', 'getState', 'queueStatus', 'connect']);
   await expect(page.getByTestId('account'), 'the cached account').toHaveText('alice@contoso.test');
 
   // The detail shows as cached, and triage waits for the tenant.
@@ -311,18 +319,17 @@ test('offline: the cached queue stays read-only, the desk retries after 5 s then
 test('"Retry now" while offline tries again at once', async ({ page }) => {
   await mockIpc(page, {
     ...signedIn,
-    cachedIncidents: () => ({ incidents: mock.state.incidents, syncedAt: null }),
     connect: () => {
       if (mock.calls('connect').length === 1) throw mock.error('offline', 'the tenant cannot be reached');
       return mock.data.view;
     },
-  }, data());
+  }, data({ stored: INCIDENTS }));
   await page.goto('/');
   await expect(page.getByTestId('offline-banner')).toContainText('Offline — not synced yet');
   await page.getByTestId('retry-now').click();
   await expect(page.getByTestId('offline-banner')).toHaveCount(0);
   await expect(page.getByTestId('sync-state')).toContainText('Synced');
-  expect(await commandLog(page)).toEqual(['getSettings', 'getState', 'cachedIncidents', 'connect', 'connect', 'syncIncidents']);
+  expect(await actions(page)).toEqual(['getSettings', 'getState', 'queueStatus', 'connect', 'connect', 'syncIncidents']);
 });
 
 test('shows a sign-in error with what the core said, and allows a retry', async ({ page }) => {
@@ -377,20 +384,19 @@ test('the cache shows first, then the sync; sign-out with wipe returns to sign-i
   await page.clock.pauseAt(new Date('2026-11-20T12:30:00Z'));
   await mockIpc(page, {
     ...signedIn,
-    cachedIncidents: () => ({ incidents: mock.state.incidents.slice(0, 1), syncedAt: '2026-11-20T11:00:00Z' }),
     syncIncidents: async () => {
       mock.emit('syncProgress', { fetched: 3 });
       await new Promise((r) => setTimeout(r, 2000));
-      return { incidents: mock.state.incidents, syncedAt: '2026-11-20T12:00:00Z' };
+      return mock.sync('2026-11-20T12:00:00Z');
     },
     signOut: () => ({ ...mock.data.view, signedIn: false, account: null }),
-  }, data());
+  }, data({ stored: INCIDENTS.slice(0, 1), syncedAt: '2026-11-20T11:00:00Z' }));
   await page.goto('/');
   await expect(page.getByTestId('count')).toHaveText('1 incidents');
   await expect(page.getByTestId('sync-state')).toHaveText('Syncing… 3 fetched');
   await page.clock.runFor(2000);
   await expect(page.getByTestId('count')).toHaveText('5 incidents');
-  expect(await commandLog(page)).toEqual(['getSettings', 'getState', 'cachedIncidents', 'connect', 'syncIncidents']);
+  expect(await actions(page)).toEqual(['getSettings', 'getState', 'queueStatus', 'connect', 'syncIncidents']);
   await accountMenu(page);
   await expect(page.getByTestId('remove-profile'), 'the sandbox profile cannot be removed').toHaveCount(0);
   await page.getByTestId('sign-out-wipe').click();
@@ -413,11 +419,10 @@ test('a revoked session or claims challenge returns to sign-in with the reason',
 test('a sign-in gone from the keychain returns to sign-in at start', async ({ page }) => {
   await mockIpc(page, {
     ...signedIn,
-    cachedIncidents: () => ({ incidents: mock.state.incidents, syncedAt: '2026-11-20T11:00:00Z' }),
     connect: () => {
       throw mock.error('not_signed_in', 'not signed in: sign in again');
     },
-  }, data());
+  }, data({ stored: INCIDENTS, syncedAt: '2026-11-20T11:00:00Z' }));
   await page.goto('/');
   await expect(page.getByTestId('sign-in')).toBeVisible();
   await expect(page.getByTestId('sign-in-notice')).toContainText('not signed in');
@@ -427,12 +432,11 @@ test('a sign-in gone from the keychain returns to sign-in at start', async ({ pa
 test('a silent sign-in that finds nothing to sign in with shows the sign-in screen', async ({ page }) => {
   await mockIpc(page, {
     ...signedIn,
-    cachedIncidents: () => ({ incidents: mock.state.incidents, syncedAt: '2026-11-20T11:00:00Z' }),
     connect: () => ({ ...mock.data.view, signedIn: false, account: null }),
-  }, data());
+  }, data({ stored: INCIDENTS, syncedAt: '2026-11-20T11:00:00Z' }));
   await page.goto('/');
   await expect(page.getByTestId('sign-in')).toBeVisible();
-  expect(await commandLog(page)).toEqual(['getSettings', 'getState', 'cachedIncidents', 'connect']);
+  expect(await actions(page)).toEqual(['getSettings', 'getState', 'queueStatus', 'connect']);
 });
 
 test('without a keychain, offers session-only mode and says it is on', async ({ page }) => {
@@ -635,7 +639,8 @@ test('switches profile: the other tenant shows its own queue', async ({ page }) 
     },
     syncIncidents: () => {
       const contoso = mock.calls('switchProfile').at(-1)?.[0] === 'Contoso';
-      return { incidents: contoso ? mock.state.incidents.slice(0, 1) : mock.state.incidents, syncedAt: null };
+      mock.state.stored = contoso ? mock.state.incidents.slice(0, 1) : mock.state.incidents;
+      return { total: mock.state.stored.length, syncedAt: null };
     },
   }, data({ view: view({ profiles }), views: { Contoso: view({ profile: CONTOSO, profiles }) } }));
   await page.goto('/');
@@ -719,7 +724,12 @@ test('export sends the current view, in its order', async ({ page }) => {
   await page.getByTestId('search').fill('ransomware');
   await page.getByTestId('export-csv').click();
   await expect(page.getByTestId('notice')).toContainText('/tmp/incidents.csv');
-  expect(await calls(page, 'exportIncidents')).toEqual([['csv', ['101']]]);
+  const [[format, view]] = await calls(page, 'exportIncidents');
+  expect(format).toBe('csv');
+  expect(view.filter?.search, 'the view as shown: its search, filter and sort').toBe('ransomware');
+  expect(view.sort).toEqual({ key: 'lastUpdate', desc: true });
+  expect(view.me).toBe('alice@contoso.test');
+  await expect(page.getByTestId('notice')).toContainText('Exported 1 incidents');
 });
 
 test('the overview counts by severity and status', async ({ page }) => {

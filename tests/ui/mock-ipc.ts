@@ -14,7 +14,7 @@
 import type { Page } from '@playwright/test';
 // Types only: a runtime import would pull @tauri-apps/api into node.
 import type { commands, events, ErrorCode, IpcError } from '../../ui/src/lib/ipc/bindings';
-import type { Alert, AppView, Incident, SettingsView } from '../../ui/src/lib/ipc';
+import type { Alert, AppView, Incident, Overview, QueuePage, QueueQuery, QueueStatus, SettingsView } from '../../ui/src/lib/ipc';
 
 export type { ErrorCode, IpcError };
 // The shapes the UI receives, as the UI names them.
@@ -42,6 +42,9 @@ export interface MockData {
   view: AppView;
   /** The tenant's incidents (the page's `mock.state.incidents` starts as a copy). */
   incidents: Incident[];
+  /** What the local store holds at start (none by default), and when it was last synced. */
+  stored?: Incident[];
+  syncedAt?: string | null;
   /** Other views, by name (another profile, a signed-out view, ...). */
   views?: Record<string, AppView>;
   /** Each incident's alerts, by incident ID. */
@@ -56,6 +59,9 @@ export interface MockState {
   calls: Call[];
   /** The tenant's incidents as they are now: starts as `data.incidents`, written by triage. */
   incidents: Incident[];
+  /** The local store: starts as `data.stored`, filled by `mock.sync`, written by triage. */
+  stored: Incident[];
+  syncedAt: string | null;
   /** What handlers threw that is not an IPC error (a ReferenceError, ...): a bug in the test. */
   handlerErrors: string[];
 }
@@ -68,6 +74,14 @@ export interface PageMock {
   error(code: ErrorCode, message: string): IpcError;
   /** The arguments of each call to `command` so far (the current one included). */
   calls<K extends CommandName>(command: K): Args<K>[];
+  /** The store takes the tenant's incidents, as a sync does: what syncIncidents answers. */
+  sync(at: string): QueueStatus;
+  /** A written incident, in the tenant and the store, as the core keeps it. */
+  write(i: Incident): void;
+  /** A window of the store for a query, as the Rust queue index answers it (a stand-in: the
+   * real filtering and sorting are tested in Rust, and through the real window). */
+  query(q: QueueQuery): QueuePage;
+  overview(): Overview;
   /** Emits an event to the app's listeners, as the Rust side does. */
   emit<K extends EventName>(event: K, payload: EventPayload<K>): void;
 }
@@ -90,11 +104,76 @@ function install(data: MockData, handlers: Record<string, (...args: unknown[]) =
   const isIpcError = (e: unknown) =>
     !!e && typeof e === 'object' && typeof (e as IpcError).code === 'string' && typeof (e as IpcError).message === 'string';
 
-  const state: MockState = { calls: [], incidents: json(data.incidents), handlerErrors: [] };
+  const state: MockState = {
+    calls: [],
+    incidents: json(data.incidents),
+    stored: json(data.stored ?? []),
+    syncedAt: data.syncedAt ?? null,
+    handlerErrors: [],
+  };
+  const RANK: Record<string, number> = { high: 4, medium: 3, low: 2, informational: 1 };
   const m: PageMock = {
     data,
     state,
     error: (code, message) => ({ code, message }),
+    sync(at) {
+      state.stored = json(state.incidents);
+      state.syncedAt = at;
+      return { total: state.stored.length, syncedAt: at };
+    },
+    write(i) {
+      const put = (list: Incident[]) => (list.some((x) => x.id === i.id) ? list.map((x) => (x.id === i.id ? i : x)) : [...list, i]);
+      state.incidents = put(state.incidents);
+      state.stored = put(state.stored);
+    },
+    query(q) {
+      const f = q.filter ?? {};
+      const me = (q.me ?? '').toLowerCase();
+      const words = (f.search ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+      const since = f.updatedWithinHours ? Date.now() - f.updatedWithinHours * 3600_000 : null;
+      const hit = (i: Incident) =>
+        (!f.statuses?.length || f.statuses.includes(i.status)) &&
+        (!f.severities?.length || f.severities.includes(i.severity)) &&
+        (f.assignment !== 'unassigned' || !i.assignedTo) &&
+        (f.assignment !== 'mine' || (!!me && (i.assignedTo ?? '').toLowerCase() === me)) &&
+        (since === null || Date.parse(i.lastUpdate ?? '') >= since) &&
+        (!f.tag || i.tags.some((t) => t.toLowerCase() === f.tag?.toLowerCase())) &&
+        (!f.source || i.serviceSources.includes(f.source)) &&
+        words.every((w) => `${i.id}\n${i.displayName}\n${i.assignedTo ?? ''}\n${i.tags.join('\n')}`.toLowerCase().includes(w));
+      const key = q.sort?.key ?? 'lastUpdate';
+      const value = (i: Incident): string | number =>
+        key === 'severity' ? (RANK[i.severity] ?? 0) : key === 'id' ? Number(i.id) || 0 : key === 'alertCount' ? (i.alertCount ?? -1)
+          : key === 'displayName' || key === 'assignedTo' ? (i[key] ?? '').toLowerCase() : (i[key] ?? '');
+      const dir = q.sort?.desc ?? true ? -1 : 1;
+      const rows = state.stored.filter(hit).sort((a, b) => {
+        const x = value(a);
+        const y = value(b);
+        if (x !== y) return x < y ? -dir : dir;
+        return (b.lastUpdate ?? '').localeCompare(a.lastUpdate ?? '');
+      });
+      const offset = q.offset ?? 0;
+      return {
+        total: state.stored.length,
+        matched: rows.length,
+        offset,
+        rows: rows.slice(offset, offset + Math.min(q.limit ?? 0, 500)),
+        tags: [...new Set(state.stored.flatMap((i) => i.tags))].sort(),
+        sources: [...new Set(state.stored.flatMap((i) => i.serviceSources))].sort(),
+        generation: state.calls.length,
+      };
+    },
+    overview() {
+      const count = (keys: string[], of: (i: Incident) => string) => keys.map((key) => ({ key, n: state.stored.filter((i) => of(i) === key).length }));
+      const today = new Date();
+      today.setUTCHours(0, 0, 0, 0);
+      const days = Array.from({ length: 30 }, (_, k) => new Date(today.getTime() - (29 - k) * 86400_000).toISOString().slice(0, 10));
+      return {
+        total: state.stored.length,
+        bySeverity: count(['high', 'medium', 'low', 'informational'], (i) => i.severity),
+        byStatus: count(['active', 'inProgress', 'resolved'], (i) => i.status),
+        perDay: count(days, (i) => (i.created ?? '').slice(0, 10)),
+      };
+    },
     calls: (command) => state.calls.filter((c) => c.command === command).map((c) => c.args) as never,
     emit(event, payload) {
       const name = kebab(event);

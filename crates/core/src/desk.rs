@@ -22,6 +22,7 @@ use crate::incidents::api::{IncidentApi, Progress};
 use crate::incidents::cache::{Cache, Snapshot};
 use crate::incidents::export::{self, ExportFormat};
 use crate::incidents::model::{Incident, IncidentDetail, Update};
+use crate::incidents::queue::{Overview, QueueIndex, QueuePage, QueueQuery};
 use crate::incidents::sync::{self, SyncReport};
 
 /// One profile's parts for the run.
@@ -34,6 +35,11 @@ struct Entry {
     bound: tokio::sync::OnceCell<()>,
     /// What the binding check found and deleted, said once.
     notice: std::sync::Mutex<Option<String>>,
+    /// The queue's index over the store, built on first use and replaced after a sync that
+    /// changed the store.
+    queue: tokio::sync::RwLock<Option<QueueIndex>>,
+    /// Counts the indexes built, so a window can tell an answer from an older one.
+    generation: std::sync::atomic::AtomicU32,
 }
 
 impl Entry {
@@ -56,7 +62,43 @@ impl Entry {
             store: Arc::clone(store),
             bound: tokio::sync::OnceCell::new(),
             notice: std::sync::Mutex::default(),
+            queue: tokio::sync::RwLock::default(),
+            generation: std::sync::atomic::AtomicU32::default(),
         })
+    }
+
+    /// A fresh index of the store, built off the async threads.
+    async fn build_index(&self) -> Result<QueueIndex> {
+        let cache = Arc::clone(&self.cache);
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        tokio::task::spawn_blocking(move || {
+            Ok(QueueIndex::new(cache.load()?.incidents, generation))
+        })
+        .await
+        .map_err(|e| Error::task("cache", e))?
+    }
+
+    /// The queue's index, built from the store if there is none yet.
+    async fn index(&self) -> Result<tokio::sync::RwLockReadGuard<'_, Option<QueueIndex>>> {
+        {
+            let read = self.queue.read().await;
+            if read.is_some() {
+                return Ok(read);
+            }
+        }
+        let mut write = self.queue.write().await;
+        if write.is_none() {
+            *write = Some(self.build_index().await?);
+        }
+        Ok(write.downgrade())
+    }
+
+    /// The store changed under the index (a sync, a wipe): build it again now, and swap it in
+    /// whole, so a query never waits for the build.
+    async fn refresh_index(&self) -> Result<()> {
+        let fresh = self.build_index().await?;
+        *self.queue.write().await = Some(fresh);
+        Ok(())
     }
 
     /// Before the profile's credential or cache is used: anything stored for another identity
@@ -234,7 +276,7 @@ impl Desk {
         }
         let signed_in = e.session.has_credential().await?;
         let account = if signed_in {
-            sync::cached(&e.cache).await?.account
+            sync::status(&e.cache).await?.account
         } else {
             None
         };
@@ -285,6 +327,7 @@ impl Desk {
             tokio::task::spawn_blocking(move || cache.wipe())
                 .await
                 .map_err(|e| Error::task("cache", e))??;
+            *e.queue.write().await = None;
         }
         Ok(())
     }
@@ -292,6 +335,37 @@ impl Desk {
     /// The cached queue of the current profile, without the network.
     pub async fn cached(&self) -> Result<Snapshot> {
         sync::cached(&self.ready().await?.cache).await
+    }
+
+    /// The current profile's store without its incidents: the last sync's time and account, and
+    /// how many incidents it holds.
+    pub async fn store_status(&self) -> Result<(Snapshot, usize)> {
+        let e = self.ready().await?;
+        let status = sync::status(&e.cache).await?;
+        let total = e.index().await?.as_ref().map_or(0, QueueIndex::len);
+        Ok((status, total))
+    }
+
+    /// One window of the current profile's queue, from the store, without the network.
+    pub async fn query(&self, q: &QueueQuery) -> Result<QueuePage> {
+        let e = self.ready().await?;
+        let index = e.index().await?;
+        let now = time::OffsetDateTime::now_utc();
+        Ok(index
+            .as_ref()
+            .map(|x| x.query(q, now))
+            .unwrap_or_else(|| QueueIndex::new(Vec::new(), 0).query(q, now)))
+    }
+
+    /// The overview's counts over the current profile's store.
+    pub async fn overview(&self) -> Result<Overview> {
+        let e = self.ready().await?;
+        let index = e.index().await?;
+        let now = time::OffsetDateTime::now_utc();
+        Ok(index
+            .as_ref()
+            .map(|x| x.overview(now))
+            .unwrap_or_else(|| QueueIndex::new(Vec::new(), 0).overview(now)))
     }
 
     /// Brings the current profile's store up to date with its tenant; returns the queue.
@@ -306,7 +380,16 @@ impl Desk {
         if e.session.account().is_none() && self.resume().await?.is_none() {
             return Err(Error::NotSignedIn);
         }
-        sync::sync_store(&e.api, &e.session, &e.cache, progress).await
+        let result = sync::sync_store(&e.api, &e.session, &e.cache, progress).await;
+        // A failed sync may have kept some pages: the index follows what the store holds.
+        let stale = result.as_ref().map_or(true, |r| r.changed > 0);
+        if stale && e.queue.read().await.is_some() {
+            if let Err(err) = e.refresh_index().await {
+                tracing::warn!("could not read the store back: {}", err.user_message());
+                *e.queue.write().await = None;
+            }
+        }
+        result
     }
 
     /// Every incident updated since `since` (or all), straight from the tenant, not cached.
@@ -339,12 +422,7 @@ impl Desk {
                 Ok(detail)
             }
             Err(err) if err.code() == crate::ErrorCode::Offline => {
-                let incident = self
-                    .cached()
-                    .await?
-                    .incidents
-                    .into_iter()
-                    .find(|i| i.id == id);
+                let incident = e.index().await?.as_ref().and_then(|x| x.get(id).cloned());
                 match (incident, sync::cached_detail(&e.cache, id).await?) {
                     (Some(incident), Some(alerts)) => Ok(IncidentDetail {
                         incident,
@@ -376,7 +454,22 @@ impl Desk {
             .update(&e.session, id, update, seen_last_update)
             .await?;
         sync::remember(&e.cache, updated.clone()).await?;
+        if let Some(index) = e.queue.write().await.as_mut() {
+            index.upsert(updated.clone());
+        }
         Ok(updated)
+    }
+
+    /// The incidents of a queue view, in its order, as JSON or CSV.
+    pub async fn export_view(&self, q: &QueueQuery, format: ExportFormat) -> Result<String> {
+        let e = self.ready().await?;
+        let index = e.index().await?;
+        let Some(x) = index.as_ref() else {
+            return export::render(&[], format);
+        };
+        let ids = x.ids(q, time::OffsetDateTime::now_utc());
+        let chosen: Vec<&Incident> = ids.iter().filter_map(|id| x.get(id)).collect();
+        export::render(&chosen, format)
     }
 
     /// The cached incidents with these ids, in this order, as JSON or CSV.

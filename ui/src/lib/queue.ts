@@ -1,7 +1,10 @@
-// The incident queue's logic — filters, search, sort, columns, saved filters — kept out of the
-// components so it stays plain, testable code.
-import type { Incident } from './ipc';
-import { classificationLabel, relativeTime, severityLabel, severityRank, statusLabel } from './format';
+// The incident queue's settings — filters, sort, columns, saved filters — and how a cell shows
+// an incident. Filtering, search and sort run in Rust over the store (`queryQueue`): the window
+// asks for the rows it shows and never holds the whole list.
+import type { Incident, QueueFilter, QueueQuery, SortKey } from './ipc';
+import { classificationLabel, relativeTime, severityLabel, statusLabel } from './format';
+
+export type { SortKey };
 
 export type Assignment = 'any' | 'mine' | 'unassigned';
 export type TimeRange = 'any' | '24h' | '3d' | '7d' | '30d';
@@ -46,30 +49,23 @@ export const PRESETS: SavedFilter[] = [
 
 const RANGE_HOURS: Record<TimeRange, number> = { any: 0, '24h': 24, '3d': 72, '7d': 168, '30d': 720 };
 
-/** The lowercased text the free-text search looks in, built once per incident list. */
-export function searchText(i: Incident): string {
-  return `${i.id}\n${i.displayName}\n${i.assignedTo ?? ''}\n${i.tags.join('\n')}`.toLowerCase();
+/** The filter as the store's query takes it. */
+export function queryFilter(f: Filter): QueueFilter {
+  return {
+    statuses: f.statuses,
+    severities: f.severities,
+    assignment: f.assignment,
+    updatedWithinHours: RANGE_HOURS[f.range] || null,
+    tag: f.tag,
+    source: f.source,
+    search: f.search,
+  };
 }
 
-export function matches(i: Incident, f: Filter, me: string | null, now: number, hay?: string): boolean {
-  if (f.statuses.length && !f.statuses.includes(i.status)) return false;
-  if (f.severities.length && !f.severities.includes(i.severity)) return false;
-  if (f.assignment === 'unassigned' && i.assignedTo) return false;
-  if (f.assignment === 'mine' && (!me || (i.assignedTo ?? '').toLowerCase() !== me.toLowerCase())) return false;
-  if (f.range !== 'any') {
-    const t = Date.parse(i.lastUpdate ?? '');
-    if (Number.isNaN(t) || now - t > RANGE_HOURS[f.range] * 3600_000) return false;
-  }
-  if (f.tag && !i.tags.some((t) => t.toLowerCase() === f.tag.toLowerCase())) return false;
-  if (f.source && !i.serviceSources.includes(f.source)) return false;
-  const q = f.search.trim().toLowerCase();
-  if (q) {
-    if (!(hay ?? searchText(i)).includes(q)) return false;
-  }
-  return true;
+/** The query for rows `[offset, offset + limit)` of a view. */
+export function viewQuery(f: Filter, s: Sort, me: string | null, offset = 0, limit = 0): QueueQuery {
+  return { filter: queryFilter(f), sort: s, me, offset, limit };
 }
-
-export type SortKey = 'severity' | 'id' | 'displayName' | 'status' | 'assignedTo' | 'lastUpdate' | 'created' | 'alertCount';
 
 export interface Sort {
   key: SortKey;
@@ -77,34 +73,6 @@ export interface Sort {
 }
 
 export const DEFAULT_SORT: Sort = { key: 'lastUpdate', desc: true };
-
-function sortValue(i: Incident, key: SortKey): string | number {
-  switch (key) {
-    case 'severity':
-      return severityRank(i.severity);
-    case 'id':
-      return Number(i.id) || 0;
-    case 'alertCount':
-      return i.alertCount ?? -1;
-    case 'assignedTo':
-      return (i.assignedTo ?? '').toLowerCase();
-    case 'displayName':
-      return i.displayName.toLowerCase();
-    default:
-      return i[key] ?? '';
-  }
-}
-
-export function sorted(items: Incident[], s: Sort): Incident[] {
-  const dir = s.desc ? -1 : 1;
-  return [...items].sort((a, b) => {
-    const x = sortValue(a, s.key);
-    const y = sortValue(b, s.key);
-    if (x < y) return -dir;
-    if (x > y) return dir;
-    return (b.lastUpdate ?? '').localeCompare(a.lastUpdate ?? '');
-  });
-}
 
 export interface Column {
   key: SortKey | 'classification' | 'tags' | 'serviceSources' | 'categories';

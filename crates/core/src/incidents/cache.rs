@@ -381,6 +381,26 @@ impl Cache {
         })
     }
 
+    /// The store's sync state without its incidents: the watermark, the last sync's time and
+    /// account (what the app shows before the queue).
+    pub fn status(&self) -> Result<Snapshot> {
+        self.read(Snapshot::default(), |c| {
+            let time = |k: &str| -> Result<Option<OffsetDateTime>> {
+                Ok(Self::meta(c, k)?
+                    .as_deref()
+                    .and_then(crate::incidents::model::parse_time))
+            };
+            Ok(Snapshot {
+                watermark: time("watermark")?,
+                synced_at: time("synced_at")?,
+                account: Self::meta(c, "account")?
+                    .as_deref()
+                    .and_then(stored::account),
+                incidents: Vec::new(),
+            })
+        })
+    }
+
     /// The stored queue, newest first; empty when there is none.
     pub fn load(&self) -> Result<Snapshot> {
         self.read(Snapshot::default(), |c| {

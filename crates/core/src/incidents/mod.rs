@@ -6,4 +6,5 @@ pub mod cache;
 pub mod export;
 pub mod model;
 pub mod portal;
+pub mod queue;
 pub mod sync;

@@ -25,6 +25,8 @@ use crate::incidents::model::{Alert, Incident};
 pub struct SyncReport {
     /// Incidents the API returned (new or changed, plus the one at the watermark).
     pub fetched: usize,
+    /// Incidents new or different from the stored ones (rows written).
+    pub changed: usize,
     /// Incidents in the cache after the sync.
     pub total: usize,
     /// When this sync finished.
@@ -46,6 +48,11 @@ async fn blocking<T: Send + 'static>(
 /// The cached incidents, read without the network.
 pub async fn cached(cache: &Arc<Cache>) -> Result<Snapshot> {
     blocking(cache, Cache::load).await
+}
+
+/// The store's sync state, without reading its incidents.
+pub async fn status(cache: &Arc<Cache>) -> Result<Snapshot> {
+    blocking(cache, Cache::status).await
 }
 
 /// The cached alerts of one incident opened before, if any.
@@ -84,15 +91,24 @@ pub async fn sync_store(
     let watermark = blocking(cache, Cache::watermark).await?;
     let advance = api.lists_oldest_first();
     let fetched = Arc::new(AtomicUsize::new(0));
+    let changed = Arc::new(AtomicUsize::new(0));
     let mut sink = {
-        let (cache, fetched) = (Arc::clone(cache), Arc::clone(&fetched));
+        let (cache, fetched, changed) = (
+            Arc::clone(cache),
+            Arc::clone(&fetched),
+            Arc::clone(&changed),
+        );
         move |page: Vec<Incident>| -> PageDone {
-            let (cache, fetched) = (Arc::clone(&cache), Arc::clone(&fetched));
+            let (cache, fetched, changed) = (
+                Arc::clone(&cache),
+                Arc::clone(&fetched),
+                Arc::clone(&changed),
+            );
             Box::pin(async move {
                 fetched.fetch_add(page.len(), Ordering::Relaxed);
-                blocking(&cache, move |c| c.put_page(&page, advance))
-                    .await
-                    .map(|_| ())
+                let written = blocking(&cache, move |c| c.put_page(&page, advance)).await?;
+                changed.fetch_add(written, Ordering::Relaxed);
+                Ok(())
             })
         }
     };
@@ -103,6 +119,7 @@ pub async fn sync_store(
     let merged = blocking(cache, move |c| c.finish_sync(synced_at, account.as_ref())).await?;
     Ok(SyncReport {
         fetched: fetched.load(Ordering::Relaxed),
+        changed: changed.load(Ordering::Relaxed) + merged.changed,
         total: merged.total,
         synced_at,
     })

@@ -216,3 +216,114 @@ async fn an_interrupted_first_sync_keeps_its_pages_and_the_next_one_resumes_afte
     );
     assert_eq!(report.total, 120);
 }
+
+#[tokio::test]
+async fn the_queue_is_a_view_over_the_store_kept_current_by_syncs_writes_and_wipes() {
+    use idesk_core::incidents::queue::{Assignment, QueueFilter, QueueQuery, QueueSort, SortKey};
+    let sb = sandbox::Sandbox::start(80);
+    let dirs = temp_dirs("queue");
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+    let desk = open(&sb, &dirs, &store);
+    sign_in(&desk.current(), "alice").await.unwrap();
+    let me = desk.current().account().and_then(|a| a.username);
+
+    let before = desk.query(&QueueQuery::default()).await.unwrap();
+    assert_eq!((before.total, before.matched), (0, 0), "an empty store");
+
+    desk.sync_store(&|_| {}).await.unwrap();
+    let stored = desk.cached().await.unwrap().incidents;
+    let active_high = stored
+        .iter()
+        .filter(|i| i.status == Status::Active && i.severity.as_str() == "high")
+        .count();
+    let q = QueueQuery {
+        filter: QueueFilter {
+            statuses: vec!["active".into()],
+            severities: vec!["high".into()],
+            ..QueueFilter::default()
+        },
+        sort: QueueSort {
+            key: SortKey::Id,
+            desc: false,
+        },
+        limit: 5,
+        me: me.clone(),
+        ..QueueQuery::default()
+    };
+    let page = desk.query(&q).await.unwrap();
+    assert_eq!(page.total as usize, stored.len(), "the sync is in the view");
+    assert_eq!(page.matched as usize, active_high);
+    assert!(page.rows.len() <= 5, "a window, not the list");
+    assert!(page
+        .rows
+        .iter()
+        .all(|i| i.status == Status::Active && i.severity.as_str() == "high"));
+
+    // A sync with nothing new keeps the index; a write shows at once, without a sync.
+    desk.sync_store(&|_| {}).await.unwrap();
+    assert_eq!(desk.query(&q).await.unwrap().generation, page.generation);
+    let target = stored
+        .iter()
+        .find(|i| i.assigned_to.is_none() && i.status == Status::Active)
+        .expect("an unassigned active incident");
+    let take = Update {
+        assigned_to: Some(me.clone()),
+        ..Update::default()
+    };
+    desk.update(&target.id, &take, target.last_update)
+        .await
+        .unwrap();
+    let mine = QueueQuery {
+        filter: QueueFilter {
+            assignment: Assignment::Mine,
+            search: target.id.clone(),
+            ..QueueFilter::default()
+        },
+        limit: 10,
+        me: me.clone(),
+        ..QueueQuery::default()
+    };
+    let found = desk.query(&mine).await.unwrap();
+    assert!(
+        found.rows.iter().any(|i| i.id == target.id),
+        "the incident just taken is in \"assigned to me\""
+    );
+    assert_ne!(found.generation, page.generation);
+
+    // A change made elsewhere (another desk, as another analyst's app) arrives with the next
+    // sync, which replaces the index.
+    let other_dirs = temp_dirs("queue-other");
+    let other_store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+    let other = open(&sb, &other_dirs, &other_store);
+    sign_in(&other.current(), "alice").await.unwrap();
+    let elsewhere = stored.iter().find(|i| i.id != target.id).unwrap();
+    let tag = Update {
+        tags: Some(vec!["tagged-elsewhere".into()]),
+        ..Update::default()
+    };
+    other
+        .update(&elsewhere.id, &tag, elsewhere.last_update)
+        .await
+        .unwrap();
+    let report = desk.sync_store(&|_| {}).await.unwrap();
+    assert!(report.changed >= 1, "the sync wrote the change");
+    let tagged = QueueQuery {
+        filter: QueueFilter {
+            search: "TAGGED-elsewhere".into(),
+            ..QueueFilter::default()
+        },
+        limit: 10,
+        ..QueueQuery::default()
+    };
+    let page = desk.query(&tagged).await.unwrap();
+    assert_eq!(page.matched, 1);
+    assert_eq!(page.rows[0].id, elsewhere.id);
+    assert!(
+        page.tags.contains(&"tagged-elsewhere".to_owned()),
+        "and in the tag menu"
+    );
+
+    desk.sign_out(true).await.unwrap();
+    let wiped = desk.query(&q).await.unwrap();
+    assert_eq!(wiped.total, 0, "a wipe empties the view");
+}

@@ -31,9 +31,16 @@ export const commands = {
 	 *  the last one (the UI shows the setup).
 	 */
 	removeProfile: (name: string) => __TAURI_INVOKE<AppView_Serialize>("remove_profile", { name }),
-	cachedIncidents: () => __TAURI_INVOKE<IncidentsView_Serialize>("cached_incidents"),
-	/**  Brings the cache up to date with the tenant; emits `SyncProgress` with the running count. */
-	syncIncidents: () => __TAURI_INVOKE<IncidentsView_Serialize>("sync_incidents"),
+	queueStatus: () => __TAURI_INVOKE<QueueStatus_Serialize>("queue_status"),
+	/**
+	 *  One window of the queue: the count, the rows `[offset, offset + limit)` for a filter, search
+	 *  and sort, and the filter menus' facets. From the store, without the network.
+	 */
+	queryQueue: (query: QueueQuery_Deserialize) => __TAURI_INVOKE<QueuePage_Serialize>("query_queue", { query }),
+	/**  The overview's counts over the store. */
+	queueOverview: () => __TAURI_INVOKE<Overview>("queue_overview"),
+	/**  Brings the store up to date with the tenant; emits `SyncProgress` with the running count. */
+	syncIncidents: () => __TAURI_INVOKE<QueueStatus_Serialize>("sync_incidents"),
 	/**  One incident with its alerts and evidence; offline, as cached when it was last opened. */
 	getIncident: (id: string) => __TAURI_INVOKE<IncidentDetail_Serialize>("get_incident", { id }),
 	/**
@@ -47,10 +54,10 @@ export const commands = {
 	 */
 	tokenInfo: () => __TAURI_INVOKE<TokenInfo_Serialize>("token_info"),
 	/**
-	 *  Exports the given incidents (the current view, in its order) through a save dialog. Returns
-	 *  where the file went, or nothing when the user cancelled.
+	 *  Exports the incidents of a queue view (every match, in its order) through a save dialog.
+	 *  Returns where the file went, or nothing when the user cancelled.
 	 */
-	exportIncidents: (format: ExportFormat, ids: string[]) => __TAURI_INVOKE<string | null>("export_incidents", { format, ids }),
+	exportIncidents: (format: ExportFormat, view: QueueQuery_Deserialize) => __TAURI_INVOKE<string | null>("export_incidents", { format, view }),
 	/**  Opens an incident's page in the Defender portal, in the system browser: portal links only. */
 	openPortal: (url: string) => __TAURI_INVOKE<null>("open_portal", { url }),
 	/**
@@ -216,6 +223,11 @@ export type AppView_Serialize = {
 	notice: string | null,
 };
 
+/**  Who an incident is assigned to, as the queue filters it. */
+export type Assignment = "any" | 
+/**  Assigned to the signed-in analyst. */
+"mine" | "unassigned";
+
 /**  Which incident API the profile reads. */
 export type Backend = 
 /**  Microsoft Graph `/security/incidents` (the default). */
@@ -253,6 +265,12 @@ export type Component = {
 	name: string,
 	version: string,
 	license: string,
+};
+
+/**  A count per value, in the order shown. */
+export type Count = {
+	key: string,
+	n: number,
 };
 
 /**  An application profile's credential, kept in the keychain. */
@@ -390,21 +408,6 @@ export type Incident_Serialize = {
 	categories: string[],
 };
 
-/**  The incidents as cached: instant, and available offline. */
-export type IncidentsView = IncidentsView_Serialize | IncidentsView_Deserialize;
-
-/**  The incidents as cached: instant, and available offline. */
-export type IncidentsView_Deserialize = {
-	incidents: Incident_Deserialize[],
-	syncedAt: string | null,
-};
-
-/**  The incidents as cached: instant, and available offline. */
-export type IncidentsView_Serialize = {
-	incidents: Incident_Serialize[],
-	syncedAt: string | null,
-};
-
 export type IpcError = {
 	code: ErrorCode,
 	message: string,
@@ -489,6 +492,17 @@ export type NewProfile_Serialize = {
 	application: NewCredential_Serialize | null,
 };
 
+/**  The overview's aggregates over every stored incident. */
+export type Overview = {
+	total: number,
+	/**  high, medium, low, informational, in that order. */
+	bySeverity: Count[],
+	/**  active, in progress, resolved, in that order. */
+	byStatus: Count[],
+	/**  New incidents per day (UTC, `YYYY-MM-DD`), the last 30 days, oldest first. */
+	perDay: Count[],
+};
+
 /**  What the UI knows about a profile: never a token. */
 export type ProfileView = ProfileView_Serialize | ProfileView_Deserialize;
 
@@ -536,6 +550,143 @@ export type ProfileView_Serialize = {
 	proxy: string | null,
 	/**  An application profile's kind of credential. */
 	credential: Credential | null,
+};
+
+/**  The queue's filter. Empty lists and strings mean "any". */
+export type QueueFilter = QueueFilter_Serialize | QueueFilter_Deserialize;
+
+/**  The queue's filter. Empty lists and strings mean "any". */
+export type QueueFilter_Deserialize = {
+	/**  Status wire values (`active`, `inProgress`, ... or one this build does not know). */
+	statuses?: string[],
+	severities?: string[],
+	assignment?: Assignment,
+	/**  Only incidents updated within this many hours. */
+	updatedWithinHours?: number | null,
+	/**  One of the analysts' tags, without regard to case. */
+	tag?: string,
+	/**  One service source, exactly. */
+	source?: string,
+	/**  Words the ID, name, assignee or tags contain, without regard to case. */
+	search?: string,
+};
+
+/**  The queue's filter. Empty lists and strings mean "any". */
+export type QueueFilter_Serialize = {
+	/**  Status wire values (`active`, `inProgress`, ... or one this build does not know). */
+	statuses: string[],
+	severities: string[],
+	assignment: Assignment,
+	/**  Only incidents updated within this many hours. */
+	updatedWithinHours: number | null,
+	/**  One of the analysts' tags, without regard to case. */
+	tag: string,
+	/**  One service source, exactly. */
+	source: string,
+	/**  Words the ID, name, assignee or tags contain, without regard to case. */
+	search: string,
+};
+
+/**  One answer. */
+export type QueuePage = QueuePage_Serialize | QueuePage_Deserialize;
+
+/**  One answer. */
+export type QueuePage_Deserialize = {
+	/**  Incidents in the store. */
+	total: number,
+	/**  Incidents that match the filter. */
+	matched: number,
+	/**  Where `rows` starts in the result. */
+	offset: number,
+	rows: Incident_Deserialize[],
+	/**  Every analysts' tag and service source in the store, sorted, for the filter menus. */
+	tags: string[],
+	sources: string[],
+	/**
+	 *  Changes whenever the store's incidents change: a window holding rows of an older
+	 *  generation asks again.
+	 */
+	generation: number,
+};
+
+/**  One answer. */
+export type QueuePage_Serialize = {
+	/**  Incidents in the store. */
+	total: number,
+	/**  Incidents that match the filter. */
+	matched: number,
+	/**  Where `rows` starts in the result. */
+	offset: number,
+	rows: Incident_Serialize[],
+	/**  Every analysts' tag and service source in the store, sorted, for the filter menus. */
+	tags: string[],
+	sources: string[],
+	/**
+	 *  Changes whenever the store's incidents change: a window holding rows of an older
+	 *  generation asks again.
+	 */
+	generation: number,
+};
+
+/**
+ *  What the window asks for: a filter, a sort, and the rows `[offset, offset + limit)` of the
+ *  result.
+ */
+export type QueueQuery = QueueQuery_Serialize | QueueQuery_Deserialize;
+
+/**
+ *  What the window asks for: a filter, a sort, and the rows `[offset, offset + limit)` of the
+ *  result.
+ */
+export type QueueQuery_Deserialize = {
+	filter?: QueueFilter_Deserialize,
+	sort?: QueueSort,
+	offset?: number,
+	limit?: number,
+	/**  The signed-in analyst, for "assigned to me". */
+	me?: string | null,
+};
+
+/**
+ *  What the window asks for: a filter, a sort, and the rows `[offset, offset + limit)` of the
+ *  result.
+ */
+export type QueueQuery_Serialize = {
+	filter: QueueFilter_Serialize,
+	sort: QueueSort,
+	offset: number,
+	limit: number,
+	/**  The signed-in analyst, for "assigned to me". */
+	me: string | null,
+};
+
+export type QueueSort = {
+	key: SortKey,
+	desc: boolean,
+};
+
+/**
+ *  What the store holds for the current profile: how many incidents, and when it was last
+ *  synced. Instant, and available offline; the rows come from `query_queue`.
+ */
+export type QueueStatus = QueueStatus_Serialize | QueueStatus_Deserialize;
+
+/**
+ *  What the store holds for the current profile: how many incidents, and when it was last
+ *  synced. Instant, and available offline; the rows come from `query_queue`.
+ */
+export type QueueStatus_Deserialize = {
+	total: number,
+	syncedAt: string | null,
+};
+
+/**
+ *  What the store holds for the current profile: how many incidents, and when it was last
+ *  synced. Instant, and available offline; the rows come from `query_queue`.
+ */
+export type QueueStatus_Serialize = {
+	total: number,
+	syncedAt: string | null,
 };
 
 /**
@@ -593,6 +744,8 @@ export type Settings_Serialize = {
 export type SignInUrl = {
 	url: string,
 };
+
+export type SortKey = "severity" | "id" | "displayName" | "status" | "assignedTo" | "lastUpdate" | "created" | "alertCount";
 
 /**  The running count of incidents fetched during a sync. */
 export type SyncProgress = {
