@@ -163,6 +163,24 @@ test('filters, searches and sorts', async ({ page }) => {
   await expect(rows(page).first()).toHaveAttribute('data-id', '101');
 });
 
+test('a long queue renders a window: End selects the last incident, Home the first, and the store is asked for windows', async ({ page }) => {
+  const many = Array.from({ length: 5000 }, (_, k) => incident(1000 + k, { lastUpdate: new Date(Date.UTC(2026, 10, 20) - k * 60_000).toISOString() }));
+  await mockIpc(page, signedIn, data({ incidents: many }));
+  await page.goto('/');
+  await expect(page.getByTestId('shown')).toHaveText('5000 of 5000');
+  expect(await rows(page).count(), 'only the rows in view are in the page').toBeLessThan(100);
+  await page.keyboard.press('End');
+  await expect(selected(page)).toHaveAttribute('data-id', '5999');
+  await expect(selected(page), 'the last row is shown, not under the edge').toBeInViewport({ ratio: 0.9 });
+  await page.keyboard.press('k');
+  await expect(selected(page)).toHaveAttribute('data-id', '5998');
+  await page.keyboard.press('Home');
+  await expect(selected(page)).toHaveAttribute('data-id', '1000');
+  const windows = await calls(page, 'queryQueue');
+  expect(windows.every(([q]) => (q.limit ?? 0) <= 500), 'never the whole list').toBe(true);
+  expect(windows.some(([q]) => (q.offset ?? 0) > 4000), 'the end of the queue was asked for').toBe(true);
+});
+
 test('the keyboard moves through the queue, opens, searches and assigns to me', async ({ page }) => {
   await mockIpc(page, signedIn, data());
   await page.goto('/');
