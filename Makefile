@@ -83,5 +83,5 @@ clean:
 fuzz: setup
 	@bash scripts/fuzz.sh
 
-bench: build
+bench: build release
 	@$(KEYCHAIN) bash scripts/bench.sh

@@ -5,7 +5,8 @@
 #   - an incremental sync with nothing new; one triage write; start-up to incidents available from
 #     the local store;
 #   - the same full listing by a plain Python `requests` script, as a CPU ratio;
-#   - the real window with 50,000 incidents: first rows, filter, search, scroll.
+#   - the real window (release build) with 10,000 and 100,000 incidents: first rows, filter,
+#     search keystrokes, scroll, memory.
 # Runs inside a private session bus and keychain (make bench wraps it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +29,9 @@ requests() { curl -fsS "$(field defender)/_sandbox/stats" | python3 -c 'import j
 # `time` figures of a command: wall seconds, user+sys CPU seconds, peak RSS in MiB.
 timed() { /usr/bin/time -f '%e %U %S %M' -o "$WORK/time" "$@" > "$WORK/out" 2>> "$WORK/err"; read -r wall user sys rss < "$WORK/time"; cpu=$(python3 -c "print(round($user+$sys,3))"); mib=$((rss / 1024)); }
 
+# BENCH=ui measures the window alone.
 for n in 10000 100000; do
+  [ "${BENCH:-all}" = ui ] && break
   export SANDBOX_INCIDENTS=$n
   start_sandbox "$n"
   export IDESK_CONFIG_DIR="$WORK/config-$n" IDESK_DATA_DIR="$WORK/data-$n" IDESK_KEYCHAIN_SERVICE="incident-desk-bench-$n"
@@ -60,18 +63,21 @@ for n in 10000 100000; do
   kill "${pids[-1]}" 2>/dev/null || true
 done
 
-# The real window with 50,000 incidents (debug build with the UI embedded, as `make test` builds it).
-if [ -x target/debug/incident-desk ] && command -v tauri-driver > /dev/null; then
-  export SANDBOX_INCIDENTS=50000 IDESK_CONFIG_DIR="$WORK/config-ui" IDESK_DATA_DIR="$WORK/data-ui"
-  start_sandbox ui
-  IDESK_SANDBOX=$LINE BROWSER="$ROOT/tests/support/browser.sh" APP_BIN="$ROOT/target/debug/incident-desk" \
-    bash -c '
-      exec 3> "$0/display"; Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 2>/dev/null & x=$!; exec 3>&-
-      for _ in $(seq 50); do [ -s "$0/display" ] && break; sleep 0.1; done
-      export DISPLAY=":$(cat "$0/display")"
-      tauri-driver > "$0/driver.log" 2>&1 & d=$!
-      for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/4444) 2>/dev/null && break; sleep 0.1; done
-      node bench/ui-bench.mjs; rc=$?; kill $d $x; exit $rc' "$WORK"
+# The real window (the release build, as users run it) with 10,000 and 100,000 incidents.
+if [ -x target/release/incident-desk ] && command -v tauri-driver > /dev/null; then
+  for n in 10000 100000; do
+    export SANDBOX_INCIDENTS=$n IDESK_CONFIG_DIR="$WORK/config-ui-$n" IDESK_DATA_DIR="$WORK/data-ui-$n"
+    start_sandbox "ui-$n"
+    IDESK_SANDBOX=$LINE BROWSER="$ROOT/tests/support/browser.sh" APP_BIN="$ROOT/target/release/incident-desk" \
+      bash -c '
+        exec 3> "$0/display"; Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 2>/dev/null & x=$!; exec 3>&-
+        for _ in $(seq 50); do [ -s "$0/display" ] && break; sleep 0.1; done
+        export DISPLAY=":$(cat "$0/display")"
+        tauri-driver > "$0/driver.log" 2>&1 & d=$!
+        for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/4444) 2>/dev/null && break; sleep 0.1; done
+        node bench/ui-bench.mjs; rc=$?; kill $d $x; exit $rc' "$WORK"
+    kill "${pids[-1]}" 2>/dev/null || true
+  done
 else
-  echo "ui    skipped: run make build first (needs target/debug/incident-desk and tauri-driver)"
+  echo "ui    skipped: run make release first (needs target/release/incident-desk and tauri-driver)"
 fi

@@ -8,6 +8,7 @@ use idesk_core::auth::claims::{self, TokenInfo};
 use idesk_core::auth::oidc::Account;
 use idesk_core::config::{Backend, Cloud, Credential, Kind, Profile, Region};
 use idesk_core::desk::{self, Desk};
+use idesk_core::incidents::changes::Change;
 use idesk_core::incidents::export::ExportFormat;
 use idesk_core::incidents::model::{Incident, IncidentDetail, Update};
 use idesk_core::incidents::portal;
@@ -233,6 +234,33 @@ pub async fn queue_status(state: State<'_, AppState>) -> IpcResult<QueueStatus> 
 #[specta::specta]
 pub async fn query_queue(state: State<'_, AppState>, query: QueueQuery) -> IpcResult<QueuePage> {
     Ok(state.desk()?.query(&query).await?)
+}
+
+/// The change feed: what the syncs found changed elsewhere, newest first.
+#[derive(Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeFeed {
+    changes: Vec<Change>,
+    /// How many the analyst has not seen.
+    unseen: u32,
+}
+
+/// "Since you last looked": the newest changes (at most 500) and the unseen count.
+#[tauri::command]
+#[specta::specta]
+pub async fn changes(state: State<'_, AppState>) -> IpcResult<ChangeFeed> {
+    let (changes, unseen) = state.desk()?.changes(None, 500).await?;
+    Ok(ChangeFeed {
+        changes,
+        unseen: u32::try_from(unseen).unwrap_or(u32::MAX),
+    })
+}
+
+/// Marks the feed seen up to the change `up_to` (every change with `null`).
+#[tauri::command]
+#[specta::specta]
+pub async fn mark_changes_seen(state: State<'_, AppState>, up_to: Option<u32>) -> IpcResult<()> {
+    Ok(state.desk()?.mark_seen(up_to.map(i64::from)).await?)
 }
 
 /// The overview's counts over the store.

@@ -25,6 +25,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::queue_status,
             commands::query_queue,
             commands::queue_overview,
+            commands::changes,
+            commands::mark_changes_seen,
             commands::sync_incidents,
             commands::get_incident,
             commands::update_incident,

@@ -8,6 +8,7 @@ import {
   handlerErrors,
   mockIpc,
   type Account,
+  type Change,
   type Alert,
   type AppView,
   type Handlers,
@@ -62,6 +63,11 @@ const signedIn: Handlers = {
   syncIncidents: () => mock.sync('2026-11-20T12:00:00Z'),
   queryQueue: (q) => mock.query(q),
   queueOverview: () => mock.overview(),
+  changes: () => ({ changes: mock.state.changes, unseen: mock.state.changes.filter((c) => !c.seen).length }),
+  markChangesSeen: (upTo) => {
+    mock.state.changes = mock.state.changes.map((c) => (upTo === null || c.seq <= upTo ? { ...c, seen: true } : c));
+    return null;
+  },
   getIncident: (id) => {
     const incident = mock.state.incidents.find((i) => i.id === id);
     if (!incident) throw mock.error('api_error', `the incident API answered 404 for incident ${id}`);
@@ -115,8 +121,10 @@ test.afterEach(async ({ page }) => {
 const rows = (page: Page) => page.getByTestId('incident-row');
 const selected = (page: Page) => page.locator('[data-testid="incident-row"][aria-selected="true"]');
 const count = async (page: Page, command: Parameters<typeof calls>[1]) => (await calls(page, command)).length;
-/** The commands invoked, without the queue's reads of the store (each scroll and keystroke asks). */
-const actions = async (page: Page) => (await commandLog(page)).filter((c) => c !== 'queryQueue' && c !== 'queueOverview');
+/** The commands invoked, without the reads of the store (the queue asks at each scroll and
+ * keystroke; the change feed after each sync). */
+const READS = ['queryQueue', 'queueOverview', 'changes'];
+const actions = async (page: Page) => (await commandLog(page)).filter((c) => !READS.includes(c));
 
 /** Opens the account menu (a <details>), unless it is open already. */
 async function accountMenu(page: Page) {
@@ -748,6 +756,34 @@ test('export sends the current view, in its order', async ({ page }) => {
   expect(view.sort).toEqual({ key: 'lastUpdate', desc: true });
   expect(view.me).toBe('alice@contoso.test');
   await expect(page.getByTestId('notice')).toContainText('Exported 1 incidents');
+});
+
+test('"since you last looked" lists changes by incident, opens one, and marks them seen', async ({ page }) => {
+  const change = (seq: number, over: Partial<Change>): Change => ({
+    seq, incidentId: '101', title: 'Ransomware activity on srv-01', kind: 'statusChanged', detail: 'Active → In progress',
+    severity: 'high', assignedTo: null, mine: false, at: '2026-11-20T12:00:00Z', seen: false, ...over,
+  });
+  const changes = [
+    change(3, { incidentId: '102', title: HOSTILE, kind: 'assignmentChanged', detail: `assigned to you (${HOSTILE})`, mine: true }),
+    change(2, { kind: 'severityRaised', detail: 'Medium → High' }),
+    change(1, { seen: true }),
+  ];
+  await mockIpc(page, signedIn, data({ changes }));
+  await page.goto('/');
+  await expect(page.getByTestId('changes-count')).toHaveText('2');
+  await page.getByTestId('changes-toggle').click();
+  const groups = page.getByTestId('change-group');
+  await expect(groups).toHaveCount(2);
+  await expect(groups.first(), 'newest first, hostile text as text').toContainText(HOSTILE);
+  await expect(groups.first()).toContainText('Yours');
+  expect(await page.locator('main img').count()).toBe(0);
+  await expect(groups.nth(1).getByTestId('change')).toHaveCount(2);
+  await groups.nth(1).getByRole('button').first().click();
+  await expect(page.getByTestId('detail')).toContainText('Ransomware activity on srv-01');
+  await page.getByTestId('changes-mark-seen').click();
+  await expect(page.getByTestId('changes-count')).toHaveCount(0);
+  await expect(page.getByTestId('changes-unseen')).toHaveText('0 unseen');
+  expect(await calls(page, 'markChangesSeen'), 'up to the newest change shown').toEqual([[3]]);
 });
 
 test('the overview counts by severity and status', async ({ page }) => {

@@ -14,11 +14,11 @@
 import type { Page } from '@playwright/test';
 // Types only: a runtime import would pull @tauri-apps/api into node.
 import type { commands, events, ErrorCode, IpcError } from '../../ui/src/lib/ipc/bindings';
-import type { Alert, AppView, Incident, Overview, QueuePage, QueueQuery, QueueStatus, SettingsView } from '../../ui/src/lib/ipc';
+import type { Alert, AppView, Change, Incident, Overview, QueuePage, QueueQuery, QueueStatus, SettingsView } from '../../ui/src/lib/ipc';
 
 export type { ErrorCode, IpcError };
 // The shapes the UI receives, as the UI names them.
-export type { Account, Alert, AppView, Incident, IncidentDetail, ProfileView, SettingsView, TokenInfo } from '../../ui/src/lib/ipc';
+export type { Account, Alert, AppView, Change, Incident, IncidentDetail, ProfileView, SettingsView, TokenInfo } from '../../ui/src/lib/ipc';
 
 type Commands = typeof commands;
 export type CommandName = keyof Commands;
@@ -45,6 +45,8 @@ export interface MockData {
   /** What the local store holds at start (none by default), and when it was last synced. */
   stored?: Incident[];
   syncedAt?: string | null;
+  /** The change feed the store holds at start. */
+  changes?: Change[];
   /** Other views, by name (another profile, a signed-out view, ...). */
   views?: Record<string, AppView>;
   /** Each incident's alerts, by incident ID. */
@@ -62,6 +64,8 @@ export interface MockState {
   /** The local store: starts as `data.stored`, filled by `mock.sync`, written by triage. */
   stored: Incident[];
   syncedAt: string | null;
+  /** The store's change feed, newest first: starts as `data.changes`. */
+  changes: Change[];
   /** What handlers threw that is not an IPC error (a ReferenceError, ...): a bug in the test. */
   handlerErrors: string[];
 }
@@ -109,6 +113,7 @@ function install(data: MockData, handlers: Record<string, (...args: unknown[]) =
     incidents: json(data.incidents),
     stored: json(data.stored ?? []),
     syncedAt: data.syncedAt ?? null,
+    changes: json(data.changes ?? []),
     handlerErrors: [],
   };
   const RANK: Record<string, number> = { high: 4, medium: 3, low: 2, informational: 1 };

@@ -116,6 +116,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What the syncs found changed elsewhere, newest first: new incidents and alerts, raised
+    /// severities, status, assignment and classification changes, merges. From the local store.
+    Changes {
+        /// Only changes seen since: a duration (48h, 7d, 30m) or an RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+        /// Mark them seen, as the app's "Mark all seen" does.
+        #[arg(long)]
+        mark_seen: bool,
+    },
 }
 
 // Parsed once per run: the size of the largest variant does not matter.
@@ -404,6 +419,39 @@ async fn run(cli: Cli) -> Result<(), Error> {
                     report.fetched,
                     report.total
                 );
+            }
+            Ok(())
+        }
+        Command::Changes {
+            since,
+            limit,
+            json,
+            mark_seen,
+        } => {
+            let desk = open_desk(&dirs, &config, chosen)?;
+            let since = since.as_deref().map(output::parse_since).transpose()?;
+            let (changes, unseen) = desk.changes(since, limit).await?;
+            if json {
+                sayln!("{}", to_json(&changes)?);
+            } else if changes.is_empty() {
+                sayln!("No changes.");
+            } else {
+                sayln!("{unseen} unseen");
+                let field = terminal::field;
+                for c in &changes {
+                    // Server text (titles, assignees) is escaped onto its line.
+                    sayln!(
+                        "{} {}  #{} {}: {}",
+                        if c.seen { " " } else { "*" },
+                        output::rfc3339(c.at),
+                        field(&c.incident_id),
+                        field(&c.title),
+                        field(&c.detail)
+                    );
+                }
+            }
+            if mark_seen {
+                desk.mark_seen(changes.first().map(|c| c.seq)).await?;
             }
             Ok(())
         }

@@ -20,6 +20,7 @@ use crate::config::{Config, Credential, Dirs, Kind, Profile};
 use crate::error::{Error, Result};
 use crate::incidents::api::{IncidentApi, Progress};
 use crate::incidents::cache::{Cache, Snapshot};
+use crate::incidents::changes::Change;
 use crate::incidents::export::{self, ExportFormat};
 use crate::incidents::model::{Incident, IncidentDetail, Update};
 use crate::incidents::queue::{Overview, QueueIndex, QueuePage, QueueQuery};
@@ -357,6 +358,25 @@ impl Desk {
             .unwrap_or_else(|| QueueIndex::new(Vec::new(), 0).query(q, now)))
     }
 
+    /// The current profile's change feed, newest first, with how many are unseen.
+    pub async fn changes(
+        &self,
+        since: Option<time::OffsetDateTime>,
+        limit: usize,
+    ) -> Result<(Vec<Change>, usize)> {
+        let e = self.ready().await?;
+        sync::blocking(&e.cache, move |c| {
+            Ok((c.changes(since, limit)?, c.unseen()?))
+        })
+        .await
+    }
+
+    /// Marks the feed seen, up to the change `up_to` (all with `None`).
+    pub async fn mark_seen(&self, up_to: Option<i64>) -> Result<()> {
+        let e = self.ready().await?;
+        sync::blocking(&e.cache, move |c| c.mark_seen(up_to)).await
+    }
+
     /// The overview's counts over the current profile's store.
     pub async fn overview(&self) -> Result<Overview> {
         let e = self.ready().await?;
@@ -420,6 +440,24 @@ impl Desk {
                     );
                 }
                 Ok(detail)
+            }
+            Err(Error::Api {
+                status: 404,
+                message,
+            }) => {
+                // Gone from the tenant (deleted, merged away, out of scope): out of the store
+                // and the queue, and the feed says so.
+                let key = id.to_owned();
+                let gone = sync::blocking(&e.cache, move |c| c.forget(&key)).await;
+                if matches!(gone, Ok(true)) {
+                    if let Err(err) = e.refresh_index().await {
+                        tracing::warn!("could not read the store back: {}", err.user_message());
+                    }
+                }
+                Err(Error::Api {
+                    status: 404,
+                    message,
+                })
             }
             Err(err) if err.code() == crate::ErrorCode::Offline => {
                 let incident = e.index().await?.as_ref().and_then(|x| x.get(id).cloned());

@@ -15,6 +15,7 @@
 mod auth;
 mod data;
 mod faults;
+mod live;
 mod odata;
 mod shapes;
 mod store;
@@ -45,6 +46,8 @@ struct App {
     faults: faults::Faults,
     /// Incident API requests answered, for the control plane's stats.
     requests: AtomicU64,
+    /// Other analysts' and the service's changes (`SANDBOX_LIVE`, `POST /_sandbox/live`).
+    live: live::Live,
 }
 
 type Shared = Arc<App>;
@@ -148,7 +151,22 @@ async fn main() {
         store: RwLock::new(Store::new(data_set())),
         faults: faults::Faults::default(),
         requests: AtomicU64::new(0),
+        live: live::Live::new(env_num("SANDBOX_SEED", 42)),
     });
+    // A busy tenant: one event every SANDBOX_LIVE seconds.
+    let every = env_num("SANDBOX_LIVE", 0);
+    if every > 0 {
+        let app = Arc::clone(&app);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                // Logged by live_event; the next tick tries again.
+                let _ = live_event(&app, live::Request::default());
+            }
+        });
+    }
     let router = Router::new()
         .route("/v1.0/security/incidents", get(graph_list))
         .route(
@@ -169,6 +187,7 @@ async fn main() {
             axum::routing::post(add_fault).delete(clear_faults),
         )
         .route("/_sandbox/stats", get(stats))
+        .route("/_sandbox/live", axum::routing::post(live_now))
         .route("/_sandbox/incidents/{id}", get(peek))
         .with_state(app);
     println!("LISTENING {base}");
@@ -661,6 +680,30 @@ async fn peek(State(app): State<Shared>, Path(id): Path<u64>) -> Response {
     match read(&app).get(id) {
         Some(i) => Json(shapes::graph_incident(i, &app.tenant, false)).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// One live event, logged; returns the incident it touched.
+fn live_event(app: &App, req: live::Request) -> Result<u64, String> {
+    let mut store = app.store.write().unwrap_or_else(|e| e.into_inner());
+    let result = app.live.event(&mut store, req, OffsetDateTime::now_utc());
+    match &result {
+        Ok(id) => tracing::info!(id, "live event"),
+        Err(e) => tracing::warn!("live event: {e}"),
+    }
+    result
+}
+
+/// `POST /_sandbox/live` with `{"kind": "newIncident" | "newAlert" | "reassign" | "resolve",
+/// "id", "severity", "assignTo"}` (each optional): one event now; answers the incident.
+async fn live_now(State(app): State<Shared>, body: Option<Json<live::Request>>) -> Response {
+    let req = body.map(|Json(r)| r).unwrap_or_default();
+    match live_event(&app, req) {
+        Ok(id) => match read(&app).get(id) {
+            Some(i) => Json(shapes::graph_incident(i, &app.tenant, false)).into_response(),
+            None => StatusCode::NOT_FOUND.into_response(),
+        },
+        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({ "error": e }))).into_response(),
     }
 }
 

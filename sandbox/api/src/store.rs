@@ -69,6 +69,38 @@ impl Store {
         self.incidents.get(pos).filter(|i| i.id == id)
     }
 
+    /// The id a new incident gets (ids are 100,000 and up, one per position).
+    pub fn next_id(&self) -> u64 {
+        100_000 + self.incidents.len() as u64
+    }
+
+    /// A new incident (a live event), with `next_id()` as its id.
+    pub fn push(&mut self, incident: Incident) {
+        debug_assert_eq!(incident.id, self.next_id());
+        self.incidents.push(incident);
+        self.reindex();
+    }
+
+    /// The `n` most recently updated incidents, newest first.
+    pub fn newest(&self, n: usize) -> impl Iterator<Item = &Incident> {
+        self.by_update
+            .iter()
+            .rev()
+            .take(n)
+            .map(|&i| &self.incidents[i])
+    }
+
+    /// One more alert on an incident (a live event): its alerts are derived from its seed, so
+    /// the earlier ones stay as they were.
+    pub fn add_alert(&mut self, id: u64, now: OffsetDateTime) -> Option<&Incident> {
+        let pos = id.checked_sub(100_000)? as usize;
+        let inc = self.incidents.get_mut(pos).filter(|i| i.id == id)?;
+        inc.alert_count = inc.alert_count.saturating_add(1);
+        inc.last_update = now.max(inc.last_update + time::Duration::milliseconds(1));
+        self.reindex();
+        self.incidents.get(pos)
+    }
+
     /// Applies a change; `now` becomes the incident's lastUpdate.
     pub fn apply(&mut self, id: u64, change: Change, now: OffsetDateTime) -> Option<&Incident> {
         let pos = id.checked_sub(100_000)? as usize;

@@ -35,6 +35,7 @@ use crate::auth::secret::Secret;
 use crate::auth::token_store::TokenStore;
 use crate::config::Dirs;
 use crate::error::{Error, Result};
+use crate::incidents::changes::Change;
 use crate::incidents::model::{Alert, Incident};
 
 /// What the store holds for a profile's queue.
@@ -82,7 +83,25 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX incidents_by_assignee ON incidents (assigned_to, last_update DESC);
      CREATE TABLE details (incident_id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
      CREATE VIRTUAL TABLE incidents_text USING fts5 (title, tags, comments, tokenize = 'unicode61');",
+    // 2: the change feed ("since you last looked"): what each sync found changed elsewhere.
+    "CREATE TABLE changes (
+       seq INTEGER PRIMARY KEY AUTOINCREMENT,
+       incident_id TEXT NOT NULL,
+       at INTEGER NOT NULL,
+       seen INTEGER NOT NULL DEFAULT 0,
+       body TEXT NOT NULL
+     );
+     CREATE INDEX changes_unseen ON changes (seen, seq);",
 ];
+
+/// The change feed keeps this many changes, the newest.
+const KEEP_CHANGES: i64 = 5000;
+
+/// Who and when, for the changes a sync records.
+struct Feed {
+    me: Option<String>,
+    at: OffsetDateTime,
+}
 
 /// Where the database lives: a file, or memory for session-only mode.
 enum Backing {
@@ -435,7 +454,7 @@ impl Cache {
 
     /// Writes incidents that are new or differ from the stored ones, one row each, with their
     /// text index; returns how many were written.
-    fn upsert(tx: &Transaction<'_>, incidents: &[Incident]) -> Result<usize> {
+    fn upsert(tx: &Transaction<'_>, incidents: &[Incident], feed: Option<&Feed>) -> Result<usize> {
         let mut current = tx
             .prepare_cached("SELECT rowid, body FROM incidents WHERE id = ?1")
             .map_err(db_error)?;
@@ -467,6 +486,17 @@ impl Cache {
                 .map_err(db_error)?;
             if before.as_ref().is_some_and(|(_, b)| *b == body) {
                 continue;
+            }
+            if let Some(feed) = feed {
+                let old = before.as_ref().and_then(|(_, b)| stored::incident(b));
+                for c in crate::incidents::changes::diff(
+                    old.as_ref(),
+                    Some(i),
+                    feed.me.as_deref(),
+                    feed.at,
+                ) {
+                    Self::record(tx, &c)?;
+                }
             }
             let rowid: i64 = put
                 .query_row(
@@ -503,9 +533,16 @@ impl Cache {
     /// One page of a sync, kept at once in its own transaction: an interrupted sync keeps what it
     /// had. With `advance` (a listing oldest change first), the watermark moves to the page's
     /// newest `lastUpdate`, so the next sync resumes after it. Returns the rows written.
+    ///
+    /// Once the store has held a complete sync, what a page changes is recorded in the change
+    /// feed (the first sync's incidents are not news).
     pub fn put_page(&self, incidents: &[Incident], advance: bool) -> Result<usize> {
         self.write(|tx| {
-            let written = Self::upsert(tx, incidents)?;
+            let feed = Self::feed(tx)?;
+            let written = Self::upsert(tx, incidents, feed.as_ref())?;
+            if feed.is_some() && written > 0 {
+                Self::trim_changes(tx)?;
+            }
             if advance {
                 let old = Self::meta(tx, "watermark")?
                     .as_deref()
@@ -539,7 +576,7 @@ impl Cache {
         account: Option<&Account>,
     ) -> Result<Merged> {
         self.write(|tx| {
-            let changed = Self::upsert(tx, fetched)?;
+            let changed = Self::upsert(tx, fetched, None)?;
             let newest: Option<i64> = tx
                 .query_row("SELECT max(last_update) FROM incidents", [], |r| r.get(0))
                 .map_err(db_error)?;
@@ -578,7 +615,7 @@ impl Cache {
         self.write(|tx| {
             tx.execute_batch("DELETE FROM incidents; DELETE FROM incidents_text;")
                 .map_err(db_error)?;
-            Self::upsert(tx, &snapshot.incidents)?;
+            Self::upsert(tx, &snapshot.incidents, None)?;
             Self::set_meta(
                 tx,
                 "watermark",
@@ -600,7 +637,137 @@ impl Cache {
 
     /// A written incident, so the queue shows it at once: one row.
     pub fn put(&self, incident: &Incident) -> Result<()> {
-        self.write(|tx| Self::upsert(tx, std::slice::from_ref(incident)).map(|_| ()))
+        self.write(|tx| Self::upsert(tx, std::slice::from_ref(incident), None).map(|_| ()))
+    }
+
+    /// The change feed's context for a sync's pages: recording only once a complete sync is
+    /// held, labelled for the account of the last sync.
+    fn feed(tx: &Transaction<'_>) -> Result<Option<Feed>> {
+        if Self::meta(tx, "synced_at")?.is_none() {
+            return Ok(None);
+        }
+        let me = Self::meta(tx, "account")?
+            .as_deref()
+            .and_then(stored::account)
+            .and_then(|a| a.username);
+        Ok(Some(Feed {
+            me,
+            at: OffsetDateTime::now_utc(),
+        }))
+    }
+
+    fn record(tx: &Transaction<'_>, c: &Change) -> Result<()> {
+        tx.prepare_cached("INSERT INTO changes (incident_id, at, body) VALUES (?1, ?2, ?3)")
+            .map_err(db_error)?
+            .execute(params![
+                c.incident_id,
+                millis(Some(c.at)),
+                serde_json::to_string(c).map_err(|e| Error::Internal(e.to_string()))?
+            ])
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    fn trim_changes(tx: &Transaction<'_>) -> Result<()> {
+        tx.execute(
+            "DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?1",
+            params![KEEP_CHANGES],
+        )
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// The change feed, newest first: changes seen after `since` (or all kept), at most `limit`.
+    pub fn changes(&self, since: Option<OffsetDateTime>, limit: usize) -> Result<Vec<Change>> {
+        self.read(Vec::new(), |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT seq, seen, body FROM changes WHERE at >= ?1 ORDER BY seq DESC LIMIT ?2",
+                )
+                .map_err(db_error)?;
+            let since = millis(since).unwrap_or(i64::MIN);
+            let rows = stmt
+                .query_map(params![since, limit as i64], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, bool>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })
+                .map_err(db_error)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (seq, seen, body) = row.map_err(db_error)?;
+                match serde_json::from_str::<Change>(&body) {
+                    Ok(change) => out.push(Change {
+                        seq,
+                        seen,
+                        ..change
+                    }),
+                    Err(_) => tracing::warn!("an unreadable change in the store was skipped"),
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// How many changes the analyst has not seen.
+    pub fn unseen(&self) -> Result<usize> {
+        self.read(0, |c| {
+            c.query_row("SELECT count(*) FROM changes WHERE seen = 0", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as usize)
+            .map_err(db_error)
+        })
+    }
+
+    /// Marks every change up to `seq` (all, with `None`) as seen.
+    pub fn mark_seen(&self, up_to: Option<i64>) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE changes SET seen = 1 WHERE seen = 0 AND seq <= ?1",
+                params![up_to.unwrap_or(i64::MAX)],
+            )
+            .map_err(db_error)?;
+            Ok(())
+        })
+    }
+
+    /// An incident the tenant no longer returns (deleted, merged away, out of scope): its row
+    /// and details leave the store, and the feed says so. Returns whether it was held.
+    pub fn forget(&self, id: &str) -> Result<bool> {
+        self.write(|tx| {
+            let before: Option<(i64, String)> = tx
+                .query_row(
+                    "SELECT rowid, body FROM incidents WHERE id = ?1",
+                    params![id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(db_error)?;
+            let Some((rowid, body)) = before else {
+                return Ok(false);
+            };
+            if let Some(feed) = Self::feed(tx)? {
+                let old = stored::incident(&body);
+                for c in
+                    crate::incidents::changes::diff(old.as_ref(), None, feed.me.as_deref(), feed.at)
+                {
+                    Self::record(tx, &c)?;
+                }
+            }
+            tx.execute(
+                "DELETE FROM incidents_text WHERE rowid = ?1",
+                params![rowid],
+            )
+            .map_err(db_error)?;
+            tx.execute("DELETE FROM incidents WHERE rowid = ?1", params![rowid])
+                .map_err(db_error)?;
+            tx.execute("DELETE FROM details WHERE incident_id = ?1", params![id])
+                .map_err(db_error)?;
+            Ok(true)
+        })
     }
 
     /// The ids of the incidents whose title, tags or comments match `query` (FTS5 syntax, each
@@ -668,6 +835,37 @@ impl Cache {
     pub fn save_detail(&self, id: &str, alerts: &[Alert]) -> Result<()> {
         let body = stored::alerts_json(alerts)?;
         self.write(|tx| {
+            let before: Option<String> = tx
+                .query_row(
+                    "SELECT body FROM details WHERE incident_id = ?1",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_error)?;
+            // Alerts the stored detail did not have are news (when there was a stored detail to
+            // compare with: a first look at an incident is not).
+            if let (Some(before), Some(feed)) = (before.as_deref(), Self::feed(tx)?) {
+                let known: std::collections::HashSet<String> = stored::alerts(before)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|a| a.id)
+                    .collect();
+                let new = alerts.iter().filter(|a| !known.contains(&a.id)).count();
+                let incident: Option<String> = tx
+                    .query_row(
+                        "SELECT body FROM incidents WHERE id = ?1",
+                        params![id],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(db_error)?;
+                if let (true, Some(i)) = (new > 0, incident.as_deref().and_then(stored::incident)) {
+                    let c =
+                        crate::incidents::changes::new_alerts(&i, new, feed.me.as_deref(), feed.at);
+                    Self::record(tx, &c)?;
+                }
+            }
             tx.execute(
                 "INSERT INTO details (incident_id, body) VALUES (?1, ?2)
                  ON CONFLICT (incident_id) DO UPDATE SET body = excluded.body
@@ -1024,6 +1222,120 @@ mod tests {
     }
 
     const TITLE: &str = "Ransomware activity on srv-finance-42";
+
+    #[test]
+    fn syncs_after_the_first_record_what_changed_elsewhere_and_the_feed_is_kept_and_marked_seen() {
+        use crate::incidents::changes::ChangeKind;
+        let (_tmp, dirs) = dirs();
+        let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+        let cache = Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), true);
+        let me = Account {
+            name: None,
+            username: Some("alice@contoso.test".into()),
+            tenant_id: None,
+            object_id: None,
+        };
+        let first: Vec<Incident> = (1..=3)
+            .map(|n| incident(&n.to_string(), TITLE, "2026-11-20T10:00:00Z"))
+            .collect();
+        // The first sync's pages, then its end: nothing is news yet.
+        cache.put_page(&first, false).unwrap();
+        cache
+            .finish_sync(OffsetDateTime::now_utc(), Some(&me))
+            .unwrap();
+        assert!(cache.changes(None, 100).unwrap().is_empty());
+
+        // The next sync: one assigned to me elsewhere, one new, one unchanged.
+        let mut mine = first[0].clone();
+        mine.assigned_to = Some("Alice@contoso.test".into());
+        mine.last_update = parse_time("2026-11-20T11:00:00Z");
+        let new = incident("4", "New one", "2026-11-20T11:00:00Z");
+        cache
+            .put_page(&[mine.clone(), first[1].clone(), new], true)
+            .unwrap();
+        // This app's own write is no news.
+        let mut own = first[2].clone();
+        own.tags = vec!["mine".into()];
+        cache.put(&own).unwrap();
+        let feed = cache.changes(None, 100).unwrap();
+        let kinds: Vec<(&str, ChangeKind, bool)> = feed
+            .iter()
+            .map(|c| (c.incident_id.as_str(), c.kind, c.mine))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("4", ChangeKind::NewIncident, false),
+                ("1", ChangeKind::AssignmentChanged, true)
+            ],
+            "newest first"
+        );
+        assert_eq!(cache.unseen().unwrap(), 2);
+
+        // A detail fetched again with an alert it did not have; then an incident gone.
+        cache.save_detail("2", &[alert()]).unwrap();
+        let mut more = alert();
+        more.id = "a2".into();
+        cache.save_detail("2", &[alert(), more]).unwrap();
+        assert!(cache.forget("3").unwrap());
+        assert!(!cache.forget("3").unwrap(), "forgotten once");
+        let feed = cache.changes(None, 100).unwrap();
+        assert_eq!(feed[0].kind, ChangeKind::Gone);
+        assert_eq!(feed[1].kind, ChangeKind::NewAlerts);
+        assert_eq!(feed[1].detail, "1 new alert");
+        assert_eq!(
+            cache.load().unwrap().incidents.len(),
+            3,
+            "gone from the store"
+        );
+
+        // Marked seen up to a change; kept across a reopen.
+        cache.mark_seen(Some(feed[1].seq)).unwrap();
+        assert_eq!(cache.unseen().unwrap(), 1, "the newest stays unseen");
+        drop(cache);
+        let again = Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), true);
+        assert_eq!(again.unseen().unwrap(), 1);
+        assert_eq!(again.changes(None, 100).unwrap().len(), 4);
+        let future = OffsetDateTime::now_utc() + time::Duration::hours(1);
+        assert!(
+            again.changes(Some(future), 100).unwrap().is_empty(),
+            "since"
+        );
+        again.mark_seen(None).unwrap();
+        assert_eq!(again.unseen().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_version_1_store_migrates_to_the_change_feed_keeping_its_incidents() {
+        let (_tmp, dirs) = dirs();
+        let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+        let cache = Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), true);
+        cache
+            .merge(
+                &[incident("1", TITLE, "2026-11-20T10:00:00Z")],
+                OffsetDateTime::now_utc(),
+                None,
+            )
+            .unwrap();
+        // Back to schema 1, as an earlier build left it.
+        cache
+            .write(|tx| {
+                tx.execute_batch("DROP TABLE changes; PRAGMA user_version = 1;")
+                    .map_err(db_error)
+            })
+            .unwrap();
+        drop(cache);
+        let again = Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), true);
+        assert_eq!(again.load().unwrap().incidents.len(), 1, "kept");
+        assert_eq!(again.unseen().unwrap(), 0, "the feed exists, empty");
+        let version: i64 = again
+            .read(0, |c| {
+                c.query_row("PRAGMA user_version", [], |r| r.get(0))
+                    .map_err(db_error)
+            })
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+    }
 
     #[test]
     fn round_trips_holds_no_text_in_clear_and_wipes_everything() {

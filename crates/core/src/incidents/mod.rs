@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod cache;
+pub mod changes;
 pub mod export;
 pub mod model;
 pub mod portal;

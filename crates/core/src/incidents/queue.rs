@@ -135,45 +135,69 @@ pub struct Overview {
     pub per_day: Vec<Count>,
 }
 
-/// One incident as indexed: the incident and what filters and sorts look at, computed once.
-struct Row {
-    incident: Incident,
-    /// The lowercased text the search looks in.
-    hay: String,
-    /// Lowercased assignee.
-    assignee: Option<String>,
-    /// Lowercased tags.
-    tags: Vec<String>,
-    /// Unix milliseconds.
-    updated: Option<i64>,
+/// Strings stored once, numbered: filters compare numbers, not text.
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<String, u32>,
 }
 
-impl Row {
-    fn new(incident: Incident) -> Self {
-        let assignee = incident.assigned_to.as_ref().map(|a| a.to_lowercase());
-        let tags: Vec<String> = incident.tags.iter().map(|t| t.to_lowercase()).collect();
-        let mut hay = String::with_capacity(incident.display_name.len() + 32);
-        for part in [&incident.id, &incident.display_name] {
-            hay.push_str(&part.to_lowercase());
-            hay.push('\n');
+impl Interner {
+    /// The number of `s`; 0 is never given (it means "none").
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
         }
-        if let Some(a) = &assignee {
-            hay.push_str(a);
-            hay.push('\n');
-        }
-        for t in &tags {
-            hay.push_str(t);
-            hay.push('\n');
-        }
-        let updated = incident.last_update.map(millis);
-        Self {
-            incident,
-            hay,
-            assignee,
-            tags,
-            updated,
-        }
+        let id = count(self.ids.len() + 1);
+        self.ids.insert(s.to_owned(), id);
+        id
     }
+
+    fn get(&self, s: &str) -> Option<u32> {
+        self.ids.get(s).copied()
+    }
+}
+
+/// Where one row's search text sits in the shared text.
+#[derive(Clone, Copy)]
+struct Segment {
+    start: u32,
+    /// The row it belongs to, or `DEAD` for text an upsert replaced.
+    row: u32,
+}
+
+const DEAD: u32 = u32::MAX;
+
+/// What filters look at, one column per field, in row order: a filter pass reads a few bytes
+/// per row instead of each incident.
+#[derive(Default)]
+struct Columns {
+    status: Vec<u32>,
+    severity: Vec<u32>,
+    /// Lowercased assignee, 0 for none.
+    assignee: Vec<u32>,
+    /// Unix milliseconds, `i64::MIN` for none.
+    updated: Vec<i64>,
+    /// Lowercased tags.
+    tags: Vec<Box<[u32]>>,
+    sources: Vec<Box<[u32]>>,
+    /// Every row's lowercased search text (ID, name, assignee, tags), each followed by a NUL, so
+    /// one scan finds a word in every row and a word never spans two rows.
+    text: String,
+    /// The rows' texts in `text` order (by start).
+    segments: Vec<Segment>,
+    /// Bytes of `text` that belong to no row any more.
+    dead: usize,
+    words: Interner,
+}
+
+/// One row's values for the columns.
+struct Values {
+    status: u32,
+    severity: u32,
+    assignee: u32,
+    updated: i64,
+    tags: Box<[u32]>,
+    sources: Box<[u32]>,
 }
 
 fn millis(t: OffsetDateTime) -> i64 {
@@ -194,65 +218,202 @@ fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// The filter made ready to test rows against: lowercased once, not per row.
-struct Matcher<'a> {
-    filter: &'a QueueFilter,
-    me: Option<String>,
-    since: Option<i64>,
-    tag: String,
-    words: Vec<String>,
-}
+impl Columns {
+    fn push_text(&mut self, row: u32, i: &Incident) {
+        let start = count(self.text.len());
+        for part in [&i.id, &i.display_name] {
+            self.text.extend(part.chars().flat_map(char::to_lowercase));
+            self.text.push('\n');
+        }
+        if let Some(a) = &i.assigned_to {
+            self.text.extend(a.chars().flat_map(char::to_lowercase));
+            self.text.push('\n');
+        }
+        for t in &i.tags {
+            self.text.extend(t.chars().flat_map(char::to_lowercase));
+            self.text.push('\n');
+        }
+        self.text.push('\0');
+        self.segments.push(Segment { start, row });
+    }
 
-impl<'a> Matcher<'a> {
-    fn new(filter: &'a QueueFilter, me: Option<&str>, now: OffsetDateTime) -> Self {
-        Self {
-            filter,
-            me: me.map(str::to_lowercase),
-            since: filter
-                .updated_within_hours
-                .map(|h| millis(now) - i64::from(h) * 3_600_000),
-            tag: filter.tag.to_lowercase(),
-            words: filter
-                .search
-                .split_whitespace()
-                .map(str::to_lowercase)
-                .collect(),
+    fn values(&mut self, i: &Incident) -> Values {
+        let w = &mut self.words;
+        Values {
+            status: w.id(i.status.as_str()),
+            severity: w.id(i.severity.as_str()),
+            assignee: i
+                .assigned_to
+                .as_ref()
+                .map_or(0, |a| w.id(&a.to_lowercase())),
+            updated: i.last_update.map_or(i64::MIN, millis),
+            tags: i.tags.iter().map(|t| w.id(&t.to_lowercase())).collect(),
+            sources: i.service_sources.iter().map(|s| w.id(s)).collect(),
         }
     }
 
-    fn matches(&self, r: &Row) -> bool {
-        let f = self.filter;
-        let i = &r.incident;
-        if !f.statuses.is_empty() && !f.statuses.iter().any(|s| s == i.status.as_str()) {
-            return false;
+    fn push(&mut self, i: &Incident) {
+        let row = count(self.status.len());
+        let v = self.values(i);
+        self.status.push(v.status);
+        self.severity.push(v.severity);
+        self.assignee.push(v.assignee);
+        self.updated.push(v.updated);
+        self.tags.push(v.tags);
+        self.sources.push(v.sources);
+        self.push_text(row, i);
+    }
+
+    /// Replaces row `row`'s values; its old text stays in place, unowned, until a rebuild.
+    fn replace(&mut self, row: u32, i: &Incident) {
+        let n = row as usize;
+        let v = self.values(i);
+        self.status[n] = v.status;
+        self.severity[n] = v.severity;
+        self.assignee[n] = v.assignee;
+        self.updated[n] = v.updated;
+        self.tags[n] = v.tags;
+        self.sources[n] = v.sources;
+        if let Some(k) = self.segments.iter().position(|s| s.row == row) {
+            let end = self
+                .segments
+                .get(k + 1)
+                .map_or(self.text.len(), |s| s.start as usize);
+            self.dead += end - self.segments[k].start as usize;
+            self.segments[k].row = DEAD;
         }
-        if !f.severities.is_empty() && !f.severities.iter().any(|s| s == i.severity.as_str()) {
-            return false;
+        self.push_text(row, i);
+    }
+
+    /// The rows whose text contains `word`, as a bit set: one scan of the shared text, jumping
+    /// to the next row after each hit.
+    fn containing(&self, word: &str, rows: usize) -> Vec<u64> {
+        let mut hits = vec![0u64; rows.div_ceil(64)];
+        let finder = memchr::memmem::Finder::new(word.as_bytes());
+        let text = self.text.as_bytes();
+        let mut at = 0usize;
+        let mut seg = 0usize;
+        while let Some(found) = finder.find(&text[at..]) {
+            let pos = at + found;
+            // The segment holding `pos`: the cursor only moves forward.
+            while seg + 1 < self.segments.len() && self.segments[seg + 1].start as usize <= pos {
+                seg += 1;
+            }
+            let s = self.segments[seg];
+            if s.row != DEAD {
+                hits[s.row as usize / 64] |= 1 << (s.row % 64);
+            }
+            at = self
+                .segments
+                .get(seg + 1)
+                .map_or(text.len(), |next| next.start as usize);
+            if at >= text.len() {
+                break;
+            }
         }
-        match f.assignment {
-            Assignment::Any => {}
-            Assignment::Unassigned if r.assignee.is_some() => return false,
-            Assignment::Mine if self.me.is_none() || r.assignee != self.me => return false,
-            _ => {}
+        hits
+    }
+}
+
+/// The filter made ready to test rows against: its values as the columns' numbers.
+struct Matcher {
+    /// `None`: any. An empty list: a value no row has, so nothing matches.
+    statuses: Option<Vec<u32>>,
+    severities: Option<Vec<u32>>,
+    assignment: Assignment,
+    me: u32,
+    since: Option<i64>,
+    tag: Option<u32>,
+    source: Option<u32>,
+    /// Rows holding every word, when there are words.
+    words: Option<Vec<u64>>,
+}
+
+impl Matcher {
+    fn new(x: &QueueIndex, filter: &QueueFilter, me: Option<&str>, now: OffsetDateTime) -> Self {
+        let w = &x.columns.words;
+        let set = |values: &[String]| {
+            (!values.is_empty()).then(|| values.iter().filter_map(|v| w.get(v)).collect())
+        };
+        let one = |v: &str| -> Option<u32> { (!v.is_empty()).then(|| w.get(v).unwrap_or(0)) };
+        let words: Vec<String> = filter
+            .search
+            .split_whitespace()
+            .map(|s| {
+                s.chars()
+                    .filter(|c| !c.is_control())
+                    .flat_map(char::to_lowercase)
+                    .collect()
+            })
+            .filter(|s: &String| !s.is_empty())
+            .collect();
+        let words = (!words.is_empty()).then(|| {
+            let mut all = x.columns.containing(&words[0], x.rows.len());
+            for word in &words[1..] {
+                for (a, b) in all.iter_mut().zip(x.columns.containing(word, x.rows.len())) {
+                    *a &= b;
+                }
+            }
+            all
+        });
+        Self {
+            statuses: set(&filter.statuses),
+            severities: set(&filter.severities),
+            assignment: filter.assignment,
+            me: me.map_or(0, |m| w.get(&m.to_lowercase()).unwrap_or(0)),
+            since: filter
+                .updated_within_hours
+                .map(|h| millis(now) - i64::from(h) * 3_600_000),
+            tag: one(&filter.tag.to_lowercase()),
+            source: one(&filter.source),
+            words,
         }
-        if let Some(since) = self.since {
-            if r.updated.is_none_or(|u| u < since) {
+    }
+
+    fn matches(&self, c: &Columns, row: u32) -> bool {
+        let n = row as usize;
+        if let Some(s) = &self.statuses {
+            if !s.contains(&c.status[n]) {
                 return false;
             }
         }
-        if !self.tag.is_empty() && !r.tags.contains(&self.tag) {
+        if let Some(s) = &self.severities {
+            if !s.contains(&c.severity[n]) {
+                return false;
+            }
+        }
+        match self.assignment {
+            Assignment::Any => {}
+            Assignment::Unassigned => {
+                if c.assignee[n] != 0 {
+                    return false;
+                }
+            }
+            Assignment::Mine => {
+                if self.me == 0 || c.assignee[n] != self.me {
+                    return false;
+                }
+            }
+        }
+        if self.since.is_some_and(|since| c.updated[n] < since) {
             return false;
         }
-        if !f.source.is_empty() && !i.service_sources.contains(&f.source) {
+        if self.tag.is_some_and(|t| !c.tags[n].contains(&t)) {
             return false;
         }
-        self.words.iter().all(|w| r.hay.contains(w.as_str()))
+        if self.source.is_some_and(|s| !c.sources[n].contains(&s)) {
+            return false;
+        }
+        self.words
+            .as_ref()
+            .is_none_or(|w| w[n / 64] & (1 << (row % 64)) != 0)
     }
 }
 
 /// The queue's index over one profile's stored incidents.
 pub struct QueueIndex {
-    rows: Vec<Row>,
+    rows: Vec<Incident>,
+    columns: Columns,
     by_id: HashMap<String, u32>,
     tags: Vec<String>,
     sources: Vec<String>,
@@ -263,31 +424,42 @@ pub struct QueueIndex {
 
 impl QueueIndex {
     pub fn new(incidents: Vec<Incident>, generation: u32) -> Self {
-        let rows: Vec<Row> = incidents.into_iter().map(Row::new).collect();
         let mut index = Self {
-            by_id: HashMap::with_capacity(rows.len()),
-            rows,
+            by_id: HashMap::with_capacity(incidents.len()),
+            rows: incidents,
+            columns: Columns::default(),
             tags: Vec::new(),
             sources: Vec::new(),
             generation,
             orders: Mutex::default(),
         };
-        index.reindex();
+        index.rebuild();
         index
     }
 
-    fn reindex(&mut self) {
+    /// Every column from the rows, and the facets.
+    fn rebuild(&mut self) {
+        let mut columns = Columns::default();
+        columns.text.reserve(self.rows.len() * 96);
+        for i in &self.rows {
+            columns.push(i);
+        }
+        self.columns = columns;
         self.by_id = self
             .rows
             .iter()
             .enumerate()
-            .map(|(n, r)| (r.incident.id.clone(), count(n)))
+            .map(|(n, r)| (r.id.clone(), count(n)))
             .collect();
+        self.facets();
+    }
+
+    fn facets(&mut self) {
         let mut tags = BTreeSet::new();
         let mut sources = BTreeSet::new();
         for r in &self.rows {
-            tags.extend(r.incident.tags.iter().cloned());
-            sources.extend(r.incident.service_sources.iter().cloned());
+            tags.extend(r.tags.iter().cloned());
+            sources.extend(r.service_sources.iter().cloned());
         }
         self.tags = tags.into_iter().collect();
         self.sources = sources.into_iter().collect();
@@ -311,17 +483,28 @@ impl QueueIndex {
 
     /// An incident written by this app (a triage change): its row replaced or added at once.
     pub fn upsert(&mut self, incident: Incident) {
-        let row = Row::new(incident);
-        match self.by_id.get(&row.incident.id) {
-            Some(&n) => self.rows[n as usize] = row,
-            None => self.rows.push(row),
+        match self.by_id.get(&incident.id) {
+            Some(&n) => {
+                self.columns.replace(n, &incident);
+                self.rows[n as usize] = incident;
+            }
+            None => {
+                let n = count(self.rows.len());
+                self.columns.push(&incident);
+                self.by_id.insert(incident.id.clone(), n);
+                self.rows.push(incident);
+            }
         }
         self.generation = self.generation.wrapping_add(1);
-        self.reindex();
+        if self.columns.dead > self.columns.text.len() / 4 {
+            self.rebuild();
+        } else {
+            self.facets();
+        }
     }
 
     pub fn get(&self, id: &str) -> Option<&Incident> {
-        self.by_id.get(id).map(|&n| &self.rows[n as usize].incident)
+        self.by_id.get(id).map(|&n| &self.rows[n as usize])
     }
 
     /// Row numbers in `sort`'s order: the key in its direction, then the newest update first,
@@ -331,38 +514,41 @@ impl QueueIndex {
         if let Some(o) = orders.get(&sort) {
             return Arc::clone(o);
         }
-        let rows = &self.rows;
+        let (rows, c) = (&self.rows, &self.columns);
         let mut order: Vec<u32> = (0..count(rows.len())).collect();
-        let tie = |a: &Row, b: &Row| {
-            b.updated
-                .cmp(&a.updated)
-                .then_with(|| a.incident.id.cmp(&b.incident.id))
+        // Text keys are lowercased once per row, not once per comparison.
+        let text_key: Option<Vec<String>> = match sort.key {
+            SortKey::DisplayName => {
+                Some(rows.iter().map(|i| i.display_name.to_lowercase()).collect())
+            }
+            SortKey::AssignedTo => Some(
+                rows.iter()
+                    .map(|i| i.assigned_to.as_deref().unwrap_or("").to_lowercase())
+                    .collect(),
+            ),
+            _ => None,
         };
-        let primary = |a: &Row, b: &Row| -> std::cmp::Ordering {
-            let (x, y) = (&a.incident, &b.incident);
+        let ids: Vec<(u64, &str)> = rows.iter().map(|i| numeric_id(&i.id)).collect();
+        let primary = |a: usize, b: usize| -> std::cmp::Ordering {
+            let (x, y) = (&rows[a], &rows[b]);
             match sort.key {
                 SortKey::Severity => severity_rank(&x.severity).cmp(&severity_rank(&y.severity)),
-                SortKey::Id => numeric_id(&x.id).cmp(&numeric_id(&y.id)),
-                SortKey::DisplayName => x
-                    .display_name
-                    .to_lowercase()
-                    .cmp(&y.display_name.to_lowercase()),
+                SortKey::Id => ids[a].cmp(&ids[b]),
+                SortKey::DisplayName | SortKey::AssignedTo => text_key
+                    .as_ref()
+                    .map_or(std::cmp::Ordering::Equal, |k| k[a].cmp(&k[b])),
                 SortKey::Status => x.status.as_str().cmp(y.status.as_str()),
-                SortKey::AssignedTo => a
-                    .assignee
-                    .as_deref()
-                    .unwrap_or("")
-                    .cmp(b.assignee.as_deref().unwrap_or("")),
-                SortKey::LastUpdate => a.updated.cmp(&b.updated),
+                SortKey::LastUpdate => c.updated[a].cmp(&c.updated[b]),
                 SortKey::Created => x.created.cmp(&y.created),
                 SortKey::AlertCount => x.alert_count.cmp(&y.alert_count),
             }
         };
         order.sort_unstable_by(|&a, &b| {
-            let (a, b) = (&rows[a as usize], &rows[b as usize]);
+            let (a, b) = (a as usize, b as usize);
             let p = primary(a, b);
             let p = if sort.desc { p.reverse() } else { p };
-            p.then_with(|| tie(a, b))
+            p.then_with(|| c.updated[b].cmp(&c.updated[a]))
+                .then_with(|| rows[a].id.cmp(&rows[b].id))
         });
         let order = Arc::new(order);
         orders.insert(sort, Arc::clone(&order));
@@ -372,16 +558,15 @@ impl QueueIndex {
     /// Answers one query at time `now` (for "updated within").
     pub fn query(&self, q: &QueueQuery, now: OffsetDateTime) -> QueuePage {
         let order = self.order(q.sort);
-        let m = Matcher::new(&q.filter, q.me.as_deref(), now);
+        let m = Matcher::new(self, &q.filter, q.me.as_deref(), now);
         let limit = q.limit.min(MAX_WINDOW) as usize;
         let offset = q.offset as usize;
         let mut matched = 0usize;
         let mut rows = Vec::with_capacity(limit);
         for &n in order.iter() {
-            let r = &self.rows[n as usize];
-            if m.matches(r) {
+            if m.matches(&self.columns, n) {
                 if matched >= offset && rows.len() < limit {
-                    rows.push(r.incident.clone());
+                    rows.push(self.rows[n as usize].clone());
                 }
                 matched += 1;
             }
@@ -400,12 +585,11 @@ impl QueueIndex {
     /// The IDs of every incident that matches, in the query's order (an export of the view).
     pub fn ids(&self, q: &QueueQuery, now: OffsetDateTime) -> Vec<String> {
         let order = self.order(q.sort);
-        let m = Matcher::new(&q.filter, q.me.as_deref(), now);
+        let m = Matcher::new(self, &q.filter, q.me.as_deref(), now);
         order
             .iter()
-            .map(|&n| &self.rows[n as usize])
-            .filter(|r| m.matches(r))
-            .map(|r| r.incident.id.clone())
+            .filter(|&&n| m.matches(&self.columns, n))
+            .map(|&n| self.rows[n as usize].id.clone())
             .collect()
     }
 
@@ -416,8 +600,7 @@ impl QueueIndex {
         let today = now.date();
         let first = today - time::Duration::days(29);
         let mut days: BTreeMap<time::Date, u32> = BTreeMap::new();
-        for r in &self.rows {
-            let i = &r.incident;
+        for i in &self.rows {
             *severity.entry(i.severity.as_str()).or_default() += 1;
             *status.entry(i.status.as_str()).or_default() += 1;
             if let Some(c) = i.created {

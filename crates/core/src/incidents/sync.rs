@@ -35,7 +35,7 @@ pub struct SyncReport {
 }
 
 /// Runs a blocking cache call on the blocking pool.
-async fn blocking<T: Send + 'static>(
+pub async fn blocking<T: Send + 'static>(
     cache: &Arc<Cache>,
     f: impl FnOnce(&Cache) -> Result<T> + Send + 'static,
 ) -> Result<T> {

@@ -39,6 +39,10 @@ export const commands = {
 	queryQueue: (query: QueueQuery_Deserialize) => __TAURI_INVOKE<QueuePage_Serialize>("query_queue", { query }),
 	/**  The overview's counts over the store. */
 	queueOverview: () => __TAURI_INVOKE<Overview>("queue_overview"),
+	/**  "Since you last looked": the newest changes (at most 500) and the unseen count. */
+	changes: () => __TAURI_INVOKE<ChangeFeed_Serialize>("changes"),
+	/**  Marks the feed seen up to the change `up_to` (every change with `null`). */
+	markChangesSeen: (upTo: number | null) => __TAURI_INVOKE<null>("mark_changes_seen", { upTo }),
 	/**  Brings the store up to date with the tenant; emits `SyncProgress` with the running count. */
 	syncIncidents: () => __TAURI_INVOKE<QueueStatus_Serialize>("sync_incidents"),
 	/**  One incident with its alerts and evidence; offline, as cached when it was last opened. */
@@ -234,6 +238,75 @@ export type Backend =
 "graph" | 
 /**  The Defender XDR API `api.security.microsoft.com/api/incidents`, retiring 2027-02-01. */
 "defender";
+
+/**  One change, as the feed lists it. */
+export type Change = Change_Serialize | Change_Deserialize;
+
+/**  The change feed: what the syncs found changed elsewhere, newest first. */
+export type ChangeFeed = ChangeFeed_Serialize | ChangeFeed_Deserialize;
+
+/**  The change feed: what the syncs found changed elsewhere, newest first. */
+export type ChangeFeed_Deserialize = {
+	changes: Change_Deserialize[],
+	/**  How many the analyst has not seen. */
+	unseen: number,
+};
+
+/**  The change feed: what the syncs found changed elsewhere, newest first. */
+export type ChangeFeed_Serialize = {
+	changes: Change_Serialize[],
+	/**  How many the analyst has not seen. */
+	unseen: number,
+};
+
+/**  What changed on an incident. */
+export type ChangeKind = 
+/**  An incident the store did not hold. */
+"newIncident" | 
+/**  More alerts than before. */
+"newAlerts" | "severityRaised" | "statusChanged" | "assignmentChanged" | "classificationSet" | 
+/**  Merged into another incident (status `redirected`). */
+"merged" | 
+/**  No longer returned by the tenant: deleted, merged away, or out of the analyst's scope. */
+"gone";
+
+/**  One change, as the feed lists it. */
+export type Change_Deserialize = {
+	/**  Its place in the store's feed: larger is newer. */
+	seq: number,
+	incidentId: string,
+	/**  The incident's name when the change was seen (attacker-influenced text). */
+	title: string,
+	kind: ChangeKind,
+	/**  What it became, in words: "Medium → High", "assigned to bob@contoso.com", "Resolved". */
+	detail: string,
+	/**  The incident's severity and assignee after the change (what notification rules read). */
+	severity: string,
+	assignedTo?: string | null,
+	/**  The change concerns the signed-in analyst: assigned to them, or on their incident. */
+	mine: boolean,
+	at: string,
+	seen: boolean,
+};
+
+/**  One change, as the feed lists it. */
+export type Change_Serialize = {
+	/**  Its place in the store's feed: larger is newer. */
+	seq: number,
+	incidentId: string,
+	/**  The incident's name when the change was seen (attacker-influenced text). */
+	title: string,
+	kind: ChangeKind,
+	/**  What it became, in words: "Medium → High", "assigned to bob@contoso.com", "Resolved". */
+	detail: string,
+	/**  The incident's severity and assignee after the change (what notification rules read). */
+	severity: string,
+	assignedTo: string | null,
+	/**  The change concerns the signed-in analyst: assigned to them, or on their incident. */
+	mine: boolean,
+	at: string,
+	seen: boolean,
+};
 
 /**  Which national cloud's login host the profile signs in to. */
 export type Cloud = 
