@@ -259,8 +259,26 @@ pub async fn changes(state: State<'_, AppState>) -> IpcResult<ChangeFeed> {
 /// Marks the feed seen up to the change `up_to` (every change with `null`).
 #[tauri::command]
 #[specta::specta]
-pub async fn mark_changes_seen(state: State<'_, AppState>, up_to: Option<u32>) -> IpcResult<()> {
-    Ok(state.desk()?.mark_seen(up_to.map(i64::from)).await?)
+pub async fn mark_changes_seen(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    up_to: Option<u32>,
+) -> IpcResult<()> {
+    state.desk()?.mark_seen(up_to.map(i64::from)).await?;
+    crate::live::refresh_tray(&app).await;
+    Ok(())
+}
+
+/// The `incidentdesk://` link to an incident of the open profile, for "Copy link"; `null` when
+/// the profile's tenant cannot be named in a link.
+#[tauri::command]
+#[specta::specta]
+pub fn incident_link(state: State<'_, AppState>, id: String) -> IpcResult<Option<String>> {
+    let desk = state.desk()?;
+    Ok(idesk_core::links::incident_link(
+        &desk.profile().tenant,
+        &id,
+    ))
 }
 
 /// The overview's counts over the store.
@@ -542,11 +560,13 @@ pub fn get_settings() -> IpcResult<SettingsView> {
 /// Saves the settings; the log level applies at once.
 #[tauri::command]
 #[specta::specta]
-pub fn save_settings(settings: Settings) -> IpcResult<Settings> {
+pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> IpcResult<Settings> {
     let dirs = idesk_core::config::Dirs::from_env()?;
     settings.save(&dirs)?;
     idesk_core::logging::set_level(settings.log_level.directive());
     tracing::info!(level = settings.log_level.directive(), "settings saved");
+    // The background sync takes a new interval at once.
+    state.wake.notify_one();
     Ok(settings)
 }
 

@@ -5,7 +5,7 @@
 use tauri_specta::{collect_commands, collect_events, Builder, ErrorHandlingMode};
 
 use crate::commands;
-use crate::events::{SignInUrl, SyncProgress};
+use crate::events::{BackgroundOffline, BackgroundSynced, OpenIncident, SignInUrl, SyncProgress};
 
 #[cfg(test)]
 pub const BINDINGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/ui/src/lib/ipc/bindings.ts");
@@ -27,6 +27,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::queue_overview,
             commands::changes,
             commands::mark_changes_seen,
+            commands::incident_link,
             commands::sync_incidents,
             commands::get_incident,
             commands::update_incident,
@@ -43,7 +44,13 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::about,
             commands::diagnostics,
         ])
-        .events(collect_events![SignInUrl, SyncProgress])
+        .events(collect_events![
+            SignInUrl,
+            SyncProgress,
+            BackgroundSynced,
+            BackgroundOffline,
+            OpenIncident
+        ])
         // Errors reject the promise with `{ code, message }`; ui/src/lib/ipc turns that into an
         // `IpcError` the components switch on.
         .error_handling(ErrorHandlingMode::Throw)

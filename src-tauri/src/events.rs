@@ -14,3 +14,34 @@ pub struct SignInUrl {
 pub struct SyncProgress {
     pub fetched: u32,
 }
+
+/// A background sync of one profile finished: the queue asks the store again when it is the
+/// open profile.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+#[serde(rename_all = "camelCase")]
+pub struct BackgroundSynced {
+    pub profile: String,
+    /// The profile open in the window.
+    pub current: bool,
+    pub total: u32,
+    pub synced_at: String,
+    /// Changes this sync recorded in the feed.
+    pub changes: u32,
+}
+
+/// The background sync could not reach a tenant: the window says "offline" quietly.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+#[serde(rename_all = "camelCase")]
+pub struct BackgroundOffline {
+    pub profile: String,
+    pub message: String,
+}
+
+/// Open an incident (a notification was clicked, or an `incidentdesk://` link arrived).
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenIncident {
+    pub profile: String,
+    /// `None`: open the change feed (a summary notification).
+    pub incident_id: Option<String>,
+}

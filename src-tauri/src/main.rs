@@ -4,10 +4,13 @@
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+use tauri::Manager;
+
 mod commands;
 mod contract;
 mod events;
 mod ipc_error;
+mod live;
 mod state;
 
 fn main() {
@@ -27,13 +30,64 @@ fn main() {
     );
     let state = state::AppState::load();
     let contract = contract::builder();
+    // The window's size and position, beside the settings (never outside the config dir).
+    let window_state = idesk_core::config::Dirs::from_env()
+        .map(|d| d.config.join("window-state.json"))
+        .unwrap_or_else(|_| "window-state.json".into());
     let result = tauri::Builder::default()
+        // First: a second launch hands its arguments (a link) to the running app and exits.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            live::focus(app);
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(
+            tauri_plugin_window_state::Builder::new()
+                .with_filename(window_state.to_string_lossy())
+                .build(),
+        )
         .plugin(tauri_plugin_dialog::init())
         .manage(state)
         .invoke_handler(contract.invoke_handler())
         .setup(move |app| {
             contract.mount_events(app);
+            let handle = app.handle().clone();
+            {
+                use tauri_plugin_deep_link::DeepLinkExt;
+                let on_link = handle.clone();
+                app.deep_link().on_open_url(move |event| {
+                    for url in event.urls() {
+                        live::open_link(&on_link, url.as_str());
+                    }
+                });
+            }
+            if let Err(e) = live::tray(&handle) {
+                tracing::info!("no tray icon: {e}");
+            }
+            live::start(&handle);
             Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Closing the window can keep the app in the tray (a setting), where there is one.
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                let app = window.app_handle();
+                let in_tray = app
+                    .state::<state::AppState>()
+                    .tray
+                    .lock()
+                    .map(|t| t.is_some())
+                    .unwrap_or(false);
+                let keep = idesk_core::config::Dirs::from_env()
+                    .map(|d| {
+                        idesk_core::settings::Settings::load_or_default(&d)
+                            .0
+                            .close_to_tray
+                    })
+                    .unwrap_or(false);
+                if in_tray && keep {
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
+            }
         })
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -25,6 +25,10 @@ pub struct AppState {
     pub cancel: Mutex<Option<oneshot::Sender<()>>>,
     /// The last syncs' outcomes, for "Copy diagnostics".
     pub syncs: idesk_core::logging::RecentLines,
+    /// Starts a background sync now (a setting changed, "Sync now" in the tray).
+    pub wake: Arc<tokio::sync::Notify>,
+    /// The tray icon, where the desktop has a tray.
+    pub tray: Mutex<Option<tauri::tray::TrayIcon>>,
 }
 
 impl AppState {
@@ -50,6 +54,8 @@ impl AppState {
             memory: Arc::default(),
             cancel: Mutex::default(),
             syncs: idesk_core::logging::RecentLines::new(10),
+            wake: Arc::default(),
+            tray: Mutex::default(),
         }
     }
 

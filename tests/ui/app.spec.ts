@@ -5,6 +5,7 @@ import { test, expect, type Page } from '@playwright/test';
 import {
   calls,
   commandLog,
+  emit,
   handlerErrors,
   mockIpc,
   type Account,
@@ -786,6 +787,35 @@ test('"since you last looked" lists changes by incident, opens one, and marks th
   expect(await calls(page, 'markChangesSeen'), 'up to the newest change shown').toEqual([[3]]);
 });
 
+test('a clicked notification or a link opens its incident, in its profile; Copy link gives the incident\'s link', async ({ page }) => {
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  const profiles = [PROFILE, CONTOSO];
+  await mockIpc(page, {
+    ...signedIn,
+    switchProfile: (name) => mock.data.views?.[name] ?? mock.data.view,
+    connect: () => {
+      const name = mock.calls('switchProfile').at(-1)?.[0];
+      return (name && mock.data.views?.[name]) || mock.data.view;
+    },
+    incidentLink: (id) => `incidentdesk://t-1/incident/${id}`,
+  }, data({ view: view({ profiles }), views: { Contoso: view({ profile: CONTOSO, profiles }) } }));
+  await page.goto('/');
+  await expect(rows(page)).toHaveCount(2);
+  await emit(page, 'openIncident', { profile: 'Sandbox', incidentId: '104' });
+  await expect(page.getByTestId('detail-title')).toHaveText('Old resolved');
+  await page.getByTestId('copy-link').click();
+  await expect(page.getByTestId('notice')).toHaveText('Copied incidentdesk://t-1/incident/104');
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('incidentdesk://t-1/incident/104');
+  // Another profile's incident: that profile first.
+  await emit(page, 'openIncident', { profile: 'Contoso', incidentId: '101' });
+  await expect(page.getByTestId('profile-switcher')).toHaveValue('Contoso');
+  await expect(page.getByTestId('detail-title')).toHaveText('Ransomware activity on srv-01');
+  expect(await calls(page, 'switchProfile')).toEqual([['Contoso']]);
+  // A summary notification opens the change feed.
+  await emit(page, 'openIncident', { profile: 'Contoso', incidentId: null });
+  await expect(page.getByTestId('changes')).toBeVisible();
+});
+
 test('the overview counts by severity and status', async ({ page }) => {
   await mockIpc(page, signedIn, data());
   await page.goto('/');
@@ -839,12 +869,21 @@ test('hostile data does not stop a view: repeated tags and alerts, a saved filte
 
 test('settings: theme, log level and sync interval apply at once; the default profile; edit keeps a stored secret', async ({ page }) => {
   const app: ProfileView = { ...CONTOSO, application: true, credential: 'secret', clientId: 'app-1' };
-  const settings: SettingsView = { settings: { theme: 'system', syncEverySecs: null, logLevel: 'info' }, defaultProfile: 'Contoso', problem: null };
+  const settings: SettingsView = { settings: { theme: 'system', syncEverySecs: null, logLevel: 'info', notifications: { rules: {}, quietHours: null, pausedUntil: null }, closeToTray: false }, defaultProfile: 'Contoso', problem: null };
   await page.clock.install();
   await mockIpc(page, {
     ...signedIn,
     getSettings: () => mock.data.settings ?? null!,
-    saveSettings: (s) => ({ theme: s.theme ?? 'system', syncEverySecs: s.syncEverySecs ?? null, logLevel: s.logLevel ?? 'info' }),
+    saveSettings: (s) => ({
+      theme: s.theme ?? 'system', syncEverySecs: s.syncEverySecs ?? null, logLevel: s.logLevel ?? 'info', closeToTray: s.closeToTray ?? false,
+      notifications: {
+        rules: Object.fromEntries(Object.entries(s.notifications?.rules ?? {}).map(([k, r]) => [k, {
+          enabled: r.enabled ?? true, newAtOrAbove: r.newAtOrAbove ?? null, assignedToMe: r.assignedToMe ?? true, alertsOnMine: r.alertsOnMine ?? true,
+        }])),
+        quietHours: s.notifications?.quietHours ?? null,
+        pausedUntil: s.notifications?.pausedUntil ?? null,
+      },
+    }),
     setDefaultProfile: () => null,
     updateProfile: () => mock.data.view,
     removeProfile: () => mock.data.view,
@@ -874,15 +913,42 @@ test('settings: theme, log level and sync interval apply at once; the default pr
   await list.nth(1).getByTestId('settings-default').check();
   expect(await calls(page, 'setDefaultProfile')).toEqual([['Fabrikam']]);
 
-  // The queue syncs by itself at the chosen interval, and not at all when off.
+  // The window has no timer of its own: the background sync (in Rust) runs on the saved interval.
   const before = await count(page, 'syncIncidents');
   await page.clock.runFor(120_000);
   expect(await count(page, 'syncIncidents')).toBe(before);
   await page.getByTestId('settings-sync-every').selectOption({ label: 'Every 30 seconds' });
-  expect((await calls(page, 'saveSettings')).at(-1)?.[0].syncEverySecs).toBe(30);
+  const last = async () => (await calls(page, 'saveSettings')).at(-1)![0];
+  expect((await last()).syncEverySecs).toBe(30);
+
+  // Notification rules for the open profile, quiet hours, a pause, the tray.
+  await page.getByTestId('settings-notify-severity').selectOption('medium');
+  expect((await last()).notifications?.rules).toEqual({ Contoso: { enabled: true, newAtOrAbove: 'medium', assignedToMe: true, alertsOnMine: true } });
+  await page.getByTestId('settings-notify-assigned').uncheck();
+  expect((await last()).notifications?.rules?.Contoso?.assignedToMe).toBe(false);
+  await page.getByTestId('settings-quiet').check();
+  expect((await last()).notifications?.quietHours).toEqual({ fromMinute: 22 * 60, toMinute: 7 * 60, utcOffsetMinutes: 0 });
+  await page.getByTestId('settings-pause').click();
+  const until = Date.parse((await last()).notifications?.pausedUntil ?? '');
+  expect(until - (await page.evaluate(() => Date.now()))).toBeGreaterThan(3_500_000);
+  await page.getByTestId('settings-resume').click();
+  expect((await last()).notifications?.pausedUntil).toBeNull();
+  await page.getByTestId('settings-close-to-tray').check();
+  expect((await last()).closeToTray).toBe(true);
   await page.getByTestId('settings-close').click();
-  await page.clock.runFor(61_000);
-  await expect.poll(() => count(page, 'syncIncidents')).toBe(before + 2);
+
+  // A background sync of the open profile: the count, the queue and the feed follow; another
+  // profile's sync changes nothing here.
+  await page.evaluate(() => {
+    mock.state.incidents.push({ ...mock.state.incidents[0], id: '106', displayName: 'Arrived in the background', lastUpdate: '2026-11-20T23:00:00Z' });
+    mock.sync('2026-11-20T23:00:00Z');
+  });
+  await emit(page, 'backgroundSynced', { profile: 'Fabrikam', current: false, total: 99, syncedAt: '2026-11-20T23:00:00Z', changes: 0 });
+  await expect(page.getByTestId('count')).toHaveText('5 incidents');
+  await emit(page, 'backgroundSynced', { profile: 'Contoso', current: true, total: 6, syncedAt: '2026-11-20T23:00:00Z', changes: 1 });
+  await expect(page.getByTestId('count')).toHaveText('6 incidents');
+  await expect(page.locator('[data-id="106"]')).toBeVisible();
+  expect(await count(page, 'syncIncidents'), 'the window did not sync itself').toBe(before);
 
   // Editing an application profile: the name stays, the stored secret is kept when none is typed.
   await page.getByTestId('open-settings').click();
@@ -896,7 +962,7 @@ test('settings: theme, log level and sync interval apply at once; the default pr
   await page.getByText('Advanced').click();
   await page.getByTestId('setup-proxy').fill('http://proxy.contoso.test:8080');
   await page.getByTestId('setup-save').click();
-  await expect(rows(page)).toHaveCount(2);
+  await expect(rows(page), 'the one the background sync brought too').toHaveCount(3);
   const [[edited]] = await calls(page, 'updateProfile');
   // Still the application with a secret; null: the one in the keychain is kept.
   expect(edited).toMatchObject({ name: 'Contoso', clientId: 'app-1', proxy: 'http://proxy.contoso.test:8080', application: { credential: 'secret', secret: null } });
@@ -909,7 +975,7 @@ test('settings: theme, log level and sync interval apply at once; the default pr
 
 test('settings that cannot be read say why and show the defaults', async ({ page }) => {
   const broken: SettingsView = {
-    settings: { theme: 'system', syncEverySecs: 60, logLevel: 'info' },
+    settings: { theme: 'system', syncEverySecs: 60, logLevel: 'info', notifications: { rules: {}, quietHours: null, pausedUntil: null }, closeToTray: false },
     defaultProfile: null,
     problem: '/home/a/.config/incident-desk/settings.json is not a valid settings file: expected value at line 1 column 1',
   };

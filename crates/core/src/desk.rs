@@ -68,6 +68,57 @@ impl Entry {
         })
     }
 
+    /// Brings this profile's store up to date, and its index with it.
+    async fn sync(&self, progress: Progress<'_>) -> Result<SyncReport> {
+        let result = sync::sync_store(&self.api, &self.session, &self.cache, progress).await;
+        // A failed sync may have kept some pages: the index follows what the store holds.
+        let stale = result.as_ref().map_or(true, |r| r.changed > 0);
+        if stale && self.queue.read().await.is_some() {
+            if let Err(err) = self.refresh_index().await {
+                tracing::warn!("could not read the store back: {}", err.user_message());
+                *self.queue.write().await = None;
+            }
+        }
+        result
+    }
+
+    /// One background sync of this profile, when it is signed in: the report and the changes
+    /// recorded (by the sync, and by the details fetched after it).
+    async fn background_sync(&self) -> Result<Option<(SyncReport, Vec<Change>)>> {
+        let e = self.ready().await?;
+        let signed_in = e.session.account().is_some()
+            || (e.session.has_credential().await? && e.session.resume().await?.is_some());
+        if !signed_in {
+            return Ok(None);
+        }
+        let before = sync::blocking(&e.cache, Cache::latest_seq).await?;
+        let report = e.sync(&|_| {}).await?;
+        let stale = sync::blocking(&e.cache, |c| c.stale_details(PREFETCH)).await?;
+        let mut gone = false;
+        for id in stale {
+            match e.api.get(&e.session, &id).await {
+                Ok(detail) => {
+                    let key = id.clone();
+                    sync::blocking(&e.cache, move |c| c.save_detail(&key, &detail.alerts)).await?;
+                }
+                Err(Error::Api { status: 404, .. }) => {
+                    let key = id.clone();
+                    gone |= sync::blocking(&e.cache, move |c| c.forget(&key)).await?;
+                }
+                // Offline, throttled past the budget, or refused: the next sync tries again.
+                Err(err) => {
+                    tracing::info!("background detail fetch stopped: {}", err.user_message());
+                    break;
+                }
+            }
+        }
+        if gone && e.queue.read().await.is_some() {
+            e.refresh_index().await?;
+        }
+        let changes = sync::blocking(&e.cache, move |c| c.changes_after(before)).await?;
+        Ok(Some((report, changes)))
+    }
+
     /// A fresh index of the store, built off the async threads.
     async fn build_index(&self) -> Result<QueueIndex> {
         let cache = Arc::clone(&self.cache);
@@ -151,6 +202,21 @@ fn rebind(profile: &Profile, store: &dyn TokenStore, cache: &Cache) -> Result<Op
          sign-in and cached incidents were deleted, unsent. Sign in again.",
         profile.name
     )))
+}
+
+/// Details fetched per background sync and profile, at most: within half the quota, with room
+/// for the analyst.
+pub const PREFETCH: usize = 10;
+
+/// One profile's background sync.
+#[derive(Debug)]
+pub struct BackgroundSync {
+    pub profile: String,
+    /// The profile open in the window.
+    pub current: bool,
+    pub result: Result<SyncReport>,
+    /// The changes it recorded, newest first.
+    pub changes: Vec<Change>,
 }
 
 /// What is known about the current profile's sign-in without asking the tenant.
@@ -400,16 +466,32 @@ impl Desk {
         if e.session.account().is_none() && self.resume().await?.is_none() {
             return Err(Error::NotSignedIn);
         }
-        let result = sync::sync_store(&e.api, &e.session, &e.cache, progress).await;
-        // A failed sync may have kept some pages: the index follows what the store holds.
-        let stale = result.as_ref().map_or(true, |r| r.changed > 0);
-        if stale && e.queue.read().await.is_some() {
-            if let Err(err) = e.refresh_index().await {
-                tracing::warn!("could not read the store back: {}", err.user_message());
-                *e.queue.write().await = None;
-            }
+        e.sync(progress).await
+    }
+
+    /// The background sync of every signed-in profile (see `background`), each paced to half
+    /// its API's quota: the store brought up to date, the index with it, then the details of
+    /// active incidents updated since their details were fetched, newest first, a few per sync.
+    /// Returns, per profile that is signed in, the outcome and the changes it recorded.
+    pub async fn background_sync(&self) -> Vec<BackgroundSync> {
+        let current = self.current.load(Ordering::SeqCst);
+        let mut out = Vec::new();
+        for (k, e) in self.entries.iter().enumerate() {
+            let profile = e.session.profile().name.clone();
+            let result = crate::incidents::api::in_background(e.background_sync()).await;
+            let (result, changes) = match result {
+                Ok(None) => continue,
+                Ok(Some((report, changes))) => (Ok(report), changes),
+                Err(err) => (Err(err), Vec::new()),
+            };
+            out.push(BackgroundSync {
+                profile,
+                current: k == current,
+                result,
+                changes,
+            });
         }
-        result
+        out
     }
 
     /// Every incident updated since `since` (or all), straight from the tenant, not cached.

@@ -5,14 +5,17 @@
 //! windows or IPC: the desktop shell and the `idesk` CLI are thin adapters over this crate.
 
 pub mod auth;
+pub mod background;
 pub mod config;
 pub mod desk;
 pub mod diagnostics;
 pub mod error;
 pub mod files;
 pub mod incidents;
+pub mod links;
 pub mod logging;
 pub mod net;
+pub mod notify;
 pub mod sandbox;
 pub mod settings;
 

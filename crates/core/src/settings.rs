@@ -51,6 +51,9 @@ pub struct Settings {
     /// Seconds between the queue's own syncs while the app is open; `None`: only on demand.
     pub sync_every_secs: Option<u32>,
     pub log_level: LogLevel,
+    pub notifications: crate::notify::Notifications,
+    /// Closing the window keeps the app running in the tray (where the desktop has one).
+    pub close_to_tray: bool,
 }
 
 impl Default for Settings {
@@ -59,6 +62,8 @@ impl Default for Settings {
             theme: Theme::System,
             sync_every_secs: Some(SYNC_EVERY_DEFAULT),
             log_level: LogLevel::Info,
+            notifications: crate::notify::Notifications::default(),
+            close_to_tray: false,
         }
     }
 }
@@ -135,6 +140,7 @@ mod tests {
             theme: Theme::Dark,
             sync_every_secs: None,
             log_level: LogLevel::Debug,
+            ..Settings::default()
         };
         chosen.save(&dirs).unwrap();
         assert_eq!(Settings::load(&dirs).unwrap(), chosen);

@@ -83,7 +83,9 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX incidents_by_assignee ON incidents (assigned_to, last_update DESC);
      CREATE TABLE details (incident_id TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID;
      CREATE VIRTUAL TABLE incidents_text USING fts5 (title, tags, comments, tokenize = 'unicode61');",
-    // 2: the change feed ("since you last looked"): what each sync found changed elsewhere.
+    // 2: the change feed ("since you last looked"): what each sync found changed elsewhere; and
+    //    the incident's lastUpdate each stored detail was fetched at, so the background sync
+    //    fetches again only the details of incidents that changed since.
     "CREATE TABLE changes (
        seq INTEGER PRIMARY KEY AUTOINCREMENT,
        incident_id TEXT NOT NULL,
@@ -91,7 +93,8 @@ const MIGRATIONS: &[&str] = &[
        seen INTEGER NOT NULL DEFAULT 0,
        body TEXT NOT NULL
      );
-     CREATE INDEX changes_unseen ON changes (seen, seq);",
+     CREATE INDEX changes_unseen ON changes (seen, seq);
+     ALTER TABLE details ADD COLUMN seen_update INTEGER;",
 ];
 
 /// The change feed keeps this many changes, the newest.
@@ -711,6 +714,46 @@ impl Cache {
         })
     }
 
+    /// The newest change's number (0 when there is none).
+    pub fn latest_seq(&self) -> Result<i64> {
+        self.read(0, |c| {
+            c.query_row("SELECT coalesce(max(seq), 0) FROM changes", [], |r| {
+                r.get(0)
+            })
+            .map_err(db_error)
+        })
+    }
+
+    /// The changes recorded after change `seq`, newest first.
+    pub fn changes_after(&self, seq: i64) -> Result<Vec<Change>> {
+        Ok(self
+            .changes(None, KEEP_CHANGES as usize)?
+            .into_iter()
+            .take_while(|c| c.seq > seq)
+            .collect())
+    }
+
+    /// Active and in-progress incidents, most recently updated first, whose details were never
+    /// fetched or were fetched before their last update: what the background sync fetches.
+    pub fn stale_details(&self, limit: usize) -> Result<Vec<String>> {
+        self.read(Vec::new(), |c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT i.id FROM incidents i LEFT JOIN details d ON d.incident_id = i.id
+                     WHERE i.status IN ('active', 'inProgress')
+                       AND (d.seen_update IS NULL OR d.seen_update < i.last_update)
+                     ORDER BY i.last_update DESC LIMIT ?1",
+                )
+                .map_err(db_error)?;
+            let ids = stmt
+                .query_map(params![limit as i64], |r| r.get::<_, String>(0))
+                .map_err(db_error)?
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(db_error)?;
+            Ok(ids)
+        })
+    }
+
     /// How many changes the analyst has not seen.
     pub fn unseen(&self) -> Result<usize> {
         self.read(0, |c| {
@@ -867,9 +910,10 @@ impl Cache {
                 }
             }
             tx.execute(
-                "INSERT INTO details (incident_id, body) VALUES (?1, ?2)
-                 ON CONFLICT (incident_id) DO UPDATE SET body = excluded.body
-                 WHERE body <> excluded.body",
+                "INSERT INTO details (incident_id, body, seen_update)
+                 VALUES (?1, ?2, (SELECT last_update FROM incidents WHERE id = ?1))
+                 ON CONFLICT (incident_id) DO UPDATE SET body = excluded.body,
+                   seen_update = excluded.seen_update",
                 params![id, body],
             )
             .map(|_| ())
@@ -1320,8 +1364,11 @@ mod tests {
         // Back to schema 1, as an earlier build left it.
         cache
             .write(|tx| {
-                tx.execute_batch("DROP TABLE changes; PRAGMA user_version = 1;")
-                    .map_err(db_error)
+                tx.execute_batch(
+                    "DROP TABLE changes; ALTER TABLE details DROP COLUMN seen_update;
+                     PRAGMA user_version = 1;",
+                )
+                .map_err(db_error)
             })
             .unwrap();
         drop(cache);

@@ -43,6 +43,11 @@ export const commands = {
 	changes: () => __TAURI_INVOKE<ChangeFeed_Serialize>("changes"),
 	/**  Marks the feed seen up to the change `up_to` (every change with `null`). */
 	markChangesSeen: (upTo: number | null) => __TAURI_INVOKE<null>("mark_changes_seen", { upTo }),
+	/**
+	 *  The `incidentdesk://` link to an incident of the open profile, for "Copy link"; `null` when
+	 *  the profile's tenant cannot be named in a link.
+	 */
+	incidentLink: (id: string) => __TAURI_INVOKE<string | null>("incident_link", { id }),
 	/**  Brings the store up to date with the tenant; emits `SyncProgress` with the running count. */
 	syncIncidents: () => __TAURI_INVOKE<QueueStatus_Serialize>("sync_incidents"),
 	/**  One incident with its alerts and evidence; offline, as cached when it was last opened. */
@@ -100,6 +105,9 @@ export const commands = {
 
 /** Events */
 export const events = {
+	backgroundOffline: makeEvent<BackgroundOffline, BackgroundOffline>("background-offline"),
+	backgroundSynced: makeEvent<BackgroundSynced, BackgroundSynced>("background-synced"),
+	openIncident: makeEvent<OpenIncident_Serialize, OpenIncident_Deserialize>("open-incident"),
 	signInUrl: makeEvent<SignInUrl, SignInUrl>("sign-in-url"),
 	syncProgress: makeEvent<SyncProgress, SyncProgress>("sync-progress"),
 };
@@ -238,6 +246,26 @@ export type Backend =
 "graph" | 
 /**  The Defender XDR API `api.security.microsoft.com/api/incidents`, retiring 2027-02-01. */
 "defender";
+
+/**  The background sync could not reach a tenant: the window says "offline" quietly. */
+export type BackgroundOffline = {
+	profile: string,
+	message: string,
+};
+
+/**
+ *  A background sync of one profile finished: the queue asks the store again when it is the
+ *  open profile.
+ */
+export type BackgroundSynced = {
+	profile: string,
+	/**  The profile open in the window. */
+	current: boolean,
+	total: number,
+	syncedAt: string,
+	/**  Changes this sync recorded in the feed. */
+	changes: number,
+};
 
 /**  One change, as the feed lists it. */
 export type Change = Change_Serialize | Change_Deserialize;
@@ -565,6 +593,44 @@ export type NewProfile_Serialize = {
 	application: NewCredential_Serialize | null,
 };
 
+/**  Notification settings: rules per profile, quiet hours, a pause. */
+export type Notifications = Notifications_Serialize | Notifications_Deserialize;
+
+/**  Notification settings: rules per profile, quiet hours, a pause. */
+export type Notifications_Deserialize = {
+	/**  Each profile's rules; a profile not named has the default rules. */
+	rules?: { [key in string]: Rules_Deserialize },
+	quietHours?: QuietHours | null,
+	/**  No notifications until then. */
+	pausedUntil?: string | null,
+};
+
+/**  Notification settings: rules per profile, quiet hours, a pause. */
+export type Notifications_Serialize = {
+	/**  Each profile's rules; a profile not named has the default rules. */
+	rules: { [key in string]: Rules_Serialize },
+	quietHours: QuietHours | null,
+	/**  No notifications until then. */
+	pausedUntil: string | null,
+};
+
+/**  Open an incident (a notification was clicked, or an `incidentdesk://` link arrived). */
+export type OpenIncident = OpenIncident_Serialize | OpenIncident_Deserialize;
+
+/**  Open an incident (a notification was clicked, or an `incidentdesk://` link arrived). */
+export type OpenIncident_Deserialize = {
+	profile: string,
+	/**  `None`: open the change feed (a summary notification). */
+	incidentId?: string | null,
+};
+
+/**  Open an incident (a notification was clicked, or an `incidentdesk://` link arrived). */
+export type OpenIncident_Serialize = {
+	profile: string,
+	/**  `None`: open the change feed (a summary notification). */
+	incidentId: string | null,
+};
+
 /**  The overview's aggregates over every stored incident. */
 export type Overview = {
 	total: number,
@@ -763,10 +829,51 @@ export type QueueStatus_Serialize = {
 };
 
 /**
+ *  Hours without notifications, in the analyst's local time (minutes after midnight), with the
+ *  UTC offset the desktop had when they were set.
+ */
+export type QuietHours = {
+	fromMinute: number,
+	toMinute: number,
+	utcOffsetMinutes: number,
+};
+
+/**
  *  A Defender XDR API host nearer the tenant's data ("for better performance, use a server closer
  *  to your geolocation"); tokens stay for `https://api.security.microsoft.com`. Commercial cloud only.
  */
 export type Region = "us" | "eu" | "uk";
+
+/**  One profile's rules. */
+export type Rules = Rules_Serialize | Rules_Deserialize;
+
+/**  One profile's rules. */
+export type Rules_Deserialize = {
+	enabled?: boolean,
+	/**
+	 *  New incidents at or above this severity (`high`, `medium`, `low`, `informational`);
+	 *  `None`: no notification for new incidents.
+	 */
+	newAtOrAbove?: string | null,
+	/**  An incident assigned to me by someone else. */
+	assignedToMe?: boolean,
+	/**  A new alert on an incident assigned to me. */
+	alertsOnMine?: boolean,
+};
+
+/**  One profile's rules. */
+export type Rules_Serialize = {
+	enabled: boolean,
+	/**
+	 *  New incidents at or above this severity (`high`, `medium`, `low`, `informational`);
+	 *  `None`: no notification for new incidents.
+	 */
+	newAtOrAbove: string | null,
+	/**  An incident assigned to me by someone else. */
+	assignedToMe: boolean,
+	/**  A new alert on an incident assigned to me. */
+	alertsOnMine: boolean,
+};
 
 export type Settings = Settings_Serialize | Settings_Deserialize;
 
@@ -801,6 +908,9 @@ export type Settings_Deserialize = {
 	/**  Seconds between the queue's own syncs while the app is open; `None`: only on demand. */
 	syncEverySecs?: number | null,
 	logLevel?: LogLevel,
+	notifications?: Notifications_Deserialize,
+	/**  Closing the window keeps the app running in the tray (where the desktop has one). */
+	closeToTray?: boolean,
 };
 
 export type Settings_Serialize = {
@@ -808,6 +918,9 @@ export type Settings_Serialize = {
 	/**  Seconds between the queue's own syncs while the app is open; `None`: only on demand. */
 	syncEverySecs: number | null,
 	logLevel: LogLevel,
+	notifications: Notifications_Serialize,
+	/**  Closing the window keeps the app running in the tray (where the desktop has one). */
+	closeToTray: boolean,
 };
 
 /**

@@ -29,6 +29,7 @@ export type AboutInfo = B.AboutInfo;
 export type Settings = B.Settings_Serialize;
 export type SettingsView = B.SettingsView_Serialize;
 export type Theme = B.Theme;
+export type Rules = B.Rules_Serialize;
 export type Severity = Incident['severity'];
 export type Status = Incident['status'];
 export type Classification = Incident['classification'];
@@ -75,6 +76,7 @@ export const queryQueue = guarded(commands.queryQueue);
 export const queueOverview = guarded(commands.queueOverview);
 export const changes = guarded(commands.changes);
 export const markChangesSeen = guarded(commands.markChangesSeen);
+export const incidentLink = guarded(commands.incidentLink);
 export const syncIncidents = guarded(commands.syncIncidents);
 export const getIncident = guarded(commands.getIncident);
 export const updateIncident = guarded(commands.updateIncident);
@@ -97,3 +99,12 @@ export const onSignInUrl = (handler: (url: string) => void) => events.signInUrl.
 /** The running count of incidents fetched during a sync. */
 export const onSyncProgress = (handler: (fetched: number) => void) =>
   events.syncProgress.listen((e) => handler(e.payload.fetched));
+
+/** A background sync of a profile finished. */
+export const onBackgroundSynced = (handler: (e: B.BackgroundSynced) => void) => events.backgroundSynced.listen((e) => handler(e.payload));
+
+/** The background sync could not reach a profile's tenant. */
+export const onBackgroundOffline = (handler: (e: B.BackgroundOffline) => void) => events.backgroundOffline.listen((e) => handler(e.payload));
+
+/** Open an incident (a notification was clicked, a link arrived); no incident: the change feed. */
+export const onOpenIncident = (handler: (e: B.OpenIncident_Serialize) => void) => events.openIncident.listen((e) => handler(e.payload));

@@ -24,7 +24,7 @@ use crate::config::{Backend, Profile};
 use crate::error::{Error, Result};
 use crate::incidents::model::{Incident, IncidentDetail, Update};
 
-pub use pacer::Pacer;
+pub use pacer::{in_background, Pacer};
 
 const MAX_ATTEMPTS: u32 = 4;
 const API_BODY_LIMIT: usize = crate::net::API_BODY_LIMIT;
@@ -85,12 +85,17 @@ pub struct IncidentApi {
 impl IncidentApi {
     pub fn for_profile(profile: &Profile) -> Result<Self> {
         let base = profile.api_base()?;
-        let pacer = match profile.api {
-            Backend::Graph => Pacer::graph(),
-            Backend::Defender => Pacer::defender(),
+        let quotas = match profile.api {
+            Backend::Graph => pacer::GRAPH,
+            Backend::Defender => pacer::DEFENDER,
         };
         Ok(Self {
-            transport: Transport::new(base, pacer, profile.proxy.as_ref())?,
+            transport: Transport::new(
+                base,
+                Pacer::new(quotas),
+                Pacer::half_of(quotas),
+                profile.proxy.as_ref(),
+            )?,
             backend: profile.api,
         })
     }
@@ -177,13 +182,20 @@ pub(crate) struct Transport {
     http: reqwest::Client,
     base: Url,
     pacer: Pacer,
+    /// Background work's share: half the quota (see `in_background`).
+    background: Pacer,
 }
 
 impl Transport {
-    fn new(base: Url, pacer: Pacer, proxy: Option<&Url>) -> Result<Self> {
+    fn new(base: Url, pacer: Pacer, background: Pacer, proxy: Option<&Url>) -> Result<Self> {
         // No redirects (one could carry the bearer token elsewhere), timeouts: see `net`.
         let http = crate::net::client(Duration::from_secs(60), proxy)?;
-        Ok(Self { http, base, pacer })
+        Ok(Self {
+            http,
+            base,
+            pacer,
+            background,
+        })
     }
 
     /// `base` + `path` (+ query pairs).
@@ -234,6 +246,9 @@ impl Transport {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            if pacer::is_background() {
+                self.background.wait().await;
+            }
             self.pacer.wait().await;
             let mut req = self
                 .http
@@ -401,6 +416,7 @@ mod tests {
     fn refuses_next_links_to_another_origin() {
         let t = Transport::new(
             Url::parse("http://127.0.0.1:9/v1.0").unwrap(),
+            Pacer::unlimited(),
             Pacer::unlimited(),
             None,
         )

@@ -15,8 +15,32 @@ struct Bucket {
 
 pub struct Pacer(Mutex<Vec<Bucket>>);
 
+/// Graph's quota: about 150 requests a minute per app per tenant.
+pub const GRAPH: &[(u32, Duration)] = &[(150, Duration::from_secs(60))];
+/// Defender XDR's: 50 a minute and 1,500 an hour.
+pub const DEFENDER: &[(u32, Duration)] = &[
+    (50, Duration::from_secs(60)),
+    (1500, Duration::from_secs(3600)),
+];
+
+tokio::task_local! {
+    /// Set while the desk works on its own (background sync, detail prefetch): its requests
+    /// also wait on the background pacer.
+    static BACKGROUND: ();
+}
+
+/// Runs `f` as background work: its requests are paced to half the API's quota.
+pub async fn in_background<F: std::future::Future>(f: F) -> F::Output {
+    BACKGROUND.scope((), f).await
+}
+
+/// Whether the current task is background work.
+pub fn is_background() -> bool {
+    BACKGROUND.try_with(|_| ()).is_ok()
+}
+
 impl Pacer {
-    fn new(quotas: &[(u32, Duration)]) -> Self {
+    pub fn new(quotas: &[(u32, Duration)]) -> Self {
         // Benchmarks that measure the client rather than the quota switch pacing off.
         if std::env::var("IDESK_PACING").as_deref() == Ok("off") {
             return Self::unlimited();
@@ -35,17 +59,11 @@ impl Pacer {
         ))
     }
 
-    /// Graph: about 150 requests a minute per app per tenant.
-    pub fn graph() -> Self {
-        Self::new(&[(150, Duration::from_secs(60))])
-    }
-
-    /// Defender XDR: 50 a minute and 1,500 an hour.
-    pub fn defender() -> Self {
-        Self::new(&[
-            (50, Duration::from_secs(60)),
-            (1500, Duration::from_secs(3600)),
-        ])
+    /// Half of each of an API's quotas: what the desk's own background work may use, leaving the
+    /// other half for the analyst's actions.
+    pub fn half_of(quotas: &[(u32, Duration)]) -> Self {
+        let half: Vec<(u32, Duration)> = quotas.iter().map(|&(n, w)| (n / 2, w)).collect();
+        Self::new(&half)
     }
 
     pub fn unlimited() -> Self {
@@ -103,5 +121,26 @@ mod tests {
             "then one per 20 s: {:?}",
             start.elapsed()
         );
+    }
+
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn background_work_gets_half_of_each_quota() {
+        let half = Pacer::half_of(&[
+            (4, Duration::from_secs(60)),
+            (10, Duration::from_secs(3600)),
+        ]);
+        let start = tokio::time::Instant::now();
+        half.wait().await;
+        half.wait().await;
+        assert!(start.elapsed() < Duration::from_millis(1), "half the burst");
+        half.wait().await;
+        assert!(
+            start.elapsed() >= Duration::from_secs(29),
+            "then half the rate: {:?}",
+            start.elapsed()
+        );
+        assert!(!is_background());
+        assert!(in_background(async { is_background() }).await);
+        assert!(!is_background(), "only inside");
     }
 }
