@@ -3,12 +3,9 @@
 // WebKit processes. Run by scripts/bench.sh; prints figures beside their goals, asserts nothing.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { remote } from 'webdriverio';
+import { openApp } from '../tests/e2e/window.mjs';
 
-const launch = () => remote({
-  hostname: '127.0.0.1', port: 4444, logLevel: 'error',
-  capabilities: { 'tauri:options': { application: process.env.APP_BIN }, 'wdio:enforceWebDriverClassic': true },
-});
+const launch = () => openApp(process.env.APP_BIN);
 
 let b = await launch();
 try {

@@ -1,6 +1,7 @@
 // The desktop app in a real window (WebDriver through tauri-driver), signing in on the sandbox
 // tenant with headless Chromium as the system browser, then restarting and signing out.
 import { openApp } from './window.mjs';
+import { startNotifications } from '../support/notifications.mjs';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -83,6 +84,15 @@ async function step(name, fn) {
   await fn();
   console.log(`app e2e: ${name} (${Date.now() - t0} ms)`);
 }
+
+// The desktop's notification service, on the run's private session bus.
+const notifications = await startNotifications();
+process.on('exit', () => notifications.stop());
+const live = async (event) => {
+  const r = await fetch(`${SANDBOX_API}/_sandbox/live`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+  assert.equal(r.status, 200, `the sandbox made the event: ${await r.clone().text()}`);
+  return r.json();
+};
 
 let b = await launch();
 let refreshToken;
@@ -181,6 +191,55 @@ try {
     assert.equal((await peek(target.id)).assignedTo, null, 'the sandbox API holds no assignee');
     await b.waitUntil(async () => (await (await b.$('[data-testid="detail-assigned"]')).getText()) === 'Unassigned', { timeout: 10000, timeoutMsg: 'the detail shows it unassigned' });
     assert.equal(await b.execute(() => document.querySelector('[data-testid="triage-error"]')?.textContent ?? null), null, 'no error');
+    await b.keys(['Escape']);
+  });
+
+  await step('a live desk: a new high incident elsewhere reaches the queue, the feed and a notification within one sync interval', async () => {
+    await b.execute(() => { const s = document.querySelector('[data-testid="search"]'); s.value = ''; s.dispatchEvent(new Event('input', { bubbles: true })); });
+    await choosePreset(b, 'All incidents');
+    // The background sync every 30 s (saving the setting starts one at once).
+    await (await b.$('[data-testid="open-settings"]')).click();
+    await (await b.$('[data-testid="settings-sync-every"]')).selectByVisibleText('Every 30 seconds');
+    await (await b.$('[data-testid="settings-saved"]')).waitForExist({ timeout: 10000 });
+    await (await b.$('[data-testid="settings-close"]')).click();
+    await b.pause(2000);
+    const made = await live({ kind: 'newIncident', severity: 'high' });
+    const t0 = Date.now();
+    const row = await b.$(`[data-testid="incident-row"][data-id="${made.id}"]`);
+    await row.waitForExist({ timeout: 40000, timeoutMsg: 'the new incident is not in the queue within one interval' });
+    console.log(`app e2e: the new incident reached the queue after ${Date.now() - t0} ms`);
+    await b.waitUntil(async () => notifications.shown().some((n) => n.summary.includes(`#${made.id}`)), { timeout: 10000, timeoutMsg: 'no notification of the new incident' });
+    const note = notifications.shown().find((n) => n.summary.includes(`#${made.id}`));
+    assert.equal(note.summary, `New high incident #${made.id}`);
+    assert.equal(note.appName, 'Incident Desk');
+    assert.ok(note.actions.includes('default'), 'a click opens it');
+
+    // A change by another analyst: in the feed, unseen.
+    const other = expected.find((i) => i.status === 'active' && !i.assignedTo && i.severity === 'medium');
+    await live({ kind: 'reassign', id: Number(other.id), assignTo: 'bob@contoso-sandbox.test' });
+    await (await b.$('[data-testid="changes-toggle"]')).click();
+    const group = await b.$(`[data-testid="change-group"][data-id="${other.id}"]`);
+    await group.waitForExist({ timeout: 40000, timeoutMsg: 'the reassignment is not in the feed within one interval' });
+    assert.match(await group.getText(), /assigned to bob@contoso-sandbox\.test/);
+    assert.ok(await (await b.$(`[data-testid="change-group"][data-id="${made.id}"]`)).isExisting(), 'the new incident is in the feed too');
+    await b.saveScreenshot(path.join(work, 'changes.png'));
+
+    // Clicking the notification opens its incident.
+    await notifications.click(note.id);
+    await b.waitUntil(async () => (await (await b.$('[data-testid="detail-title"]')).getText().catch(() => '')) === made.displayName,
+      { timeout: 10000, timeoutMsg: 'the clicked notification did not open its incident' });
+    await (await b.$('[data-testid="changes-mark-seen"]')).click();
+    await b.waitUntil(async () => !(await (await b.$('[data-testid="changes-count"]')).isExisting()), { timeout: 10000, timeoutMsg: 'still unseen' });
+    await b.keys(['Escape']);
+  });
+
+  await step('a link opens its incident in the running app; a second launch hands over and exits', async () => {
+    const target = expected.find((i) => i.status === 'resolved');
+    const second = spawnSync(app, [`incidentdesk://${tenant}/incident/${target.id}`], { env: process.env, timeout: 30000, encoding: 'utf8' });
+    assert.equal(second.status, 0, `the second launch exits at once (${second.error ?? second.stderr.slice(-500)})`);
+    await b.waitUntil(async () => (await (await b.$('[data-testid="detail-title"]')).getText().catch(() => '')) === target.displayName,
+      { timeout: 15000, timeoutMsg: 'the link did not open its incident in the running app' });
+    assert.equal(spawnSync('pgrep', ['-xc', 'incident-desk'], { encoding: 'utf8' }).stdout.trim(), '1', 'one instance');
     await b.keys(['Escape']);
   });
 

@@ -105,30 +105,6 @@ assert s1["total"] > 0 and s2["fetched"] == 1 and s2["total"] == s1["total"], (s
 PY
 offline=$("$IDESK" incidents --offline --format json 2>> "$E2E_WORK/logs/cli.log" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$offline" = "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"])' "$out/sync1.json")" ] || fail "offline listing differs from the cache"
-# "Since you last looked": changes made elsewhere (the sandbox as a busy tenant) are in the feed
-# after the next sync, marked seen on request.
-[ "$("$IDESK" changes 2>> "$E2E_WORK/logs/cli.log")" = "No changes." ] || fail "changes before anything changed elsewhere"
-live() { curl -fsS -X POST "$api_origin/_sandbox/live" -H 'content-type: application/json' -d "$1"; }
-new_id=$(live '{"kind":"newIncident","severity":"high"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-taken_id=$(python3 -c 'import json,sys; print([i["id"] for i in json.load(open(sys.argv[1])) if i["status"] == "active"][1])' "$out/all.json")
-live "{\"kind\":\"reassign\",\"id\":$taken_id,\"assignTo\":\"alice@contoso-sandbox.test\"}" > /dev/null
-"$IDESK" sync > /dev/null 2>> "$E2E_WORK/logs/cli.log"
-"$IDESK" changes --json > "$out/changes.json" 2>> "$E2E_WORK/logs/cli.log"
-python3 - "$out/changes.json" "$new_id" "$taken_id" <<'PY'
-import json, sys
-changes, new_id, taken_id = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
-kinds = {(c["incidentId"], c["kind"]) for c in changes}
-assert (new_id, "newIncident") in kinds, changes
-assert (taken_id, "assignmentChanged") in kinds, changes
-taken = next(c for c in changes if c["incidentId"] == taken_id and c["kind"] == "assignmentChanged")
-assert taken["mine"] and taken["detail"].startswith("assigned to you"), taken
-assert all(not c["seen"] for c in changes), "unseen until marked"
-assert len(changes) == 3, f"the new incident, and the taken one's assignment and status: {changes}"
-PY
-"$IDESK" changes --mark-seen > "$out/changes.txt" 2>> "$E2E_WORK/logs/cli.log"
-grep -q '^3 unseen' "$out/changes.txt" || fail "the text feed does not count the unseen: $(cat "$out/changes.txt")"
-grep -q '^0 unseen' <<< "$("$IDESK" changes 2>> "$E2E_WORK/logs/cli.log")" || fail "--mark-seen did not mark the feed seen"
-
 title=$(python3 -c 'import json,sys; print(max((i["displayName"] for i in json.load(open(sys.argv[1]))), key=len)[:30])' "$out/all.json")
 if grep -rqF -- "$title" "$IDESK_DATA_DIR"; then fail "incident text in clear under the data dir"; fi
 
@@ -173,6 +149,30 @@ cert_count=$("$IDESK" --profile appcert incidents --format json 2>> "$E2E_WORK/l
 key_line=$(sed -n '2p' "$(field app_certificate)")
 if grep -rqF -- "$key_line" "$IDESK_CONFIG_DIR" "$IDESK_DATA_DIR" "$E2E_WORK/logs" 2>/dev/null; then fail "the certificate's private key was written to a file"; fi
 grep -q '"credential": *"certificate"' "$IDESK_CONFIG_DIR/profiles.json" || fail "the profile does not say it uses a certificate"
+
+# "Since you last looked": changes made elsewhere (the sandbox as a busy tenant) are in the feed
+# after the next sync, marked seen on request.
+[ "$("$IDESK" changes 2>> "$E2E_WORK/logs/cli.log")" = "No changes." ] || fail "changes before anything changed elsewhere"
+live() { curl -fsS -X POST "$api_origin/_sandbox/live" -H 'content-type: application/json' -d "$1"; }
+new_id=$(live '{"kind":"newIncident","severity":"high"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+taken_id=$(python3 -c 'import json,sys; print([i["id"] for i in json.load(open(sys.argv[1])) if i["status"] == "active"][1])' "$out/all.json")
+live "{\"kind\":\"reassign\",\"id\":$taken_id,\"assignTo\":\"alice@contoso-sandbox.test\"}" > /dev/null
+"$IDESK" sync > /dev/null 2>> "$E2E_WORK/logs/cli.log"
+"$IDESK" changes --json > "$out/changes.json" 2>> "$E2E_WORK/logs/cli.log"
+python3 - "$out/changes.json" "$new_id" "$taken_id" <<'PY'
+import json, sys
+changes, new_id, taken_id = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+kinds = {(c["incidentId"], c["kind"]) for c in changes}
+assert (new_id, "newIncident") in kinds, changes
+assert (taken_id, "assignmentChanged") in kinds, changes
+taken = next(c for c in changes if c["incidentId"] == taken_id and c["kind"] == "assignmentChanged")
+assert taken["mine"] and taken["detail"].startswith("assigned to you"), taken
+assert all(not c["seen"] for c in changes), "unseen until marked"
+assert len(changes) == 3, f"the new incident, and the taken one's assignment and status: {changes}"
+PY
+"$IDESK" changes --mark-seen > "$out/changes.txt" 2>> "$E2E_WORK/logs/cli.log"
+grep -q '^3 unseen' "$out/changes.txt" || fail "the text feed does not count the unseen: $(cat "$out/changes.txt")"
+grep -q '^0 unseen' <<< "$("$IDESK" changes 2>> "$E2E_WORK/logs/cli.log")" || fail "--mark-seen did not mark the feed seen"
 
 "$IDESK" sign-out > /dev/null 2>> "$E2E_WORK/logs/cli.log"
 if grep -q 'refresh-token:e2e' <<< "$(keychain)"; then

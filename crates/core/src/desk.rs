@@ -38,7 +38,12 @@ struct Entry {
     notice: std::sync::Mutex<Option<String>>,
     /// The queue's index over the store, built on first use and replaced after a sync that
     /// changed the store.
-    queue: tokio::sync::RwLock<Option<QueueIndex>>,
+    queue: Arc<tokio::sync::RwLock<Option<QueueIndex>>>,
+    /// A build of the index is under way in the background.
+    building: Arc<std::sync::atomic::AtomicBool>,
+    /// Counts this desk's writes to the store, so a background build that raced one builds
+    /// again.
+    writes: Arc<std::sync::atomic::AtomicU64>,
     /// Counts the indexes built, so a window can tell an answer from an older one.
     generation: std::sync::atomic::AtomicU32,
 }
@@ -63,7 +68,9 @@ impl Entry {
             store: Arc::clone(store),
             bound: tokio::sync::OnceCell::new(),
             notice: std::sync::Mutex::default(),
-            queue: tokio::sync::RwLock::default(),
+            queue: Arc::default(),
+            building: Arc::default(),
+            writes: Arc::default(),
             generation: std::sync::atomic::AtomicU32::default(),
         })
     }
@@ -71,6 +78,7 @@ impl Entry {
     /// Brings this profile's store up to date, and its index with it.
     async fn sync(&self, progress: Progress<'_>) -> Result<SyncReport> {
         let result = sync::sync_store(&self.api, &self.session, &self.cache, progress).await;
+        self.writes.fetch_add(1, Ordering::SeqCst);
         // A failed sync may have kept some pages: the index follows what the store holds.
         let stale = result.as_ref().map_or(true, |r| r.changed > 0);
         if stale && self.queue.read().await.is_some() {
@@ -104,6 +112,7 @@ impl Entry {
                 Err(Error::Api { status: 404, .. }) => {
                     let key = id.clone();
                     gone |= sync::blocking(&e.cache, move |c| c.forget(&key)).await?;
+                    e.writes.fetch_add(1, Ordering::SeqCst);
                 }
                 // Offline, throttled past the budget, or refused: the next sync tries again.
                 Err(err) => {
@@ -128,6 +137,45 @@ impl Entry {
         })
         .await
         .map_err(|e| Error::task("cache", e))?
+    }
+
+    /// Starts building the index in the background, unless one is built or being built: the
+    /// first windows come from the store's own indexes meanwhile (`Cache::window`).
+    fn start_build(&self) {
+        if self.building.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let (cache, queue, building, writes) = (
+            Arc::clone(&self.cache),
+            Arc::clone(&self.queue),
+            Arc::clone(&self.building),
+            Arc::clone(&self.writes),
+        );
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        tokio::spawn(async move {
+            loop {
+                let seen = writes.load(Ordering::SeqCst);
+                let c = Arc::clone(&cache);
+                let built = tokio::task::spawn_blocking(move || {
+                    c.load().map(|s| QueueIndex::new(s.incidents, generation))
+                })
+                .await;
+                let Ok(Ok(index)) = built else {
+                    // The next query that needs the index builds it and says what failed.
+                    break;
+                };
+                let mut slot = queue.write().await;
+                if writes.load(Ordering::SeqCst) != seen {
+                    // The store changed while it was read: read it again.
+                    continue;
+                }
+                if slot.is_none() {
+                    *slot = Some(index);
+                }
+                break;
+            }
+            building.store(false, Ordering::SeqCst);
+        });
     }
 
     /// The queue's index, built from the store if there is none yet.
@@ -394,6 +442,7 @@ impl Desk {
             tokio::task::spawn_blocking(move || cache.wipe())
                 .await
                 .map_err(|e| Error::task("cache", e))??;
+            e.writes.fetch_add(1, Ordering::SeqCst);
             *e.queue.write().await = None;
         }
         Ok(())
@@ -409,15 +458,28 @@ impl Desk {
     pub async fn store_status(&self) -> Result<(Snapshot, usize)> {
         let e = self.ready().await?;
         let status = sync::status(&e.cache).await?;
-        let total = e.index().await?.as_ref().map_or(0, QueueIndex::len);
+        let total = match e.queue.read().await.as_ref() {
+            Some(index) => index.len(),
+            None => sync::blocking(&e.cache, Cache::count).await?,
+        };
         Ok((status, total))
     }
 
     /// One window of the current profile's queue, from the store, without the network.
     pub async fn query(&self, q: &QueueQuery) -> Result<QueuePage> {
         let e = self.ready().await?;
-        let index = e.index().await?;
         let now = time::OffsetDateTime::now_utc();
+        if let Some(index) = e.queue.read().await.as_ref() {
+            return Ok(index.query(q, now));
+        }
+        // No index yet (the app just started): the store answers a simple window at once, and
+        // the index is built meanwhile for the next keystroke.
+        if q.simple() {
+            e.start_build();
+            let q = q.clone();
+            return sync::blocking(&e.cache, move |c| c.window(&q, now)).await;
+        }
+        let index = e.index().await?;
         Ok(index
             .as_ref()
             .map(|x| x.query(q, now))
@@ -531,6 +593,7 @@ impl Desk {
                 // and the queue, and the feed says so.
                 let key = id.to_owned();
                 let gone = sync::blocking(&e.cache, move |c| c.forget(&key)).await;
+                e.writes.fetch_add(1, Ordering::SeqCst);
                 if matches!(gone, Ok(true)) {
                     if let Err(err) = e.refresh_index().await {
                         tracing::warn!("could not read the store back: {}", err.user_message());
@@ -574,6 +637,7 @@ impl Desk {
             .update(&e.session, id, update, seen_last_update)
             .await?;
         sync::remember(&e.cache, updated.clone()).await?;
+        e.writes.fetch_add(1, Ordering::SeqCst);
         if let Some(index) = e.queue.write().await.as_mut() {
             index.upsert(updated.clone());
         }

@@ -37,6 +37,7 @@ use crate::config::Dirs;
 use crate::error::{Error, Result};
 use crate::incidents::changes::Change;
 use crate::incidents::model::{Alert, Incident};
+use crate::incidents::queue::{Assignment, QueuePage, QueueQuery};
 
 /// What the store holds for a profile's queue.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -714,6 +715,105 @@ impl Cache {
         })
     }
 
+    /// How many incidents the store holds.
+    pub fn count(&self) -> Result<usize> {
+        self.read(0, |c| {
+            c.query_row("SELECT count(*) FROM incidents", [], |r| r.get::<_, i64>(0))
+                .map(|n| n as usize)
+                .map_err(db_error)
+        })
+    }
+
+    /// A window of a simple query (`QueueQuery::simple`) straight from the table and its
+    /// indexes, without reading every incident: what the app shows while the queue's index is
+    /// built. No facets, generation 0 (the window asks again for them).
+    pub fn window(&self, q: &QueueQuery, now: OffsetDateTime) -> Result<QueuePage> {
+        use rusqlite::types::Value;
+        let f = &q.filter;
+        let mut clauses: Vec<String> = Vec::new();
+        let mut args: Vec<Value> = Vec::new();
+        let mut list = |column: &str, values: &[String], clauses: &mut Vec<String>| {
+            if !values.is_empty() {
+                let marks = vec!["?"; values.len()].join(", ");
+                clauses.push(format!("{column} IN ({marks})"));
+                args.extend(values.iter().map(|v| Value::Text(v.clone())));
+            }
+        };
+        list("status", &f.statuses, &mut clauses);
+        list("severity", &f.severities, &mut clauses);
+        match f.assignment {
+            Assignment::Any => {}
+            Assignment::Unassigned => clauses.push("assigned_to IS NULL".into()),
+            Assignment::Mine => {
+                clauses.push("lower(assigned_to) = lower(?)".into());
+                args.push(q.me.clone().map_or(Value::Null, Value::Text));
+            }
+        }
+        if let Some(h) = f.updated_within_hours {
+            clauses.push("last_update >= ?".into());
+            let since = now - time::Duration::hours(i64::from(h));
+            args.push(millis(Some(since)).map_or(Value::Null, Value::Integer));
+        }
+        let filter = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        let limit = i64::from(q.limit.min(crate::incidents::queue::MAX_WINDOW));
+        self.read(
+            QueuePage {
+                total: 0,
+                matched: 0,
+                offset: q.offset,
+                rows: Vec::new(),
+                tags: Vec::new(),
+                sources: Vec::new(),
+                generation: 0,
+            },
+            |c| {
+                let total: i64 = c
+                    .query_row("SELECT count(*) FROM incidents", [], |r| r.get(0))
+                    .map_err(db_error)?;
+                let matched: i64 = c
+                    .query_row(
+                        &format!("SELECT count(*) FROM incidents {filter}"),
+                        rusqlite::params_from_iter(args.iter()),
+                        |r| r.get(0),
+                    )
+                    .map_err(db_error)?;
+                let mut page_args = args.clone();
+                page_args.push(Value::Integer(limit));
+                page_args.push(Value::Integer(i64::from(q.offset)));
+                let mut stmt = c
+                    .prepare(&format!(
+                        "SELECT body FROM incidents {filter}
+                         ORDER BY last_update DESC, id LIMIT ? OFFSET ?"
+                    ))
+                    .map_err(db_error)?;
+                let rows = stmt
+                    .query_map(rusqlite::params_from_iter(page_args.iter()), |r| {
+                        r.get::<_, String>(0)
+                    })
+                    .map_err(db_error)?;
+                let mut out = Vec::new();
+                for body in rows {
+                    if let Some(i) = stored::incident(&body.map_err(db_error)?) {
+                        out.push(i);
+                    }
+                }
+                Ok(QueuePage {
+                    total: total as u32,
+                    matched: matched as u32,
+                    offset: q.offset,
+                    rows: out,
+                    tags: Vec::new(),
+                    sources: Vec::new(),
+                    generation: 0,
+                })
+            },
+        )
+    }
+
     /// The newest change's number (0 when there is none).
     pub fn latest_seq(&self) -> Result<i64> {
         self.read(0, |c| {
@@ -1347,6 +1447,85 @@ mod tests {
         );
         again.mark_seen(None).unwrap();
         assert_eq!(again.unseen().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_simple_window_from_the_store_is_the_window_the_queue_index_gives() {
+        use crate::incidents::queue::{QueueFilter, QueueIndex};
+        let (_tmp, dirs) = dirs();
+        let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+        let cache = Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), true);
+        let statuses = [Status::Active, Status::InProgress, Status::Resolved];
+        let severities = [Severity::High, Severity::Medium, Severity::Low];
+        let incidents: Vec<Incident> = (0..300)
+            .map(|n: usize| {
+                let mut i = incident(
+                    &(1000 + n).to_string(),
+                    TITLE,
+                    // Ties on purpose: ten incidents per minute.
+                    &format!("2026-11-20T{:02}:{:02}:00Z", 10 + n / 600, (n / 10) % 60),
+                );
+                i.status = statuses[n % 3].clone();
+                i.severity = severities[n % 3 / 2 + n % 2].clone();
+                i.assigned_to = match n % 4 {
+                    0 => None,
+                    1 => Some("Alice@Contoso.test".into()),
+                    _ => Some("bob@contoso.test".into()),
+                };
+                i
+            })
+            .collect();
+        cache
+            .merge(&incidents, OffsetDateTime::now_utc(), None)
+            .unwrap();
+        let index = QueueIndex::new(cache.load().unwrap().incidents, 1);
+        let now = parse_time("2026-11-20T12:00:00Z").unwrap();
+        let queries = [
+            QueueQuery::default(),
+            QueueQuery {
+                filter: QueueFilter {
+                    statuses: vec!["active".into(), "inProgress".into()],
+                    severities: vec!["high".into(), "medium".into()],
+                    ..QueueFilter::default()
+                },
+                ..QueueQuery::default()
+            },
+            QueueQuery {
+                filter: QueueFilter {
+                    assignment: Assignment::Mine,
+                    updated_within_hours: Some(1),
+                    ..QueueFilter::default()
+                },
+                me: Some("alice@contoso.TEST".into()),
+                ..QueueQuery::default()
+            },
+            QueueQuery {
+                filter: QueueFilter {
+                    assignment: Assignment::Unassigned,
+                    ..QueueFilter::default()
+                },
+                ..QueueQuery::default()
+            },
+        ];
+        for q in queries {
+            for offset in [0, 17, 290] {
+                let q = QueueQuery {
+                    offset,
+                    limit: 40,
+                    ..q.clone()
+                };
+                assert!(q.simple());
+                let ids = |p: &QueuePage| p.rows.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
+                let (from_store, from_index) =
+                    (cache.window(&q, now).unwrap(), index.query(&q, now));
+                assert_eq!(ids(&from_store), ids(&from_index), "{q:?}");
+                assert_eq!(
+                    (from_store.total, from_store.matched),
+                    (from_index.total, from_index.matched),
+                    "{q:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -92,6 +92,17 @@ pub struct QueueQuery {
     pub me: Option<String>,
 }
 
+impl QueueQuery {
+    /// A query the store's own indexes answer without the queue's index: no words, tag or
+    /// source, in the default order (the newest update first). The app's first window is one.
+    pub fn simple(&self) -> bool {
+        self.filter.search.trim().is_empty()
+            && self.filter.tag.is_empty()
+            && self.filter.source.is_empty()
+            && self.sort == QueueSort::default()
+    }
+}
+
 /// At most this many rows per answer: a window, never the list.
 pub const MAX_WINDOW: u32 = 500;
 
