@@ -3,7 +3,8 @@
 //   SANDBOX issuer=<url> graph=<url> defender=<url> tenant=<id> client_id=<id> app_client_id=<id> app_client_secret=<secret>
 //     app_cert_client_id=<id> app_certificate=<PEM file: the certificate app's key and certificate>
 // Runs in the foreground until interrupted. Env: SANDBOX_INCIDENTS, SANDBOX_SEED (data set),
-// SANDBOX_IDP_PORT, SANDBOX_API_PORT (default: ephemeral), SANDBOX_STATE_DIR (persist the IdP),
+// SANDBOX_LIVE (one change every N seconds), SANDBOX_IDP_PORT, SANDBOX_API_PORT (default:
+// ephemeral), SANDBOX_STATE_DIR (persist the IdP),
 // SANDBOX_API_BIN (the API server binary), SANDBOX_EXIT_WITH_STDIN=1 (stop when standard input
 // closes: a test harness that holds it stops the sandbox even if the harness itself dies).
 // The API server stops with this process, however it ends: it watches the pipe of its stdin.

@@ -13,6 +13,9 @@ if [ -s "$config_dir/profiles.json" ] && grep -q '"name"' "$config_dir/profiles.
 fi
 
 export SANDBOX_STATE_DIR="$data_dir/sandbox"
+# A gently busy tenant: one change a minute by "other analysts", so the change feed and the
+# notifications have something to show.
+export SANDBOX_LIVE=${SANDBOX_LIVE:-60}
 mkdir -p "$SANDBOX_STATE_DIR"
 ports="$SANDBOX_STATE_DIR/ports"
 start_sandbox() {

@@ -108,6 +108,8 @@ pub struct Verifier {
     quotas_on: bool,
     /// Request times per (api, tenant, app).
     windows: Mutex<HashMap<(Api, String), VecDeque<Instant>>>,
+    /// Requests answered 429, for the control plane's stats.
+    throttled: std::sync::atomic::AtomicU64,
 }
 
 impl Verifier {
@@ -126,6 +128,7 @@ impl Verifier {
             jwks,
             quotas_on,
             windows: Mutex::default(),
+            throttled: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -209,6 +212,11 @@ impl Verifier {
         Ok(caller)
     }
 
+    /// Requests answered 429 so far.
+    pub fn throttled(&self) -> u64 {
+        self.throttled.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     fn count(&self, api: Api, key: (Api, String)) -> Result<(), Response> {
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         let times = windows.entry(key).or_default();
@@ -230,6 +238,8 @@ impl Verifier {
                     .saturating_sub(now.duration_since(*in_window[0]))
                     .as_secs()
                     .max(1);
+                self.throttled
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 return Err(match api {
                     Api::Graph => {
                         let mut r = api_error(api, StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "Too many requests.");

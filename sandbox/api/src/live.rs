@@ -143,3 +143,141 @@ impl Live {
         Ok(id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-21 09:00 UTC);
+
+    fn store() -> Store {
+        Store::new(data::incidents(20, 7, datetime!(2026-11-20 00:00 UTC)))
+    }
+
+    #[test]
+    fn each_kind_of_event_changes_the_tenant_and_moves_last_update() {
+        let live = Live::new(1);
+        let mut s = store();
+        let id = live
+            .event(
+                &mut s,
+                Request {
+                    kind: Some(Kind::NewIncident),
+                    severity: Some("high".into()),
+                    ..Request::default()
+                },
+                NOW,
+            )
+            .unwrap();
+        let new = s.get(id).unwrap();
+        assert_eq!(
+            (id, new.severity.as_str(), new.status.as_str()),
+            (100_020, "high", "active")
+        );
+        assert_eq!(
+            (new.created, new.last_update, new.assigned_to.clone()),
+            (NOW, NOW, None)
+        );
+
+        let open = s
+            .incidents
+            .iter()
+            .find(|i| i.status == "active")
+            .unwrap()
+            .id;
+        let later = NOW + time::Duration::minutes(1);
+        let alerts = s.get(open).unwrap().alert_count;
+        live.event(
+            &mut s,
+            Request {
+                kind: Some(Kind::NewAlert),
+                id: Some(open),
+                ..Request::default()
+            },
+            later,
+        )
+        .unwrap();
+        assert_eq!(s.get(open).unwrap().alert_count, alerts + 1);
+        assert_eq!(s.get(open).unwrap().last_update, later);
+
+        live.event(
+            &mut s,
+            Request {
+                kind: Some(Kind::Reassign),
+                id: Some(open),
+                assign_to: Some("bob@contoso-sandbox.test".into()),
+                ..Request::default()
+            },
+            later,
+        )
+        .unwrap();
+        let taken = s.get(open).unwrap();
+        assert_eq!(
+            taken.assigned_to.as_deref(),
+            Some("bob@contoso-sandbox.test")
+        );
+        assert_eq!(taken.status, "inProgress");
+
+        live.event(
+            &mut s,
+            Request {
+                kind: Some(Kind::Resolve),
+                id: Some(open),
+                ..Request::default()
+            },
+            later,
+        )
+        .unwrap();
+        let done = s.get(open).unwrap();
+        assert_eq!(
+            (done.status.as_str(), done.classification.as_str()),
+            ("resolved", "falsePositive")
+        );
+        assert_eq!(done.comments.last().unwrap().created_by, ANOTHER_ANALYST);
+    }
+
+    #[test]
+    fn bad_requests_say_why_and_change_nothing() {
+        let live = Live::new(1);
+        let mut s = store();
+        let before = s.incidents.len();
+        let err = live
+            .event(
+                &mut s,
+                Request {
+                    kind: Some(Kind::NewIncident),
+                    severity: Some("huge".into()),
+                    ..Request::default()
+                },
+                NOW,
+            )
+            .unwrap_err();
+        assert!(err.contains("severity"), "{err}");
+        let err = live
+            .event(
+                &mut s,
+                Request {
+                    kind: Some(Kind::Resolve),
+                    id: Some(1),
+                    ..Request::default()
+                },
+                NOW,
+            )
+            .unwrap_err();
+        assert!(err.contains("no incident 1"), "{err}");
+        assert_eq!(s.incidents.len(), before);
+    }
+
+    #[test]
+    fn random_events_are_seeded() {
+        let run = || {
+            let live = Live::new(3);
+            let mut s = store();
+            (0..10)
+                .map(|_| live.event(&mut s, Request::default(), NOW).unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(), run());
+    }
+}

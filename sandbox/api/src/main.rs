@@ -708,5 +708,9 @@ async fn live_now(State(app): State<Shared>, body: Option<Json<live::Request>>) 
 }
 
 async fn stats(State(app): State<Shared>) -> Response {
-    Json(json!({ "requests": app.requests.load(Ordering::SeqCst) })).into_response()
+    Json(json!({
+        "requests": app.requests.load(Ordering::SeqCst),
+        "throttled": app.auth.throttled(),
+    }))
+    .into_response()
 }

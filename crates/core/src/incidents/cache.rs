@@ -1529,6 +1529,56 @@ mod tests {
     }
 
     #[test]
+    fn two_processes_on_one_store_wait_for_each_other_and_never_corrupt_it() {
+        // The app and idesk: two connections to the same file, each with its own `Cache`.
+        let (_tmp, dirs) = dirs();
+        let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+        let app = Arc::new(Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), true));
+        app.merge(&[], OffsetDateTime::now_utc(), None).unwrap();
+        let cli = Arc::new(Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), true));
+        let writer = |cache: Arc<Cache>, first: usize| {
+            std::thread::spawn(move || {
+                for page in 0..20 {
+                    let incidents: Vec<Incident> = (0..50)
+                        .map(|n| {
+                            let id = first + page * 50 + n;
+                            incident(&id.to_string(), TITLE, "2026-11-20T10:00:00Z")
+                        })
+                        .collect();
+                    cache.put_page(&incidents, true).unwrap();
+                }
+            })
+        };
+        let reader = {
+            let cli = Arc::clone(&cli);
+            std::thread::spawn(move || {
+                let mut seen = 0;
+                for _ in 0..50 {
+                    let n = cli.count().unwrap();
+                    assert!(n >= seen, "a reader sees whole pages, never fewer");
+                    seen = n;
+                }
+            })
+        };
+        let (a, b) = (
+            writer(Arc::clone(&app), 0),
+            writer(Arc::clone(&cli), 10_000),
+        );
+        a.join().unwrap();
+        b.join().unwrap();
+        reader.join().unwrap();
+        assert_eq!(app.count().unwrap(), 2000);
+        assert_eq!(cli.load().unwrap().incidents.len(), 2000);
+        let ok: String = app
+            .read(String::new(), |c| {
+                c.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+                    .map_err(db_error)
+            })
+            .unwrap();
+        assert_eq!(ok, "ok");
+    }
+
+    #[test]
     fn a_version_1_store_migrates_to_the_change_feed_keeping_its_incidents() {
         let (_tmp, dirs) = dirs();
         let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());

@@ -327,3 +327,78 @@ async fn the_queue_is_a_view_over_the_store_kept_current_by_syncs_writes_and_wip
     let wiped = desk.query(&q).await.unwrap();
     assert_eq!(wiped.total, 0, "a wipe empties the view");
 }
+
+#[tokio::test]
+async fn background_sync_keeps_to_half_the_quota_and_a_burst_of_triage_still_gets_through() {
+    use std::time::{Duration, Instant};
+    let sb = sandbox::Sandbox::start(60);
+    let dirs = temp_dirs("pacing");
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+    let desk = open(&sb, &dirs, &store);
+    sign_in(&desk.current(), "alice").await.unwrap();
+    let incidents = {
+        desk.sync_store(&|_| {}).await.unwrap();
+        desk.cached().await.unwrap().incidents
+    };
+    let stats = || async {
+        let s: serde_json::Value = reqwest::get(format!("{}/_sandbox/stats", sb.api_origin()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (
+            s["requests"].as_u64().unwrap(),
+            s["throttled"].as_u64().unwrap(),
+        )
+    };
+    let (before, _) = stats().await;
+    let started = Instant::now();
+    let run_for = Duration::from_secs(10);
+    // The background sync as often as it can go, against a burst of triage writes.
+    let background = async {
+        let mut rounds = 0;
+        while started.elapsed() < run_for {
+            let results = desk.background_sync().await;
+            assert!(results.iter().all(|r| r.result.is_ok()), "{results:?}");
+            rounds += 1;
+        }
+        rounds
+    };
+    let writes = 20;
+    let triage = async {
+        let mut done = 0;
+        for i in incidents
+            .iter()
+            .filter(|i| i.status == Status::Active)
+            .take(writes)
+        {
+            let tag = Update {
+                tags: Some(vec!["burst".into()]),
+                ..Update::default()
+            };
+            desk.update(&i.id, &tag, None).await.unwrap();
+            done += 1;
+        }
+        done
+    };
+    let (rounds, done) = tokio::join!(background, triage);
+    let elapsed = started.elapsed().as_secs_f64();
+    let (after, throttled) = stats().await;
+    let total = after - before;
+    // Each triage write reads the incident again, then writes it.
+    let foreground = 2 * done as u64;
+    let background = total - foreground;
+    println!(
+        "{rounds} background syncs and {done} writes in {elapsed:.1} s: {background} background and {foreground} triage requests"
+    );
+    assert_eq!(done, writes, "every write went through");
+    assert_eq!(throttled, 0, "the tenant never answered 429");
+    // Half of Graph's 150 a minute: a burst of 75, then 1.25 a second.
+    let half = 75.0 + 1.25 * elapsed;
+    assert!(
+        background as f64 <= half + 1.0,
+        "background sync used {background} requests in {elapsed:.1} s, over half the quota ({half:.0})"
+    );
+    assert!(rounds > 1, "the background sync ran, and ran again");
+}
