@@ -1,6 +1,8 @@
 //! The commands the UI calls: each unpacks its arguments, calls one core flow and maps the error.
 //! Their TypeScript twins are generated from these signatures (see `contract`).
 
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use idesk_core::auth::browser::{Opener, SystemBrowser};
@@ -8,11 +10,12 @@ use idesk_core::auth::claims::{self, TokenInfo};
 use idesk_core::auth::oidc::Account;
 use idesk_core::config::{Backend, Cloud, Credential, Kind, Profile, Region};
 use idesk_core::desk::{self, Desk};
+use idesk_core::incidents::bulk::{BulkEdit, BulkResult, BulkTarget};
 use idesk_core::incidents::changes::Change;
 use idesk_core::incidents::export::ExportFormat;
 use idesk_core::incidents::model::{Incident, IncidentDetail, Update};
 use idesk_core::incidents::portal;
-use idesk_core::incidents::queue::{Overview, QueuePage, QueueQuery};
+use idesk_core::incidents::queue::{Overview, QueuePage, QueueQuery, Shown};
 use idesk_core::settings::Settings;
 use idesk_core::Error;
 use serde::{Deserialize, Serialize};
@@ -22,7 +25,7 @@ use tauri_specta::Event;
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
-use crate::events::{SignInUrl, SyncProgress};
+use crate::events::{BulkProgress, SignInUrl, SyncProgress};
 use crate::ipc_error::IpcResult;
 use crate::state::AppState;
 
@@ -340,6 +343,45 @@ pub async fn update_incident(
 ) -> IpcResult<Incident> {
     let seen = seen_last_update.map(|t| t.0);
     Ok(state.desk()?.update(&id, &update, seen).await?)
+}
+
+/// One change to each incident of a selection (`BulkProgress` after each); each is checked on
+/// its own, and the result names what was saved, skipped and failed.
+#[tauri::command]
+#[specta::specta]
+pub async fn update_incidents(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    targets: Vec<BulkTarget>,
+    edit: BulkEdit,
+) -> IpcResult<BulkResult> {
+    let cancel = Arc::clone(&state.bulk_cancel);
+    cancel.store(false, Ordering::SeqCst);
+    let progress = move |done: usize, total: usize| {
+        let _ = BulkProgress {
+            done: u32::try_from(done).unwrap_or(u32::MAX),
+            total: u32::try_from(total).unwrap_or(u32::MAX),
+        }
+        .emit(&app);
+    };
+    Ok(state
+        .desk()?
+        .update_many(&targets, &edit, &progress, &cancel)
+        .await?)
+}
+
+/// Stops the change to several incidents under way after the incident being written.
+#[tauri::command]
+#[specta::specta]
+pub fn cancel_update_incidents(state: State<'_, AppState>) {
+    state.bulk_cancel.store(true, Ordering::SeqCst);
+}
+
+/// Every incident of a queue view, in its order, with its `lastUpdate` as shown: "select all".
+#[tauri::command]
+#[specta::specta]
+pub async fn query_ids(state: State<'_, AppState>, query: QueueQuery) -> IpcResult<Vec<Shown>> {
+    Ok(state.desk()?.query_ids(&query).await?)
 }
 
 /// A time from the UI, as RFC 3339 text.

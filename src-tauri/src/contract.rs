@@ -5,7 +5,9 @@
 use tauri_specta::{collect_commands, collect_events, Builder, ErrorHandlingMode};
 
 use crate::commands;
-use crate::events::{BackgroundOffline, BackgroundSynced, OpenIncident, SignInUrl, SyncProgress};
+use crate::events::{
+    BackgroundOffline, BackgroundSynced, BulkProgress, OpenIncident, SignInUrl, SyncProgress,
+};
 
 #[cfg(test)]
 pub const BINDINGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/ui/src/lib/ipc/bindings.ts");
@@ -28,6 +30,9 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::changes,
             commands::mark_changes_seen,
             commands::incident_link,
+            commands::update_incidents,
+            commands::cancel_update_incidents,
+            commands::query_ids,
             commands::sync_incidents,
             commands::get_incident,
             commands::update_incident,
@@ -49,7 +54,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             SyncProgress,
             BackgroundSynced,
             BackgroundOffline,
-            OpenIncident
+            OpenIncident,
+            BulkProgress
         ])
         // Errors reject the promise with `{ code, message }`; ui/src/lib/ipc turns that into an
         // `IpcError` the components switch on.

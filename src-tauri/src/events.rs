@@ -45,3 +45,10 @@ pub struct OpenIncident {
     /// `None`: open the change feed (a summary notification).
     pub incident_id: Option<String>,
 }
+
+/// A change to several incidents is under way: how many are done.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct BulkProgress {
+    pub done: u32,
+    pub total: u32,
+}

@@ -27,6 +27,8 @@ pub struct AppState {
     pub syncs: idesk_core::logging::RecentLines,
     /// Starts a background sync now (a setting changed, "Sync now" in the tray).
     pub wake: Arc<tokio::sync::Notify>,
+    /// Set to stop the change to several incidents under way.
+    pub bulk_cancel: Arc<std::sync::atomic::AtomicBool>,
     /// The tray icon, where the desktop has a tray.
     pub tray: Mutex<Option<tauri::tray::TrayIcon>>,
 }
@@ -55,6 +57,7 @@ impl AppState {
             cancel: Mutex::default(),
             syncs: idesk_core::logging::RecentLines::new(10),
             wake: Arc::default(),
+            bulk_cancel: Arc::default(),
             tray: Mutex::default(),
         }
     }

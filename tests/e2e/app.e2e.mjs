@@ -64,7 +64,7 @@ async function allRows(b) {
     const { rows, done } = await b.execute(() => {
       const body = document.querySelector('[data-testid="grid-body"]');
       const rows = [...document.querySelectorAll('[data-testid="incident-row"]')]
-        .map((r) => ({ id: r.dataset.id, cells: [...r.querySelectorAll('[role="gridcell"]')].map((c) => c.textContent.trim()) }));
+        .map((r) => ({ id: r.dataset.id, cells: [...r.querySelectorAll('[role="gridcell"]:not(.pick)')].map((c) => c.textContent.trim()) }));
       const done = body.scrollTop + body.clientHeight >= body.scrollHeight - 1;
       body.scrollTop += Math.floor(body.clientHeight / 2);
       return { rows, done };

@@ -174,6 +174,23 @@ PY
 grep -q '^3 unseen' "$out/changes.txt" || fail "the text feed does not count the unseen: $(cat "$out/changes.txt")"
 grep -q '^0 unseen' <<< "$("$IDESK" changes 2>> "$E2E_WORK/logs/cli.log")" || fail "--mark-seen did not mark the feed seen"
 
+# Bulk triage: IDs as arguments and from standard input, each checked on its own.
+bulk_ids=$(python3 -c 'import json,sys; print(" ".join([i["id"] for i in json.load(open(sys.argv[1])) if i["status"] == "active"][2:4]))' "$out/all.json")
+# shellcheck disable=SC2086 # two IDs, split on purpose
+printf '%s\n' $bulk_ids | "$IDESK" update "$first_id" --ids-from - --tag bulk-e2e --remove-tag e2e-tag > "$out/bulk.txt" 2>> "$E2E_WORK/logs/cli.log" \
+  || fail "bulk update: $(cat "$out/bulk.txt")"
+grep -qx '3 saved, 0 skipped, 0 failed' "$out/bulk.txt" || fail "bulk update summary: $(cat "$out/bulk.txt")"
+curl -fsS "$api_origin/_sandbox/incidents/$first_id" | python3 -c 'import json,sys; t=json.load(sys.stdin)["tags"]; assert "bulk-e2e" in t and "e2e-tag" not in t, t' \
+  || fail "the bulk update did not add and remove the tags"
+set +e
+# shellcheck disable=SC2086
+again=$("$IDESK" update "$first_id" $bulk_ids 999999 --tag bulk-e2e 2>&1); rc=$?
+set -e
+[ "$rc" = 4 ] || fail "a bulk update with a failure exited $rc, expected 4: $again"
+grep -q '^0 saved, 3 skipped, 1 failed' <<< "$again" || fail "a repeated bulk update: $again"
+grep -q "^skipped $first_id: already as asked" <<< "$again" || fail "skipped incidents are named with the reason: $again"
+grep -q '^failed  999999: ' <<< "$again" || fail "a failed incident is named: $again"
+
 "$IDESK" sign-out > /dev/null 2>> "$E2E_WORK/logs/cli.log"
 if grep -q 'refresh-token:e2e' <<< "$(keychain)"; then
   fail "sign-out left the refresh token in the keychain"

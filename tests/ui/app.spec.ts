@@ -816,6 +816,65 @@ test('a clicked notification or a link opens its incident, in its profile; Copy 
   await expect(page.getByTestId('changes')).toBeVisible();
 });
 
+test('bulk triage: select with ctrl, shift and x, apply one change, each incident checked on its own, a summary of what was saved and skipped', async ({ page }) => {
+  const incidents = [
+    ...INCIDENTS,
+    incident(106, { displayName: 'Merged away', status: 'redirected', redirectIncidentId: '101' }),
+  ];
+  await mockIpc(page, {
+    ...signedIn,
+    queryIds: (q) => mock.query({ ...q, offset: 0, limit: 500 }).rows.map((i) => ({ id: i.id, lastUpdate: i.lastUpdate })),
+    updateIncidents: (targets, edit) => {
+      const result = { saved: [] as Incident[], skipped: [] as { id: string; reason: string }[], failed: [] as { id: string; reason: string }[] };
+      targets.forEach((t, n) => {
+        const i = mock.state.incidents.find((x) => x.id === t.id)!;
+        if (i.status === 'redirected') result.skipped.push({ id: t.id, reason: `merged into #${i.redirectIncidentId}: change that incident instead` });
+        else if (t.seenLastUpdate !== i.lastUpdate) result.skipped.push({ id: t.id, reason: 'the incident changed since you opened it' });
+        else {
+          const next = { ...i, status: edit.status ?? i.status, tags: [...i.tags, ...(edit.addTags ?? [])], lastUpdate: new Date().toISOString() };
+          mock.write(next);
+          result.saved.push(next);
+        }
+        mock.emit('bulkProgress', { done: n + 1, total: targets.length });
+      });
+      return result;
+    },
+  }, data({ incidents }));
+  page.on('dialog', (d) => d.accept());
+  await page.goto('/');
+  await page.getByTestId('presets').selectOption('All incidents');
+  await expect(rows(page)).toHaveCount(6);
+  const ids = await rows(page).evaluateAll((r) => r.map((x) => (x as HTMLElement).dataset.id!));
+  // Ctrl-click the first, shift-click the third: the first three; x toggles the selected row.
+  await page.locator(`[data-id="${ids[0]}"]`).click({ modifiers: ['Control'] });
+  await page.locator(`[data-id="${ids[2]}"]`).click({ modifiers: ['Shift'] });
+  await expect(page.getByTestId('bulk-count')).toHaveText('3');
+  await page.locator(`[data-id="${ids[5]}"]`).click();
+  await page.keyboard.press('x');
+  await expect(page.getByTestId('bulk-count')).toHaveText('4');
+  await expect(page.locator('.grid-row.checked')).toHaveCount(4);
+  // Select all in the view, then apply: one changed since it was shown, one merged.
+  await page.getByTestId('select-all').check();
+  await expect(page.getByTestId('bulk-count')).toHaveText('6');
+  await page.evaluate(() => {
+    const i = mock.state.incidents.find((x) => x.id === '103')!;
+    i.lastUpdate = '2026-11-21T00:00:00Z';
+  });
+  await page.getByTestId('bulk-status').selectOption('inProgress');
+  await page.getByTestId('bulk-add-tag').fill('bulk');
+  await page.getByTestId('bulk-apply').click();
+  await expect(page.getByTestId('bulk-result')).toContainText('Saved 4 · skipped 2 · failed 0');
+  await expect(page.getByTestId('bulk-skipped')).toContainText('#106: merged into #101');
+  await expect(page.getByTestId('bulk-skipped')).toContainText('#103: the incident changed since you opened it');
+  const [[targets, edit]] = await calls(page, 'updateIncidents');
+  expect(edit).toEqual({ status: 'inProgress', addTags: ['bulk'] });
+  expect(targets.find((t) => t.id === '101')?.seenLastUpdate, 'each carries what the analyst saw').toBe(INCIDENTS[0].lastUpdate);
+  // What was saved leaves the selection; the skipped stay, to look at or retry.
+  await expect(page.getByTestId('bulk-count')).toHaveText('2');
+  await page.getByTestId('bulk-clear').click();
+  await expect(page.getByTestId('bulk')).toHaveCount(0);
+});
+
 test('the overview counts by severity and status', async ({ page }) => {
   await mockIpc(page, signedIn, data());
   await page.goto('/');

@@ -18,7 +18,8 @@ use idesk_core::auth::token_store::{KeychainStore, TokenStore};
 use idesk_core::config::{Backend, Cloud, Config, Credential, Dirs, Kind, Profile, Region};
 use idesk_core::desk::{self, Desk};
 use idesk_core::incidents::api::DEFENDER_RETIREMENT;
-use idesk_core::incidents::model::{Classification, Determination, Status, Update};
+use idesk_core::incidents::bulk::{BulkEdit, BulkTarget};
+use idesk_core::incidents::model::{Classification, Determination, Status};
 use idesk_core::{Error, ErrorCode};
 use url::Url;
 
@@ -90,9 +91,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Triage an incident: status, assignment, classification, determination, tags, comment.
+    /// Triage incidents: status, assignment, classification, determination, tags, comment. With
+    /// several IDs (or --ids-from), each gets its own check and the summary names what was
+    /// saved, skipped and failed.
     Update {
-        id: String,
+        /// One or more incident IDs.
+        ids: Vec<String>,
+        /// Also the IDs in this file, one per line (`-`: standard input).
+        #[arg(long)]
+        ids_from: Option<String>,
+        /// Takes a tag off (repeatable).
+        #[arg(long = "remove-tag")]
+        remove_tags: Vec<String>,
         /// active, inProgress, resolved (resolving wants a --comment saying why).
         #[arg(long)]
         status: Option<String>,
@@ -364,7 +374,9 @@ async fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Update {
-            id,
+            mut ids,
+            ids_from,
+            remove_tags,
             status,
             assign,
             classification,
@@ -372,9 +384,16 @@ async fn run(cli: Cli) -> Result<(), Error> {
             tags,
             comment,
         } => {
+            if let Some(from) = ids_from {
+                ids.extend(read_ids(&from)?);
+            }
+            if ids.is_empty() {
+                return Err(Error::Invalid(
+                    "name an incident ID, or --ids-from FILE".into(),
+                ));
+            }
             let desk = open_desk(&dirs, &config, chosen)?;
             let me = signed_in(&desk).await?.username;
-            let current = desk.incident(&id).await?.incident;
             let assigned_to = match assign.as_deref() {
                 None => None,
                 Some("none") => Some(None),
@@ -383,29 +402,63 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 })?)),
                 Some(upn) => Some(Some(upn.to_owned())),
             };
-            let tags = (!tags.is_empty()).then(|| {
-                let mut all = current.tags.clone();
-                for t in tags {
-                    if !all.contains(&t) {
-                        all.push(t);
-                    }
-                }
-                all
-            });
-            let update = Update {
+            let edit = BulkEdit {
                 status: status.as_deref().map(Status::from),
                 assigned_to,
                 classification: classification.as_deref().map(Classification::from),
                 determination: determination.as_deref().map(Determination::from),
-                tags,
+                add_tags: tags,
+                remove_tags,
                 comment,
             };
-            let updated = desk.update(&id, &update, current.last_update).await?;
+            if let [id] = ids.as_slice() {
+                // One incident: read as it is now, then written if nobody changed it since.
+                let current = desk.incident(id).await?.incident;
+                let update = edit.update_for(&current);
+                if let Some(reason) = idesk_core::incidents::bulk::precheck(&current, &update) {
+                    return Err(Error::Invalid(format!("incident {id}: {reason}")));
+                }
+                let updated = desk.update(id, &update, current.last_update).await?;
+                sayln!(
+                    "{}",
+                    output::render(std::slice::from_ref(&updated), output::Format::Table)?
+                        .trim_end()
+                );
+                return Ok(());
+            }
+            let targets: Vec<BulkTarget> = ids
+                .iter()
+                .map(|id| BulkTarget {
+                    id: id.clone(),
+                    seen_last_update: None,
+                })
+                .collect();
+            let cancel = std::sync::atomic::AtomicBool::new(false);
+            let result = desk
+                .update_many(&targets, &edit, &|_, _| {}, &cancel)
+                .await?;
+            let field = terminal::field;
             sayln!(
-                "{}",
-                output::render(std::slice::from_ref(&updated), output::Format::Table)?.trim_end()
+                "{} saved, {} skipped, {} failed",
+                result.saved.len(),
+                result.skipped.len(),
+                result.failed.len()
             );
-            Ok(())
+            for s in &result.skipped {
+                sayln!("skipped {}: {}", field(&s.id), field(&s.reason));
+            }
+            for f in &result.failed {
+                sayln!("failed  {}: {}", field(&f.id), field(&f.reason));
+            }
+            if result.failed.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::PartlyFailed(format!(
+                    "{} of {} incidents failed",
+                    result.failed.len(),
+                    ids.len()
+                )))
+            }
         }
         Command::Sync { json } => {
             let desk = open_desk(&dirs, &config, chosen)?;
@@ -485,6 +538,22 @@ async fn run(cli: Cli) -> Result<(), Error> {
             output::write(&shown, format, output.as_deref())
         }
     }
+}
+
+/// Incident IDs, one per line (blank lines and `#` comments skipped), from a file or `-`.
+fn read_ids(from: &str) -> Result<Vec<String>, Error> {
+    let text = if from == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| Error::Io("standard input".into(), e))?
+    } else {
+        std::fs::read_to_string(from).map_err(|e| Error::Io(from.to_owned(), e))?
+    };
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
 }
 
 fn account_name(a: &Account) -> &str {

@@ -19,11 +19,12 @@ use crate::auth::token_store::{client_secret_key, refresh_token_key, unseal, Tok
 use crate::config::{Config, Credential, Dirs, Kind, Profile};
 use crate::error::{Error, Result};
 use crate::incidents::api::{IncidentApi, Progress};
+use crate::incidents::bulk::{self, BulkEdit, BulkResult, BulkTarget, NotSaved};
 use crate::incidents::cache::{Cache, Snapshot};
 use crate::incidents::changes::Change;
 use crate::incidents::export::{self, ExportFormat};
 use crate::incidents::model::{Incident, IncidentDetail, Update};
-use crate::incidents::queue::{Overview, QueueIndex, QueuePage, QueueQuery};
+use crate::incidents::queue::{Overview, QueueIndex, QueuePage, QueueQuery, Shown};
 use crate::incidents::sync::{self, SyncReport};
 
 /// One profile's parts for the run.
@@ -505,6 +506,14 @@ impl Desk {
         sync::blocking(&e.cache, move |c| c.mark_seen(up_to)).await
     }
 
+    /// Every incident of a queue view, in its order, as shown (a "select all").
+    pub async fn query_ids(&self, q: &QueueQuery) -> Result<Vec<Shown>> {
+        let e = self.ready().await?;
+        let index = e.index().await?;
+        let now = time::OffsetDateTime::now_utc();
+        Ok(index.as_ref().map(|x| x.shown(q, now)).unwrap_or_default())
+    }
+
     /// The overview's counts over the current profile's store.
     pub async fn overview(&self) -> Result<Overview> {
         let e = self.ready().await?;
@@ -642,6 +651,81 @@ impl Desk {
             index.upsert(updated.clone());
         }
         Ok(updated)
+    }
+
+    /// One change applied to each incident of a selection, one by one under the API's pacing,
+    /// each with its own conflict check: an incident changed since it was shown, merged into
+    /// another, or already as asked is skipped and listed; one the API refuses is listed as
+    /// failed. Offline or cancelled (`cancel` set), the rest is listed as not sent.
+    /// `progress(done, total)` after each.
+    pub async fn update_many(
+        &self,
+        targets: &[BulkTarget],
+        edit: &BulkEdit,
+        progress: &(dyn Fn(usize, usize) + Send + Sync),
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<BulkResult> {
+        if edit.is_empty() {
+            return Err(Error::Invalid("nothing to change".into()));
+        }
+        let e = self.ready().await?;
+        if self.resume().await?.is_none() {
+            return Err(Error::NotSignedIn);
+        }
+        let mut result = BulkResult::default();
+        let mut stop: Option<String> = None;
+        for (n, t) in targets.iter().enumerate() {
+            if stop.is_none() && cancel.load(Ordering::SeqCst) {
+                stop = Some("not sent: cancelled".into());
+            }
+            if let Some(reason) = &stop {
+                result.skipped.push(NotSaved {
+                    id: t.id.clone(),
+                    reason: reason.clone(),
+                });
+                continue;
+            }
+            let key = t.id.clone();
+            let outcome = async {
+                let current = match sync::blocking(&e.cache, move |c| c.get(&key)).await? {
+                    Some(i) => i,
+                    None => e.api.get(&e.session, &t.id).await?.incident,
+                };
+                let update = edit.update_for(&current);
+                match bulk::precheck(&current, &update) {
+                    Some(reason) => Ok(Err(reason)),
+                    None => self
+                        .update(&t.id, &update, t.seen_last_update)
+                        .await
+                        .map(Ok),
+                }
+            }
+            .await;
+            match outcome {
+                Ok(Ok(saved)) => result.saved.push(saved),
+                Ok(Err(reason)) => result.skipped.push(NotSaved {
+                    id: t.id.clone(),
+                    reason,
+                }),
+                Err(err @ Error::Conflict(_)) => result.skipped.push(NotSaved {
+                    id: t.id.clone(),
+                    reason: err.user_message(),
+                }),
+                Err(err) if err.code() == crate::ErrorCode::Offline => {
+                    result.failed.push(NotSaved {
+                        id: t.id.clone(),
+                        reason: err.user_message(),
+                    });
+                    stop = Some("not sent: the tenant cannot be reached".into());
+                }
+                Err(err) => result.failed.push(NotSaved {
+                    id: t.id.clone(),
+                    reason: err.user_message(),
+                }),
+            }
+            progress(n + 1, targets.len());
+        }
+        Ok(result)
     }
 
     /// The incidents of a queue view, in its order, as JSON or CSV.

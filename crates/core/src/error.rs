@@ -76,6 +76,9 @@ pub enum Error {
     ClaimsChallenge,
     #[error("the incident API answered {status}: {message}")]
     Api { status: u16, message: String },
+    /// Part of a change to several incidents was refused; what was saved is said beside it.
+    #[error("{0}")]
+    PartlyFailed(String),
     #[error("the incident changed since you opened it (now {}, assigned to {}, updated {}): review it and try again", .0.status.as_str(), .0.assigned_to.as_deref().unwrap_or("nobody"), .0.last_update.map(crate::incidents::model::rfc3339).unwrap_or_else(|| "?".into()))]
     Conflict(Box<crate::incidents::model::Incident>),
     #[error("refused to send the token to {0}: not the profile's API origin")]
@@ -115,9 +118,10 @@ impl Error {
             Error::ClaimsChallenge => ErrorCode::ReauthRequired,
             Error::Conflict(_) => ErrorCode::Conflict,
             Error::Network(..) => ErrorCode::Offline,
-            Error::Api { .. } | Error::ForeignOrigin(_) | Error::InvalidResponse(_) => {
-                ErrorCode::ApiError
-            }
+            Error::Api { .. }
+            | Error::PartlyFailed(_)
+            | Error::ForeignOrigin(_)
+            | Error::InvalidResponse(_) => ErrorCode::ApiError,
             Error::NoProfile => ErrorCode::NoProfile,
             Error::Config(_) => ErrorCode::Config,
             Error::Invalid(_) => ErrorCode::InvalidInput,

@@ -715,6 +715,21 @@ impl Cache {
         })
     }
 
+    /// One stored incident.
+    pub fn get(&self, id: &str) -> Result<Option<Incident>> {
+        self.read(None, |c| {
+            let body: Option<String> = c
+                .query_row(
+                    "SELECT body FROM incidents WHERE id = ?1",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_error)?;
+            Ok(body.as_deref().and_then(stored::incident))
+        })
+    }
+
     /// How many incidents the store holds.
     pub fn count(&self) -> Result<usize> {
         self.read(0, |c| {

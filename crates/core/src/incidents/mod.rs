@@ -2,6 +2,7 @@
 //! cache, sync, and export. Uses a signed-in session; never handles a credential itself.
 
 pub mod api;
+pub mod bulk;
 pub mod cache;
 pub mod changes;
 pub mod export;

@@ -125,6 +125,16 @@ pub struct QueuePage {
     pub generation: u32,
 }
 
+/// An incident of a view, as shown: its ID and `lastUpdate` (for a selection's conflict check).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct Shown {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[specta(type = Option<String>)]
+    pub last_update: Option<OffsetDateTime>,
+}
+
 /// A count per value, in the order shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
@@ -601,6 +611,23 @@ impl QueueIndex {
             .iter()
             .filter(|&&n| m.matches(&self.columns, n))
             .map(|&n| self.rows[n as usize].id.clone())
+            .collect()
+    }
+
+    /// Every incident that matches, in the query's order, as shown (a "select all").
+    pub fn shown(&self, q: &QueueQuery, now: OffsetDateTime) -> Vec<Shown> {
+        let order = self.order(q.sort);
+        let m = Matcher::new(self, &q.filter, q.me.as_deref(), now);
+        order
+            .iter()
+            .filter(|&&n| m.matches(&self.columns, n))
+            .map(|&n| {
+                let i = &self.rows[n as usize];
+                Shown {
+                    id: i.id.clone(),
+                    last_update: i.last_update,
+                }
+            })
             .collect()
     }
 

@@ -48,6 +48,15 @@ export const commands = {
 	 *  the profile's tenant cannot be named in a link.
 	 */
 	incidentLink: (id: string) => __TAURI_INVOKE<string | null>("incident_link", { id }),
+	/**
+	 *  One change to each incident of a selection (`BulkProgress` after each); each is checked on
+	 *  its own, and the result names what was saved, skipped and failed.
+	 */
+	updateIncidents: (targets: BulkTarget_Deserialize[], edit: BulkEdit_Deserialize) => __TAURI_INVOKE<BulkResult_Serialize>("update_incidents", { targets, edit }),
+	/**  Stops the change to several incidents under way after the incident being written. */
+	cancelUpdateIncidents: () => __TAURI_INVOKE<void>("cancel_update_incidents"),
+	/**  Every incident of a queue view, in its order, with its `lastUpdate` as shown: "select all". */
+	queryIds: (query: QueueQuery_Deserialize) => __TAURI_INVOKE<Shown_Serialize[]>("query_ids", { query }),
 	/**  Brings the store up to date with the tenant; emits `SyncProgress` with the running count. */
 	syncIncidents: () => __TAURI_INVOKE<QueueStatus_Serialize>("sync_incidents"),
 	/**  One incident with its alerts and evidence; offline, as cached when it was last opened. */
@@ -107,6 +116,7 @@ export const commands = {
 export const events = {
 	backgroundOffline: makeEvent<BackgroundOffline, BackgroundOffline>("background-offline"),
 	backgroundSynced: makeEvent<BackgroundSynced, BackgroundSynced>("background-synced"),
+	bulkProgress: makeEvent<BulkProgress, BulkProgress>("bulk-progress"),
 	openIncident: makeEvent<OpenIncident_Serialize, OpenIncident_Deserialize>("open-incident"),
 	signInUrl: makeEvent<SignInUrl, SignInUrl>("sign-in-url"),
 	syncProgress: makeEvent<SyncProgress, SyncProgress>("sync-progress"),
@@ -265,6 +275,87 @@ export type BackgroundSynced = {
 	syncedAt: string,
 	/**  Changes this sync recorded in the feed. */
 	changes: number,
+};
+
+/**  The change, as the analyst chose it for the selection. */
+export type BulkEdit = BulkEdit_Serialize | BulkEdit_Deserialize;
+
+/**  The change, as the analyst chose it for the selection. */
+export type BulkEdit_Deserialize = {
+	status?: string | null,
+	/**  `Some(None)` unassigns (present as `null` over IPC). */
+	assignedTo?: string | null,
+	classification?: string | null,
+	determination?: string | null,
+	/**  Tags added to each incident's own (the others stay). */
+	addTags?: string[],
+	/**  Tags taken off each incident (without regard to case). */
+	removeTags?: string[],
+	comment?: string | null,
+};
+
+/**  The change, as the analyst chose it for the selection. */
+export type BulkEdit_Serialize = {
+	status: string | null,
+	/**  `Some(None)` unassigns (present as `null` over IPC). */
+	assignedTo: string | null,
+	classification: string | null,
+	determination: string | null,
+	/**  Tags added to each incident's own (the others stay). */
+	addTags: string[],
+	/**  Tags taken off each incident (without regard to case). */
+	removeTags: string[],
+	comment: string | null,
+};
+
+/**  A change to several incidents is under way: how many are done. */
+export type BulkProgress = {
+	done: number,
+	total: number,
+};
+
+/**  What a bulk change did, incident by incident. */
+export type BulkResult = BulkResult_Serialize | BulkResult_Deserialize;
+
+/**  What a bulk change did, incident by incident. */
+export type BulkResult_Deserialize = {
+	saved: Incident_Deserialize[],
+	/**
+	 *  Not sent: changed since shown, merged into another incident, nothing to change, or not
+	 *  reached (offline, cancelled).
+	 */
+	skipped: NotSaved[],
+	/**  Sent and refused, or failed on the way. */
+	failed: NotSaved[],
+};
+
+/**  What a bulk change did, incident by incident. */
+export type BulkResult_Serialize = {
+	saved: Incident_Serialize[],
+	/**
+	 *  Not sent: changed since shown, merged into another incident, nothing to change, or not
+	 *  reached (offline, cancelled).
+	 */
+	skipped: NotSaved[],
+	/**  Sent and refused, or failed on the way. */
+	failed: NotSaved[],
+};
+
+/**  One incident of the selection, with what the analyst saw of it. */
+export type BulkTarget = BulkTarget_Serialize | BulkTarget_Deserialize;
+
+/**  One incident of the selection, with what the analyst saw of it. */
+export type BulkTarget_Deserialize = {
+	id: string,
+	/**  Its `lastUpdate` as shown: changed since, it is skipped, not overwritten. */
+	seenLastUpdate?: string | null,
+};
+
+/**  One incident of the selection, with what the analyst saw of it. */
+export type BulkTarget_Serialize = {
+	id: string,
+	/**  Its `lastUpdate` as shown: changed since, it is skipped, not overwritten. */
+	seenLastUpdate: string | null,
 };
 
 /**  One change, as the feed lists it. */
@@ -591,6 +682,12 @@ export type NewProfile_Serialize = {
 	proxy: string | null,
 	/**  Set for an application profile: how it proves itself. */
 	application: NewCredential_Serialize | null,
+};
+
+/**  An incident that was not saved, and why. */
+export type NotSaved = {
+	id: string,
+	reason: string,
 };
 
 /**  Notification settings: rules per profile, quiet hours, a pause. */
@@ -921,6 +1018,21 @@ export type Settings_Serialize = {
 	notifications: Notifications_Serialize,
 	/**  Closing the window keeps the app running in the tray (where the desktop has one). */
 	closeToTray: boolean,
+};
+
+/**  An incident of a view, as shown: its ID and `lastUpdate` (for a selection's conflict check). */
+export type Shown = Shown_Serialize | Shown_Deserialize;
+
+/**  An incident of a view, as shown: its ID and `lastUpdate` (for a selection's conflict check). */
+export type Shown_Deserialize = {
+	id: string,
+	lastUpdate: string | null,
+};
+
+/**  An incident of a view, as shown: its ID and `lastUpdate` (for a selection's conflict check). */
+export type Shown_Serialize = {
+	id: string,
+	lastUpdate: string | null,
 };
 
 /**

@@ -30,6 +30,8 @@ export type Settings = B.Settings_Serialize;
 export type SettingsView = B.SettingsView_Serialize;
 export type Theme = B.Theme;
 export type Rules = B.Rules_Serialize;
+export type BulkEdit = B.BulkEdit_Deserialize;
+export type BulkResult = B.BulkResult_Serialize;
 export type Severity = Incident['severity'];
 export type Status = Incident['status'];
 export type Classification = Incident['classification'];
@@ -77,6 +79,9 @@ export const queueOverview = guarded(commands.queueOverview);
 export const changes = guarded(commands.changes);
 export const markChangesSeen = guarded(commands.markChangesSeen);
 export const incidentLink = guarded(commands.incidentLink);
+export const updateIncidents = guarded(commands.updateIncidents);
+export const cancelUpdateIncidents = guarded(commands.cancelUpdateIncidents);
+export const queryIds = guarded(commands.queryIds);
 export const syncIncidents = guarded(commands.syncIncidents);
 export const getIncident = guarded(commands.getIncident);
 export const updateIncident = guarded(commands.updateIncident);
@@ -108,3 +113,6 @@ export const onBackgroundOffline = (handler: (e: B.BackgroundOffline) => void) =
 
 /** Open an incident (a notification was clicked, a link arrived); no incident: the change feed. */
 export const onOpenIncident = (handler: (e: B.OpenIncident_Serialize) => void) => events.openIncident.listen((e) => handler(e.payload));
+
+/** How far a change to several incidents has got. */
+export const onBulkProgress = (handler: (p: B.BulkProgress) => void) => events.bulkProgress.listen((e) => handler(e.payload));
