@@ -48,7 +48,7 @@ for n in 10000 100000; do
   r2=$(requests)
   echo "sync  $n incidents: incremental sync with nothing new ${wall}s wall (whole process; goal at 100,000: ≤ 0.05 s), $((r2 - r1)) request(s) (goal: 1)"
   id=$("$IDESK" incidents --offline --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
-  timed "$IDESK" update "$id" --status inProgress
+  timed "$IDESK" update "$id" --tag "bench-$RANDOM"
   echo "write $n incidents: one triage write (re-read, PATCH, one row in the store) ${wall}s wall (whole process), CPU ${cpu}s (goal: touches one row, not the whole store)"
   timed "$IDESK" incidents --offline --format json
   echo "store $n incidents: start to incidents available from the encrypted store ${wall}s wall (whole process, incl. JSON output), CPU ${cpu}s, peak ${mib} MiB"

@@ -100,16 +100,6 @@ pub struct Notice {
 /// At most this many notifications from one sync; more become one summary.
 pub const MAX_AT_ONCE: usize = 3;
 
-fn rank(s: &str) -> u8 {
-    match s {
-        "high" => 4,
-        "medium" => 3,
-        "low" => 2,
-        "informational" => 1,
-        _ => 0,
-    }
-}
-
 fn severity_word(s: &Severity) -> String {
     let s = s.as_str();
     let mut c = s.chars();
@@ -143,7 +133,7 @@ pub fn notices(profile: &str, changes: &[Change], rules: &Rules) -> Vec<Notice> 
         ChangeKind::NewIncident => rules
             .new_at_or_above
             .as_deref()
-            .is_some_and(|min| rank(c.severity.as_str()) >= rank(min).max(1)),
+            .is_some_and(|min| c.severity.rank() >= Severity::from(min).rank().max(1)),
         ChangeKind::AssignmentChanged => {
             rules.assigned_to_me && c.mine && c.detail.starts_with("assigned to you")
         }

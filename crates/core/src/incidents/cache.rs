@@ -98,6 +98,9 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE details ADD COLUMN seen_update INTEGER;",
 ];
 
+const INCIDENT_BODY: &str = "SELECT body FROM incidents WHERE id = ?1";
+const DETAIL_BODY: &str = "SELECT body FROM details WHERE incident_id = ?1";
+
 /// The change feed keeps this many changes, the newest.
 const KEEP_CHANGES: i64 = 5000;
 
@@ -715,18 +718,19 @@ impl Cache {
         })
     }
 
+    /// The stored JSON of one incident (`INCIDENT_BODY`) or its details (`DETAIL_BODY`).
+    fn body(conn: &Connection, sql: &str, id: &str) -> Result<Option<String>> {
+        conn.query_row(sql, params![id], |r| r.get(0))
+            .optional()
+            .map_err(db_error)
+    }
+
     /// One stored incident.
     pub fn get(&self, id: &str) -> Result<Option<Incident>> {
         self.read(None, |c| {
-            let body: Option<String> = c
-                .query_row(
-                    "SELECT body FROM incidents WHERE id = ?1",
-                    params![id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db_error)?;
-            Ok(body.as_deref().and_then(stored::incident))
+            Ok(Self::body(c, INCIDENT_BODY, id)?
+                .as_deref()
+                .and_then(stored::incident))
         })
     }
 
@@ -957,15 +961,9 @@ impl Cache {
     /// The alerts (with evidence) of one incident opened before.
     pub fn detail(&self, id: &str) -> Result<Option<Vec<Alert>>> {
         self.read(None, |c| {
-            let body: Option<String> = c
-                .query_row(
-                    "SELECT body FROM details WHERE incident_id = ?1",
-                    params![id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db_error)?;
-            Ok(body.as_deref().and_then(stored::alerts))
+            Ok(Self::body(c, DETAIL_BODY, id)?
+                .as_deref()
+                .and_then(stored::alerts))
         })
     }
 
@@ -993,14 +991,7 @@ impl Cache {
     pub fn save_detail(&self, id: &str, alerts: &[Alert]) -> Result<()> {
         let body = stored::alerts_json(alerts)?;
         self.write(|tx| {
-            let before: Option<String> = tx
-                .query_row(
-                    "SELECT body FROM details WHERE incident_id = ?1",
-                    params![id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db_error)?;
+            let before = Self::body(tx, DETAIL_BODY, id)?;
             // Alerts the stored detail did not have are news (when there was a stored detail to
             // compare with: a first look at an incident is not).
             if let (Some(before), Some(feed)) = (before.as_deref(), Self::feed(tx)?) {
@@ -1010,14 +1001,7 @@ impl Cache {
                     .map(|a| a.id)
                     .collect();
                 let new = alerts.iter().filter(|a| !known.contains(&a.id)).count();
-                let incident: Option<String> = tx
-                    .query_row(
-                        "SELECT body FROM incidents WHERE id = ?1",
-                        params![id],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(db_error)?;
+                let incident = Self::body(tx, INCIDENT_BODY, id)?;
                 if let (true, Some(i)) = (new > 0, incident.as_deref().and_then(stored::incident)) {
                     let c =
                         crate::incidents::changes::new_alerts(&i, new, feed.me.as_deref(), feed.at);

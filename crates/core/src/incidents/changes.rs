@@ -52,16 +52,6 @@ pub struct Change {
     pub seen: bool,
 }
 
-fn severity_rank(s: &Severity) -> u8 {
-    match s {
-        Severity::High => 4,
-        Severity::Medium => 3,
-        Severity::Low => 2,
-        Severity::Informational => 1,
-        _ => 0,
-    }
-}
-
 fn title_case(s: &str) -> String {
     let mut c = s.chars();
     c.next()
@@ -154,7 +144,7 @@ pub fn diff(
             ));
         }
     }
-    if severity_rank(&new.severity) > severity_rank(&old.severity) {
+    if new.severity.rank() > old.severity.rank() {
         out.push(change(
             ChangeKind::SeverityRaised,
             format!(

@@ -93,6 +93,19 @@ open_enum!(
     }
 );
 
+impl Severity {
+    /// Higher is more severe: high 4, medium 3, low 2, informational 1, anything else 0.
+    pub fn rank(&self) -> u8 {
+        match self {
+            Severity::High => 4,
+            Severity::Medium => 3,
+            Severity::Low => 2,
+            Severity::Informational => 1,
+            _ => 0,
+        }
+    }
+}
+
 open_enum!(
     /// Incident status.
     Status {

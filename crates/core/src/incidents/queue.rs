@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::incidents::model::{Incident, Severity};
+use crate::incidents::model::Incident;
 
 /// Who an incident is assigned to, as the queue filters it.
 #[derive(
@@ -223,16 +223,6 @@ struct Values {
 
 fn millis(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-fn severity_rank(s: &Severity) -> u8 {
-    match s {
-        Severity::High => 4,
-        Severity::Medium => 3,
-        Severity::Low => 2,
-        Severity::Informational => 1,
-        _ => 0,
-    }
 }
 
 fn count(n: usize) -> u32 {
@@ -553,7 +543,7 @@ impl QueueIndex {
         let primary = |a: usize, b: usize| -> std::cmp::Ordering {
             let (x, y) = (&rows[a], &rows[b]);
             match sort.key {
-                SortKey::Severity => severity_rank(&x.severity).cmp(&severity_rank(&y.severity)),
+                SortKey::Severity => x.severity.rank().cmp(&y.severity.rank()),
                 SortKey::Id => ids[a].cmp(&ids[b]),
                 SortKey::DisplayName | SortKey::AssignedTo => text_key
                     .as_ref()
@@ -682,7 +672,7 @@ fn numeric_id(id: &str) -> (u64, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::incidents::model::{Classification, Determination, Status};
+    use crate::incidents::model::{Classification, Determination, Severity, Status};
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2026-11-20 18:00 UTC);
