@@ -180,7 +180,7 @@ bulk_ids=$(python3 -c 'import json,sys; print(" ".join([i["id"] for i in json.lo
 printf '%s\n' $bulk_ids | "$IDESK" update "$first_id" --ids-from - --tag bulk-e2e --remove-tag e2e-tag > "$out/bulk.txt" 2>> "$E2E_WORK/logs/cli.log" \
   || fail "bulk update: $(cat "$out/bulk.txt")"
 grep -qx '3 saved, 0 skipped, 0 failed' "$out/bulk.txt" || fail "bulk update summary: $(cat "$out/bulk.txt")"
-curl -fsS "$api_origin/_sandbox/incidents/$first_id" | python3 -c 'import json,sys; t=json.load(sys.stdin)["tags"]; assert "bulk-e2e" in t and "e2e-tag" not in t, t' \
+curl -fsS "$api_origin/_sandbox/incidents/$first_id" | python3 -c 'import json,sys; t=json.load(sys.stdin)["customTags"]; assert "bulk-e2e" in t and "e2e-tag" not in t, t' \
   || fail "the bulk update did not add and remove the tags"
 set +e
 # shellcheck disable=SC2086
