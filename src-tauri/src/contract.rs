@@ -6,7 +6,8 @@ use tauri_specta::{collect_commands, collect_events, Builder, ErrorHandlingMode}
 
 use crate::commands;
 use crate::events::{
-    BackgroundOffline, BackgroundSynced, BulkProgress, OpenIncident, SignInUrl, SyncProgress,
+    BackgroundOffline, BackgroundSynced, BackgroundWaiting, BulkProgress, OpenIncident, SignInUrl,
+    SyncProgress,
 };
 
 #[cfg(test)]
@@ -55,7 +56,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             BackgroundSynced,
             BackgroundOffline,
             OpenIncident,
-            BulkProgress
+            BulkProgress,
+            BackgroundWaiting
         ])
         // Errors reject the promise with `{ code, message }`; ui/src/lib/ipc turns that into an
         // `IpcError` the components switch on.

@@ -52,3 +52,10 @@ pub struct BulkProgress {
     pub done: u32,
     pub total: u32,
 }
+
+/// The background sync waits for the API's quota (its half of it, or a 429's wait).
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct BackgroundWaiting {
+    /// About how long, in seconds.
+    pub seconds: u32,
+}

@@ -16,7 +16,7 @@ use tauri::{AppHandle, Manager};
 use tauri_specta::Event;
 use time::OffsetDateTime;
 
-use crate::events::{BackgroundOffline, BackgroundSynced, OpenIncident};
+use crate::events::{BackgroundOffline, BackgroundSynced, BackgroundWaiting, OpenIncident};
 use crate::state::AppState;
 
 fn settings() -> Settings {
@@ -50,7 +50,30 @@ async fn sync_once(app: AppHandle) -> Outcome {
     let settings = settings();
     let now = OffsetDateTime::now_utc();
     let mut outcome = Outcome::Skipped;
-    for synced in desk.background_sync().await {
+    // While it runs, say when it waits for the API's quota.
+    let watcher = {
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            let mut said = false;
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                match idesk_core::incidents::api::background_waiting() {
+                    Some(wait) if !said => {
+                        said = true;
+                        let _ = BackgroundWaiting {
+                            seconds: u32::try_from(wait.as_secs().max(1)).unwrap_or(u32::MAX),
+                        }
+                        .emit(&app);
+                    }
+                    None => said = false,
+                    Some(_) => {}
+                }
+            }
+        })
+    };
+    let results = desk.background_sync().await;
+    watcher.abort();
+    for synced in results {
         let name = synced.profile.clone();
         match &synced.result {
             Ok(report) => {

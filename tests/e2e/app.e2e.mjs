@@ -85,9 +85,9 @@ async function step(name, fn) {
   console.log(`app e2e: ${name} (${Date.now() - t0} ms)`);
 }
 
-// The desktop's notification service, on the run's private session bus.
+// The desktop's notification service, on the run's private session bus. Its connection keeps
+// node running: it is stopped at the end (a failure ends the script anyway).
 const notifications = await startNotifications();
-process.on('exit', () => notifications.stop());
 /** Incidents the sandbox made during the run (they are in the store too). */
 let madeLive = 0;
 const live = async (event) => {
@@ -322,4 +322,5 @@ await step('leaves no token in files or logs', async () => {
     assert.ok(!jwt.test(text), `a JWT found in ${f}`);
   }
 });
+notifications.stop();
 console.log('app e2e: passed');

@@ -1008,6 +1008,11 @@ test('settings: theme, log level and sync interval apply at once; the default pr
   await expect(page.getByTestId('count')).toHaveText('6 incidents');
   await expect(page.locator('[data-id="106"]')).toBeVisible();
   expect(await count(page, 'syncIncidents'), 'the window did not sync itself').toBe(before);
+  // Its state, quietly: waiting for the API's quota, then synced again.
+  await emit(page, 'backgroundWaiting', { seconds: 20 });
+  await expect(page.getByTestId('sync-state')).toHaveText("Waiting for the API's quota");
+  await emit(page, 'backgroundSynced', { profile: 'Contoso', current: true, total: 6, syncedAt: new Date(await page.evaluate(() => Date.now())).toISOString(), changes: 0 });
+  await expect(page.getByTestId('sync-state')).toHaveText('Synced just now');
 
   // Editing an application profile: the name stays, the stored secret is kept when none is typed.
   await page.getByTestId('open-settings').click();

@@ -116,6 +116,7 @@ export const commands = {
 export const events = {
 	backgroundOffline: makeEvent<BackgroundOffline, BackgroundOffline>("background-offline"),
 	backgroundSynced: makeEvent<BackgroundSynced, BackgroundSynced>("background-synced"),
+	backgroundWaiting: makeEvent<BackgroundWaiting, BackgroundWaiting>("background-waiting"),
 	bulkProgress: makeEvent<BulkProgress, BulkProgress>("bulk-progress"),
 	openIncident: makeEvent<OpenIncident_Serialize, OpenIncident_Deserialize>("open-incident"),
 	signInUrl: makeEvent<SignInUrl, SignInUrl>("sign-in-url"),
@@ -275,6 +276,12 @@ export type BackgroundSynced = {
 	syncedAt: string,
 	/**  Changes this sync recorded in the feed. */
 	changes: number,
+};
+
+/**  The background sync waits for the API's quota (its half of it, or a 429's wait). */
+export type BackgroundWaiting = {
+	/**  About how long, in seconds. */
+	seconds: number,
 };
 
 /**  The change, as the analyst chose it for the selection. */

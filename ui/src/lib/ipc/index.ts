@@ -116,3 +116,6 @@ export const onOpenIncident = (handler: (e: B.OpenIncident_Serialize) => void) =
 
 /** How far a change to several incidents has got. */
 export const onBulkProgress = (handler: (p: B.BulkProgress) => void) => events.bulkProgress.listen((e) => handler(e.payload));
+
+/** The background sync waits for the API's quota, about this many seconds. */
+export const onBackgroundWaiting = (handler: (seconds: number) => void) => events.backgroundWaiting.listen((e) => handler(e.payload.seconds));

@@ -24,7 +24,7 @@ use crate::config::{Backend, Profile};
 use crate::error::{Error, Result};
 use crate::incidents::model::{Incident, IncidentDetail, Update};
 
-pub use pacer::{in_background, Pacer};
+pub use pacer::{background_waiting, in_background, Pacer};
 
 const MAX_ATTEMPTS: u32 = 4;
 const API_BODY_LIMIT: usize = crate::net::API_BODY_LIMIT;
@@ -310,6 +310,9 @@ impl Transport {
                     wait_s = wait.as_secs_f32(),
                     "incident API asked to wait"
                 );
+                if status == StatusCode::TOO_MANY_REQUESTS {
+                    pacer::background_waits(wait.min(MAX_WAIT));
+                }
                 tokio::time::sleep(wait.min(MAX_WAIT)).await;
                 continue;
             }

@@ -23,6 +23,31 @@ pub const DEFENDER: &[(u32, Duration)] = &[
     (1500, Duration::from_secs(3600)),
 ];
 
+/// Until when (Unix milliseconds) the background work waits for the quota, when it does.
+static BACKGROUND_WAITS_UNTIL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Records that the background work waits `wait` for the quota (a bucket, or a 429's wait).
+pub fn background_waits(wait: Duration) {
+    if is_background() && wait >= Duration::from_secs(1) {
+        let until = unix_ms().saturating_add(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
+        BACKGROUND_WAITS_UNTIL.fetch_max(until, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// How much longer the background sync waits for the API's quota, if it does: for the window's
+/// "waiting for the API's quota".
+pub fn background_waiting() -> Option<Duration> {
+    let until = BACKGROUND_WAITS_UNTIL.load(std::sync::atomic::Ordering::SeqCst);
+    let now = unix_ms();
+    (until > now).then(|| Duration::from_millis(until - now))
+}
+
 tokio::task_local! {
     /// Set while the desk works on its own (background sync, detail prefetch): its requests
     /// also wait on the background pacer.
@@ -95,6 +120,7 @@ impl Pacer {
             if wait.is_zero() {
                 return;
             }
+            background_waits(wait);
             tokio::time::sleep(wait).await;
         }
     }
@@ -142,5 +168,15 @@ mod tests {
         assert!(!is_background());
         assert!(in_background(async { is_background() }).await);
         assert!(!is_background(), "only inside");
+        assert_eq!(
+            background_waiting(),
+            None,
+            "the analyst's waits are not the background's"
+        );
+        in_background(half.wait()).await;
+        assert!(
+            background_waiting().is_some_and(|w| w > Duration::from_secs(10)),
+            "a background wait is said"
+        );
     }
 }
