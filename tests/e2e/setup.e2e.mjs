@@ -69,12 +69,17 @@ try {
   await b.waitUntil(async () => (await b.execute(() => document.documentElement.dataset.theme)) === 'dark',
     { timeout: 5000, timeoutMsg: 'the dark theme applies at once' });
   await (await b.$('[data-testid="settings-sync-every"]')).selectByVisibleText('Every 5 minutes');
+  await (await b.$('[data-testid="settings-notify-severity"]')).selectByAttribute('value', 'medium');
   await (await b.$('[data-testid="settings-log-level"]')).selectByAttribute('value', 'debug');
   await (await b.$('[data-testid="settings-saved"]')).waitForExist({ timeout: 5000 });
   await (await rows[0].$('[data-testid="settings-default"]')).click();
   const settings = () => JSON.parse(fs.readFileSync(path.join(process.env.IDESK_CONFIG_DIR, 'settings.json'), 'utf8'));
   await b.waitUntil(async () => settings().logLevel === 'debug', { timeout: 5000, timeoutMsg: 'the settings are saved' });
-  assert.deepEqual(settings(), { theme: 'dark', syncEverySecs: 300, logLevel: 'debug' });
+  const { notifications, ...rest } = settings();
+  assert.deepEqual(rest, { theme: 'dark', syncEverySecs: 300, logLevel: 'debug', closeToTray: false });
+  assert.deepEqual(Object.values(notifications.rules), [{ enabled: true, newAtOrAbove: 'medium', assignedToMe: true, alertsOnMine: true }],
+    'the open profile\'s notification rule');
+  assert.deepEqual([notifications.quietHours, notifications.pausedUntil], [null, null]);
   const editButtons = await b.$$('[data-testid="settings-edit"]');
   await editButtons[1].click();
   assert.equal(await (await b.$('[data-testid="setup-name"]')).getValue(), 'Lab app');
