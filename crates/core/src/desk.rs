@@ -103,7 +103,6 @@ impl Entry {
         let before = sync::blocking(&e.cache, Cache::latest_seq).await?;
         let report = e.sync(&|_| {}).await?;
         let stale = sync::blocking(&e.cache, |c| c.stale_details(PREFETCH)).await?;
-        let mut gone = false;
         for id in stale {
             match e.api.get(&e.session, &id).await {
                 Ok(detail) => {
@@ -111,9 +110,7 @@ impl Entry {
                     sync::blocking(&e.cache, move |c| c.save_detail(&key, &detail.alerts)).await?;
                 }
                 Err(Error::Api { status: 404, .. }) => {
-                    let key = id.clone();
-                    gone |= sync::blocking(&e.cache, move |c| c.forget(&key)).await?;
-                    e.writes.fetch_add(1, Ordering::SeqCst);
+                    e.forget(&id).await?;
                 }
                 // Offline, throttled past the budget, or refused: the next sync tries again.
                 Err(err) => {
@@ -122,22 +119,26 @@ impl Entry {
                 }
             }
         }
-        if gone && e.queue.read().await.is_some() {
-            e.refresh_index().await?;
-        }
         let changes = sync::blocking(&e.cache, move |c| c.changes_after(before)).await?;
         Ok(Some((report, changes)))
     }
 
     /// A fresh index of the store, built off the async threads.
     async fn build_index(&self) -> Result<QueueIndex> {
-        let cache = Arc::clone(&self.cache);
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
-        tokio::task::spawn_blocking(move || {
-            Ok(QueueIndex::new(cache.load()?.incidents, generation))
-        })
-        .await
-        .map_err(|e| Error::task("cache", e))?
+        load_index(Arc::clone(&self.cache), generation).await
+    }
+
+    /// An incident the tenant no longer returns leaves the store and the queue; the feed says
+    /// so. Returns whether it was held.
+    async fn forget(&self, id: &str) -> Result<bool> {
+        let key = id.to_owned();
+        let gone = sync::blocking(&self.cache, move |c| c.forget(&key)).await?;
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        if gone && self.queue.read().await.is_some() {
+            self.refresh_index().await?;
+        }
+        Ok(gone)
     }
 
     /// Starts building the index in the background, unless one is built or being built: the
@@ -156,12 +157,7 @@ impl Entry {
         tokio::spawn(async move {
             loop {
                 let seen = writes.load(Ordering::SeqCst);
-                let c = Arc::clone(&cache);
-                let built = tokio::task::spawn_blocking(move || {
-                    c.load().map(|s| QueueIndex::new(s.incidents, generation))
-                })
-                .await;
-                let Ok(Ok(index)) = built else {
+                let Ok(index) = load_index(Arc::clone(&cache), generation).await else {
                     // The next query that needs the index builds it and says what failed.
                     break;
                 };
@@ -180,18 +176,19 @@ impl Entry {
     }
 
     /// The queue's index, built from the store if there is none yet.
-    async fn index(&self) -> Result<tokio::sync::RwLockReadGuard<'_, Option<QueueIndex>>> {
-        {
-            let read = self.queue.read().await;
-            if read.is_some() {
-                return Ok(read);
-            }
-        }
+    async fn index(&self) -> Result<tokio::sync::RwLockReadGuard<'_, QueueIndex>> {
+        let read = self.queue.read().await;
+        let read = match tokio::sync::RwLockReadGuard::try_map(read, Option::as_ref) {
+            Ok(index) => return Ok(index),
+            Err(none) => none,
+        };
+        drop(read);
         let mut write = self.queue.write().await;
         if write.is_none() {
             *write = Some(self.build_index().await?);
         }
-        Ok(write.downgrade())
+        tokio::sync::RwLockReadGuard::try_map(write.downgrade(), Option::as_ref)
+            .map_err(|_| Error::Internal("the queue's index was dropped while built".into()))
     }
 
     /// The store changed under the index (a sync, a wipe): build it again now, and swap it in
@@ -251,6 +248,13 @@ fn rebind(profile: &Profile, store: &dyn TokenStore, cache: &Cache) -> Result<Op
          sign-in and cached incidents were deleted, unsent. Sign in again.",
         profile.name
     )))
+}
+
+/// The queue's index over what `cache` holds, built off the async threads.
+async fn load_index(cache: Arc<Cache>, generation: u32) -> Result<QueueIndex> {
+    tokio::task::spawn_blocking(move || Ok(QueueIndex::new(cache.load()?.incidents, generation)))
+        .await
+        .map_err(|e| Error::task("cache", e))?
 }
 
 /// Details fetched per background sync and profile, at most: within half the quota, with room
@@ -480,11 +484,7 @@ impl Desk {
             let q = q.clone();
             return sync::blocking(&e.cache, move |c| c.window(&q, now)).await;
         }
-        let index = e.index().await?;
-        Ok(index
-            .as_ref()
-            .map(|x| x.query(q, now))
-            .unwrap_or_else(|| QueueIndex::new(Vec::new(), 0).query(q, now)))
+        Ok(e.index().await?.query(q, now))
     }
 
     /// The current profile's change feed, newest first, with how many are unseen.
@@ -509,20 +509,13 @@ impl Desk {
     /// Every incident of a queue view, in its order, as shown (a "select all").
     pub async fn query_ids(&self, q: &QueueQuery) -> Result<Vec<Shown>> {
         let e = self.ready().await?;
-        let index = e.index().await?;
-        let now = time::OffsetDateTime::now_utc();
-        Ok(index.as_ref().map(|x| x.shown(q, now)).unwrap_or_default())
+        Ok(e.index().await?.shown(q, time::OffsetDateTime::now_utc()))
     }
 
     /// The overview's counts over the current profile's store.
     pub async fn overview(&self) -> Result<Overview> {
         let e = self.ready().await?;
-        let index = e.index().await?;
-        let now = time::OffsetDateTime::now_utc();
-        Ok(index
-            .as_ref()
-            .map(|x| x.overview(now))
-            .unwrap_or_else(|| QueueIndex::new(Vec::new(), 0).overview(now)))
+        Ok(e.index().await?.overview(time::OffsetDateTime::now_utc()))
     }
 
     /// Brings the current profile's store up to date with its tenant; returns the queue.
@@ -600,13 +593,8 @@ impl Desk {
             }) => {
                 // Gone from the tenant (deleted, merged away, out of scope): out of the store
                 // and the queue, and the feed says so.
-                let key = id.to_owned();
-                let gone = sync::blocking(&e.cache, move |c| c.forget(&key)).await;
-                e.writes.fetch_add(1, Ordering::SeqCst);
-                if matches!(gone, Ok(true)) {
-                    if let Err(err) = e.refresh_index().await {
-                        tracing::warn!("could not read the store back: {}", err.user_message());
-                    }
+                if let Err(err) = e.forget(id).await {
+                    tracing::warn!("could not forget a gone incident: {}", err.user_message());
                 }
                 Err(Error::Api {
                     status: 404,
@@ -614,7 +602,7 @@ impl Desk {
                 })
             }
             Err(err) if err.code() == crate::ErrorCode::Offline => {
-                let incident = e.index().await?.as_ref().and_then(|x| x.get(id).cloned());
+                let incident = e.index().await?.get(id).cloned();
                 match (incident, sync::cached_detail(&e.cache, id).await?) {
                     (Some(incident), Some(alerts)) => Ok(IncidentDetail {
                         incident,
@@ -731,10 +719,7 @@ impl Desk {
     /// The incidents of a queue view, in its order, as JSON or CSV.
     pub async fn export_view(&self, q: &QueueQuery, format: ExportFormat) -> Result<String> {
         let e = self.ready().await?;
-        let index = e.index().await?;
-        let Some(x) = index.as_ref() else {
-            return export::render(&[], format);
-        };
+        let x = e.index().await?;
         let ids = x.ids(q, time::OffsetDateTime::now_utc());
         let chosen: Vec<&Incident> = ids.iter().filter_map(|id| x.get(id)).collect();
         export::render(&chosen, format)

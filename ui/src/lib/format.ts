@@ -44,6 +44,15 @@ export function words(s: string): string {
 const RANK: Record<string, number> = { high: 4, medium: 3, low: 2, informational: 1 };
 export const severityRank = (s: Severity): number => RANK[s] ?? 0;
 
+/** "just now", "12 s ago", "3 min ago", else the time: for what happens every minute or so. */
+export function ago(iso: string, at: number): string {
+  const s = Math.max(0, Math.round((at - Date.parse(iso)) / 1000));
+  if (s < 5) return 'just now';
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  return new Date(iso).toLocaleTimeString();
+}
+
 /** "5 min ago", "3 h ago", "2 d ago" relative to `now`. */
 export function relativeTime(iso: string | null, now: Date): string {
   if (!iso) return '—';
