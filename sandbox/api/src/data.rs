@@ -142,6 +142,8 @@ pub struct Incident {
     /// Seeds the incident's alerts, which are derived on demand.
     pub alert_seed: u64,
     pub alert_count: u8,
+    /// Merged into this incident (status `redirected`): Graph then lists it without alerts.
+    pub redirect_to: Option<u64>,
 }
 
 fn title(rng: &mut Rng, i: usize) -> String {
@@ -214,7 +216,7 @@ pub fn incidents(count: usize, seed: u64, anchor: OffsetDateTime) -> Vec<Inciden
         } else {
             Vec::new()
         };
-        out.push(Incident {
+        let mut incident = Incident {
             id: 100_000 + i as u64,
             display_name,
             created,
@@ -228,7 +230,18 @@ pub fn incidents(count: usize, seed: u64, anchor: OffsetDateTime) -> Vec<Inciden
             comments,
             alert_seed: rng.next(),
             alert_count: 1 + rng.below(4) as u8,
-        });
+            redirect_to: None,
+        };
+        // About one in 50 was merged into an earlier incident, as the portal's "merge" or
+        // Defender's correlation does: status `redirected`, its alerts moved to the target.
+        if i % 53 == 29 {
+            incident.status = "redirected".into();
+            incident.redirect_to = Some(100_000 + (i as u64 * 7) % i as u64);
+            incident.alert_count = 0;
+            incident.classification = "unknown".into();
+            incident.determination = "unknown".into();
+        }
+        out.push(incident);
     }
     out
 }
@@ -261,6 +274,14 @@ pub enum Evidence {
     Mailbox {
         address: String,
     },
+    Url {
+        url: String,
+    },
+    AnalyzedMessage {
+        subject: String,
+        network_message_id: String,
+        sender: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -274,6 +295,11 @@ pub struct Alert {
     pub techniques: Vec<String>,
     pub created: OffsetDateTime,
     pub evidence: Vec<Evidence>,
+    /// The device it was seen on.
+    pub host: &'static str,
+    pub detection_source: &'static str,
+    pub threat: Option<String>,
+    pub actor: Option<String>,
 }
 
 /// The incident's alerts, derived from its seed.
@@ -322,10 +348,42 @@ pub fn alerts(incident: &Incident) -> Vec<Alert> {
                     command_line: "powershell.exe -nop -w hidden -enc SQBFAFgA".to_owned(),
                     pid: 1000 + rng.below(60000) as u32,
                 }),
-                _ => evidence.push(Evidence::Mailbox {
-                    address: format!("{user}@contoso-sandbox.test"),
-                }),
+                _ => {
+                    evidence.push(Evidence::Mailbox {
+                        address: format!("{user}@contoso-sandbox.test"),
+                    });
+                    // A phish: the message, and the link in it. Derived without the generator,
+                    // so the rest of the data set stays as it was.
+                    let n = incident.alert_seed % 9000 + 1000;
+                    evidence.push(Evidence::AnalyzedMessage {
+                        subject: format!("Action required: invoice {n} overdue"),
+                        network_message_id: format!(
+                            "{:08x}-{n:04}-4e1d-9c2b-{:012x}",
+                            incident.id,
+                            incident.alert_seed & 0xFFFF_FFFF_FFFF
+                        ),
+                        sender: "billing@fabrikam-mail.test".to_owned(),
+                    });
+                    evidence.push(Evidence::Url {
+                        url: format!("https://fabrikam-mail.test/pay/{n}"),
+                    });
+                }
             }
+            let detection_source = match source.0 {
+                "microsoftDefenderForEndpoint" => "microsoftDefenderForEndpoint",
+                "microsoftDefenderForOffice365" => "microsoftDefenderForOffice365",
+                "microsoftDefenderForIdentity" => "microsoftDefenderForIdentity",
+                "microsoftDefenderForCloudApps" => "microsoftDefenderForCloudApps",
+                _ => "azureAdIdentityProtection",
+            };
+            let threat = incident
+                .alert_seed
+                .is_multiple_of(3)
+                .then(|| "Trojan:Win32/Wacatac.B!ml".to_owned());
+            let actor = incident
+                .alert_seed
+                .is_multiple_of(5)
+                .then(|| "Storm-0501".to_owned());
             Alert {
                 id: format!("da{}_{}", incident.id, n),
                 title: if n == 0 {
@@ -346,6 +404,10 @@ pub fn alerts(incident: &Incident) -> Vec<Alert> {
                     .collect(),
                 created: incident.created + Duration::seconds(n as i64 * 37),
                 evidence,
+                host,
+                detection_source,
+                threat,
+                actor,
             }
         })
         .collect()

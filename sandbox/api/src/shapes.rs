@@ -22,7 +22,7 @@ pub fn graph_incident(i: &Incident, tenant: &str, expand_alerts: bool) -> Value 
         "tenantId": tenant,
         "status": i.status,
         "incidentWebUrl": portal(i.id, tenant),
-        "redirectIncidentId": null,
+        "redirectIncidentId": i.redirect_to.map(|t| t.to_string()),
         "displayName": i.display_name,
         "createdDateTime": rfc3339(i.created),
         "lastUpdateDateTime": rfc3339(i.last_update),
@@ -32,7 +32,10 @@ pub fn graph_incident(i: &Incident, tenant: &str, expand_alerts: bool) -> Value 
         "severity": i.severity,
         "customTags": i.tags,
         "systemTags": [],
-        "description": null,
+        "description": description(i),
+        "summary": summary(i),
+        "priorityScore": priority(i),
+        "lastModifiedBy": i.assigned_to.clone().unwrap_or_else(|| "Automation".into()),
         "comments": i.comments.iter().map(graph_comment).collect::<Vec<_>>(),
     });
     if expand_alerts {
@@ -42,6 +45,38 @@ pub fn graph_incident(i: &Incident, tenant: &str, expand_alerts: bool) -> Value 
             .collect();
     }
     v
+}
+
+/// Microsoft's priority score (0–100), steady per incident.
+fn priority(i: &Incident) -> u64 {
+    if i.status == "redirected" {
+        return 0;
+    }
+    let base = match i.severity.as_str() {
+        "high" => 60,
+        "medium" => 35,
+        "low" => 15,
+        _ => 0,
+    };
+    base + i.alert_seed % 40
+}
+
+fn description(i: &Incident) -> Option<String> {
+    (i.alert_count > 0).then(|| {
+        format!(
+            "{} alert(s) correlated into this incident: {}",
+            i.alert_count, i.display_name
+        )
+    })
+}
+
+fn summary(i: &Incident) -> Option<String> {
+    (i.alert_count > 1).then(|| {
+        format!(
+            "A multi-stage attack: {} alerts on one device and one user, starting with \"{}\".",
+            i.alert_count, i.display_name
+        )
+    })
 }
 
 pub fn graph_comment(c: &crate::data::Comment) -> Value {
@@ -66,6 +101,13 @@ fn graph_alert(a: &Alert, i: &Incident, tenant: &str) -> Value {
         "mitreTechniques": a.techniques,
         "createdDateTime": rfc3339(a.created),
         "lastUpdateDateTime": rfc3339(i.last_update),
+        "firstActivityDateTime": rfc3339(a.created - time::Duration::minutes(12)),
+        "lastActivityDateTime": rfc3339(a.created - time::Duration::minutes(2)),
+        "description": format!("{} was seen on {}. It is typical of {} activity.", a.title, a.host, a.category),
+        "recommendedActions": "1. Isolate the device.\n2. Reset the user's credentials.\n3. Review the device timeline for related activity.",
+        "detectionSource": a.detection_source,
+        "threatDisplayName": a.threat,
+        "actorDisplayName": a.actor,
         "comments": [],
         "evidence": a.evidence.iter().map(|e| graph_evidence(e, a)).collect::<Vec<_>>(),
     })
@@ -73,8 +115,26 @@ fn graph_alert(a: &Alert, i: &Incident, tenant: &str) -> Value {
 
 fn graph_evidence(e: &Evidence, a: &Alert) -> Value {
     let common = |kind: &str| {
+        let (verdict, roles, remediation) = match e {
+            Evidence::Device { risk, .. } if risk == "high" => {
+                ("malicious", vec!["compromised"], "notRemediated")
+            }
+            Evidence::Device { .. } => ("suspicious", vec!["compromised"], "none"),
+            Evidence::User { .. } => ("suspicious", vec!["compromised"], "none"),
+            Evidence::File { .. } => ("malicious", vec!["attacker"], "prevented"),
+            Evidence::Ip { .. } => ("suspicious", vec!["attacker"], "none"),
+            Evidence::Url { .. } => ("malicious", vec!["attacker"], "blocked"),
+            Evidence::Process { .. } => ("suspicious", vec![], "none"),
+            Evidence::Mailbox { .. } => ("noThreatsFound", vec!["contextual"], "none"),
+            Evidence::AnalyzedMessage { .. } => ("malicious", vec!["contextual"], "remediated"),
+        };
+        let tags: Vec<&str> = if verdict == "malicious" {
+            vec!["Sandbox detonation"]
+        } else {
+            vec![]
+        };
         json!({ "@odata.type": format!("#microsoft.graph.security.{kind}"), "createdDateTime": rfc3339(a.created),
-                "verdict": "suspicious", "remediationStatus": "none", "roles": [], "tags": [] })
+                "verdict": verdict, "remediationStatus": remediation, "roles": roles, "detailedRoles": [], "tags": tags })
     };
     let mut v;
     match e {
@@ -112,6 +172,22 @@ fn graph_evidence(e: &Evidence, a: &Alert) -> Value {
             v = common("mailboxEvidence");
             v["primaryAddress"] = json!(address);
         }
+        Evidence::Url { url } => {
+            v = common("urlEvidence");
+            v["url"] = json!(url);
+        }
+        Evidence::AnalyzedMessage {
+            subject,
+            network_message_id,
+            sender,
+        } => {
+            v = common("analyzedMessageEvidence");
+            v["subject"] = json!(subject);
+            v["networkMessageId"] = json!(network_message_id);
+            v["p1Sender"] = json!({ "emailAddress": sender, "displayName": null, "domainName": "fabrikam-mail.test" });
+            v["deliveryAction"] = json!("delivered");
+            v["deliveryLocation"] = json!("inbox");
+        }
     }
     v
 }
@@ -134,7 +210,7 @@ pub fn defender_incident(i: &Incident) -> Value {
     json!({
         "incidentId": i.id,
         "incidentUri": format!("https://security.microsoft.com/incidents/{}", i.id),
-        "redirectIncidentId": null,
+        "redirectIncidentId": i.redirect_to,
         "incidentName": i.display_name,
         "createdTime": rfc3339(i.created),
         "lastUpdateTime": rfc3339(i.last_update),
@@ -163,6 +239,10 @@ fn defender_alert(a: &Alert, i: &Incident) -> Value {
             Evidence::Ip { address } => entities.push(entity("Ip", &[("ipAddress", json!(address))])),
             Evidence::Process { command_line, pid } => entities.push(entity("Process", &[("processCommandLine", json!(command_line)), ("processId", json!(pid))])),
             Evidence::Mailbox { address } => entities.push(entity("MailBox", &[("mailboxAddress", json!(address))])),
+            Evidence::Url { url } => entities.push(entity("Url", &[("url", json!(url))])),
+            Evidence::AnalyzedMessage { subject, sender, .. } => {
+                entities.push(entity("MailMessage", &[("subject", json!(subject)), ("sender", json!(sender))]))
+            }
         }
     }
     json!({
@@ -172,7 +252,13 @@ fn defender_alert(a: &Alert, i: &Incident) -> Value {
         "creationTime": rfc3339(a.created),
         "lastUpdatedTime": rfc3339(i.last_update),
         "title": a.title,
+        "description": format!("{} was seen on {}. It is typical of {} activity.", a.title, a.host, a.category),
         "category": a.category,
+        "detectionSource": a.detection_source,
+        "threatFamilyName": a.threat,
+        "actorName": a.actor,
+        "firstActivity": rfc3339(a.created - time::Duration::minutes(12)),
+        "lastActivity": rfc3339(a.created - time::Duration::minutes(2)),
         "status": match a.status.as_str() { "new" => "New".to_owned(), s => pascal(s) },
         "severity": pascal(&a.severity),
         "assignedTo": i.assigned_to,
