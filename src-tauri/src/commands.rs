@@ -16,6 +16,7 @@ use idesk_core::incidents::export::ExportFormat;
 use idesk_core::incidents::model::{Incident, IncidentDetail, Update};
 use idesk_core::incidents::portal;
 use idesk_core::incidents::queue::{Overview, QueuePage, QueueQuery, Shown};
+use idesk_core::incidents::report::ReportFormat;
 use idesk_core::settings::Settings;
 use idesk_core::Error;
 use serde::{Deserialize, Serialize};
@@ -439,6 +440,55 @@ pub async fn export_incidents(
     })
     .await
     .map_err(|e| Error::task("export", e))??;
+    Ok(Some(shown))
+}
+
+/// A report of these incidents (Markdown or HTML), to copy.
+#[tauri::command]
+#[specta::specta]
+pub async fn incident_report(
+    state: State<'_, AppState>,
+    ids: Vec<String>,
+    format: ReportFormat,
+) -> IpcResult<String> {
+    Ok(state.desk()?.report(&ids, format).await?)
+}
+
+/// A report of these incidents saved through a save dialog. Returns where the file went, or
+/// nothing when the user cancelled.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_report(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    ids: Vec<String>,
+    format: ReportFormat,
+) -> IpcResult<Option<String>> {
+    let text = state.desk()?.report(&ids, format).await?;
+    let ext = format.extension();
+    let name = match ids.as_slice() {
+        [one] if one.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => {
+            format!("incident-{one}.{ext}")
+        }
+        _ => format!("incidents-report.{ext}"),
+    };
+    let (tx, rx) = oneshot::channel();
+    app.dialog()
+        .file()
+        .set_file_name(name)
+        .add_filter(ext.to_uppercase(), &[ext])
+        .save_file(move |path| {
+            let _ = tx.send(path);
+        });
+    let Some(path) = chosen(rx, "cannot save there").await? else {
+        return Ok(None);
+    };
+    let shown = path.display().to_string();
+    tokio::task::spawn_blocking(move || {
+        idesk_core::files::write_atomically(&path, text.as_bytes())
+    })
+    .await
+    .map_err(|e| Error::task("report", e))??;
     Ok(Some(shown))
 }
 

@@ -39,6 +39,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::update_incident,
             commands::token_info,
             commands::export_incidents,
+            commands::incident_report,
+            commands::save_report,
             commands::open_portal,
             commands::test_connection,
             commands::add_profile,

@@ -13,6 +13,8 @@ const service = process.env.IDESK_KEYCHAIN_SERVICE;
 const tenant = / tenant=(\S+)/.exec(process.env.IDESK_SANDBOX)[1];
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const expected = JSON.parse(execFileSync(path.join(root, 'target/debug/sandbox-api'), ['dump', '--tenant', tenant]));
+/** What the queue lists: merged incidents (status redirected) only when asked for. */
+const listed = expected.filter((i) => i.status !== 'redirected');
 const STATUS = { active: 'Active', inProgress: 'In progress', resolved: 'Resolved' };
 
 // secret-tool prints secrets on stdout and attributes on stderr: keep both.
@@ -112,9 +114,10 @@ try {
   await step('shows exactly the sandbox data set', async () => {
     await choosePreset(b, 'All incidents');
     const rows = await allRows(b);
-    const byId = new Map(expected.map((i) => [i.id, i]));
+    const byId = new Map(listed.map((i) => [i.id, i]));
+    assert.ok(listed.length < expected.length, 'the data set has merged incidents, left out of the queue');
     const shown = await (await b.$('[data-testid="shown"]')).getText();
-    assert.equal(rows.length, expected.length, `one row per incident, all pages fetched (${shown}, collected ${rows.length})`);
+    assert.equal(rows.length, listed.length, `one row per incident, all pages fetched (${shown}, collected ${rows.length})`);
     assert.deepEqual(new Set(rows.map((r) => r.id)), new Set(byId.keys()), 'the same incident ids');
     for (const r of rows) {
       const e = byId.get(r.id);
@@ -134,12 +137,12 @@ try {
   await step('the default view is active and in progress, not informational', async () => {
     await choosePreset(b, 'Active and in progress');
     const rows = await allRows(b);
-    const want = expected.filter((i) => ['active', 'inProgress'].includes(i.status) && i.severity !== 'informational');
+    const want = listed.filter((i) => ['active', 'inProgress'].includes(i.status) && i.severity !== 'informational');
     assert.deepEqual(new Set(rows.map((r) => r.id)), new Set(want.map((i) => i.id)));
   });
 
   await step('opens an incident with alerts, evidence and its hostile text as text', async () => {
-    const hostile = expected.find((i) => i.displayName.startsWith('<img'));
+    const hostile = listed.find((i) => i.displayName.startsWith('<img'));
     await (await b.$('[data-testid="search"]')).setValue(hostile.id);
     await choosePreset(b, 'All incidents');
     const row = await b.$(`[data-testid="incident-row"][data-id="${hostile.id}"]`);
@@ -154,7 +157,7 @@ try {
   });
 
   await step('triage round trip: assign to me, the API has it, the queue shows it after refresh', async () => {
-    const target = expected.find((i) => i.status === 'active' && !i.assignedTo && i.severity === 'high');
+    const target = listed.find((i) => i.status === 'active' && !i.assignedTo && i.severity === 'high');
     await (await b.$('[data-testid="search"]')).setValue(target.id);
     const row = await b.$(`[data-testid="incident-row"][data-id="${target.id}"]`);
     await row.waitForExist({ timeout: 10000 });
@@ -176,7 +179,7 @@ try {
   });
 
   await step('unassigns in the detail view: the API holds no assignee', async () => {
-    const target = expected.find((i) => i.status === 'inProgress' && i.assignedTo);
+    const target = listed.find((i) => i.status === 'inProgress' && i.assignedTo);
     await (await b.$('[data-testid="search"]')).setValue(target.id);
     await choosePreset(b, 'All incidents');
     const row = await b.$(`[data-testid="incident-row"][data-id="${target.id}"]`);
@@ -218,7 +221,7 @@ try {
     assert.ok(note.actions.includes('default'), 'a click opens it');
 
     // A change by another analyst: in the feed, unseen.
-    const other = expected.find((i) => i.status === 'active' && !i.assignedTo && i.severity === 'medium');
+    const other = listed.find((i) => i.status === 'active' && !i.assignedTo && i.severity === 'medium');
     await live({ kind: 'reassign', id: Number(other.id), assignTo: 'bob@contoso-sandbox.test' });
     await (await b.$('[data-testid="changes-toggle"]')).click();
     const group = await b.$(`[data-testid="change-group"][data-id="${other.id}"]`);
@@ -237,13 +240,73 @@ try {
   });
 
   await step('a link opens its incident in the running app; a second launch hands over and exits', async () => {
-    const target = expected.find((i) => i.status === 'resolved');
+    const target = listed.find((i) => i.status === 'resolved');
     const second = spawnSync(app, [`incidentdesk://${tenant}/incident/${target.id}`], { env: process.env, timeout: 30000, encoding: 'utf8' });
     assert.equal(second.status, 0, `the second launch exits at once (${second.error ?? second.stderr.slice(-500)})`);
     await b.waitUntil(async () => (await (await b.$('[data-testid="detail-title"]')).getText().catch(() => '')) === target.displayName,
       { timeout: 15000, timeoutMsg: 'the link did not open its incident in the running app' });
     assert.equal(spawnSync('pgrep', ['-xc', 'incident-desk'], { encoding: 'utf8' }).stdout.trim(), '1', 'one instance');
     await b.keys(['Escape']);
+  });
+
+  await step('bulk triage in the window: a selection with a changed and a merged incident; the sandbox holds what the summary says', async () => {
+    // Incidents no other step touches: a merged one and two open ones whose IDs share its prefix.
+    const used = new Set([
+      listed.find((i) => i.status === 'active' && !i.assignedTo && i.severity === 'high'),
+      listed.find((i) => i.status === 'inProgress' && i.assignedTo),
+      listed.find((i) => i.status === 'active' && !i.assignedTo && i.severity === 'medium'),
+    ].map((i) => i.id));
+    let group;
+    for (const merged of expected.filter((i) => i.status === 'redirected')) {
+      const prefix = merged.id.slice(0, -1);
+      const open = listed.filter((i) => i.id.length === merged.id.length && i.id.startsWith(prefix) && ['active', 'inProgress'].includes(i.status) && !used.has(i.id));
+      if (open.length >= 2) {
+        group = { prefix, merged, saved: open[0], changed: open[1] };
+        break;
+      }
+    }
+    assert.ok(group, 'the data set has a merged incident beside two open ones');
+    await (await b.$('[data-testid="search"]')).setValue(group.prefix);
+    await choosePreset(b, 'All incidents');
+    await (await b.$('summary*=Status')).click();
+    await (await b.$('[data-testid="show-merged"]')).click();
+    await (await b.$('summary*=Status')).click();
+    for (const i of [group.merged, group.saved, group.changed]) {
+      const check = await b.$(`[data-testid="incident-row"][data-id="${i.id}"] [data-testid="row-check"]`);
+      await check.waitForExist({ timeout: 10000 });
+      await check.click();
+    }
+    await b.waitUntil(async () => (await (await b.$('[data-testid="bulk-count"]')).getText()) === '3', { timeout: 10000, timeoutMsg: 'three selected' });
+    // Changed elsewhere after it was shown: a new alert.
+    await live({ kind: 'newAlert', id: Number(group.changed.id) });
+    // The confirmation shows the count first; answered here, as a person would.
+    await b.execute(() => { window.__asked = []; window.confirm = (m) => (window.__asked.push(m), true); });
+    await (await b.$('[data-testid="bulk-add-tag"]')).setValue('bulk-window');
+    await (await b.$('[data-testid="bulk-apply"]')).click();
+    const result = await b.$('[data-testid="bulk-result"]');
+    await result.waitForExist({ timeout: 30000 });
+    assert.match((await b.execute(() => window.__asked))[0], /^Apply to 3 incidents\?/);
+    assert.match(await result.getText(), /Saved 1 · skipped 2 · failed 0/);
+    const skipped = await (await b.$('[data-testid="bulk-skipped"]')).getText();
+    assert.ok(skipped.includes(`#${group.merged.id}: merged into #${group.merged.redirectIncidentId}`), skipped);
+    assert.ok(skipped.includes(`#${group.changed.id}: the incident changed since you opened it`), skipped);
+    assert.ok((await peek(group.saved.id)).customTags.includes('bulk-window'), 'the sandbox holds the saved change');
+    assert.ok(!(await peek(group.changed.id)).customTags.includes('bulk-window'), 'the changed one was not overwritten');
+    assert.ok(!(await peek(group.merged.id)).customTags.includes('bulk-window'), 'the merged one was not changed');
+
+    // The merged incident says where it went, and links there.
+    await (await b.$('[data-testid="bulk-clear"]')).click();
+    await (await b.$(`[data-testid="incident-row"][data-id="${group.merged.id}"]`)).doubleClick();
+    const banner = await b.$('[data-testid="merged"]');
+    await banner.waitForExist({ timeout: 15000 });
+    assert.match(await banner.getText(), new RegExp(`Merged into #${group.merged.redirectIncidentId}`));
+    await (await b.$('[data-testid="merged-into"]')).click();
+    const into = expected.find((i) => i.id === group.merged.redirectIncidentId);
+    await b.waitUntil(async () => (await (await b.$('[data-testid="detail-title"]')).getText().catch(() => '')) === into.displayName,
+      { timeout: 15000, timeoutMsg: 'the link did not open the incident it was merged into' });
+    await b.keys(['Escape']);
+    await b.execute(() => { const s = document.querySelector('[data-testid="search"]'); s.value = ''; s.dispatchEvent(new Event('input', { bubbles: true })); });
+    await choosePreset(b, 'Active and in progress');
   });
 
   await step('keeps the refresh token in the keychain', async () => {
@@ -267,10 +330,10 @@ try {
     const banner = await b.$('[data-testid="offline-banner"]');
     await banner.waitForExist({ timeout: 60000 });
     assert.match(await banner.getText(), /^Offline — last synced \d{1,2}:\d{2}.*· retrying/, 'the banner names the last sync');
-    assert.equal(await (await b.$('[data-testid="count"]')).getText(), `${expected.length + madeLive} incidents`, 'every cached incident');
+    assert.equal(await (await b.$('[data-testid="count"]')).getText(), `${listed.length + madeLive} incidents`, 'every cached incident but the merged');
     assert.match(await (await b.$('[data-testid="account"]')).getText(), /^alice@/, 'the account of the last sync');
     assert.equal(await b.execute(() => document.querySelector('[data-testid="startup-error"]')), null, 'never "cannot start"');
-    const hostile = expected.find((i) => i.displayName.startsWith('<img'));
+    const hostile = listed.find((i) => i.displayName.startsWith('<img'));
     await (await b.$('[data-testid="search"]')).setValue(hostile.id);
     await choosePreset(b, 'All incidents');
     const row = await b.$(`[data-testid="incident-row"][data-id="${hostile.id}"]`);

@@ -43,6 +43,7 @@ grep -q 'attribute.username = refresh-token:e2e$' <<< "$(keychain)" \
 "$IDESK" incidents --format json --output "$out/all.json" 2>> "$E2E_WORK/logs/cli.log"
 "$IDESK" incidents --since 48h --format json > "$out/recent.json" 2>> "$E2E_WORK/logs/cli.log"
 "$IDESK" incidents --format csv --output "$out/all.csv" 2>> "$E2E_WORK/logs/cli.log"
+"$IDESK" incidents --show-merged --format json --output "$out/with-merged.json" 2>> "$E2E_WORK/logs/cli.log"
 "$API" dump --tenant "$tenant" > "$out/expected.json"
 
 python3 - "$out" <<'PY'
@@ -51,9 +52,15 @@ out = sys.argv[1]
 status = json.load(open(f"{out}/status.json"))
 assert status["signedIn"] is True and status["account"]["username"].startswith("alice@"), status
 assert not any(k.lower().endswith("token") for k in status), f"status must not carry tokens: {list(status)}"
-expected = {i["id"]: i for i in json.load(open(f"{out}/expected.json"))}
+everything = json.load(open(f"{out}/expected.json"))
+# Merged incidents (status redirected) are listed only when asked for.
+merged = {i["id"] for i in everything if i["status"] == "redirected"}
+assert merged and all(i["redirectIncidentId"] for i in everything if i["id"] in merged), "the data set has merged incidents"
+expected = {i["id"]: i for i in everything if i["id"] not in merged}
 got = json.load(open(f"{out}/all.json"))
 assert len(got) == len(expected) and {i["id"] for i in got} == set(expected), f"listed {len(got)} of {len(expected)} incidents"
+with_merged = json.load(open(f"{out}/with-merged.json"))
+assert {i["id"] for i in with_merged} == set(expected) | merged, "--show-merged lists the merged ones too"
 for i in got:
     e = expected[i["id"]]
     assert (i["displayName"], i["severity"], i["status"]) == (e["displayName"], e["severity"], e["status"]), (i, e)
@@ -190,6 +197,20 @@ set -e
 grep -q '^0 saved, 3 skipped, 1 failed' <<< "$again" || fail "a repeated bulk update: $again"
 grep -q "^skipped $first_id: already as asked" <<< "$again" || fail "skipped incidents are named with the reason: $again"
 grep -q '^failed  999999: ' <<< "$again" || fail "a failed incident is named: $again"
+
+# A merged incident takes no changes; --follow-merge applies the change to the incident it joined.
+read -r merged_id merged_into < <(python3 -c 'import json,sys; i=next(i for i in json.load(open(sys.argv[1])) if i["status"] == "redirected"); print(i["id"], i["redirectIncidentId"])' "$out/with-merged.json")
+set +e
+refused=$("$IDESK" update "$merged_id" --comment "on the merged one" 2>&1); rc=$?
+set -e
+[ "$rc" = 4 ] || fail "a change to a merged incident exited $rc, expected 4: $refused"
+grep -q "merged into #$merged_into" <<< "$refused" || fail "the refusal names the incident it joined: $refused"
+"$IDESK" update "$merged_id" --follow-merge --comment "followed the merge" > /dev/null 2>> "$E2E_WORK/logs/cli.log" \
+  || fail "update --follow-merge failed"
+curl -fsS "$api_origin/_sandbox/incidents/$merged_into" | python3 -c 'import json,sys; c=[x["comment"] for x in json.load(sys.stdin)["comments"]]; assert "followed the merge" in c, c' \
+  || fail "--follow-merge did not comment on the incident it joined"
+curl -fsS "$api_origin/_sandbox/incidents/$merged_id" | python3 -c 'import json,sys; c=[x["comment"] for x in json.load(sys.stdin)["comments"]]; assert not any("merge" in x for x in c), c' \
+  || fail "the merged incident itself was changed"
 
 "$IDESK" sign-out > /dev/null 2>> "$E2E_WORK/logs/cli.log"
 if grep -q 'refresh-token:e2e' <<< "$(keychain)"; then

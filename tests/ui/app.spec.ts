@@ -11,6 +11,7 @@ import {
   type Account,
   type Change,
   type Alert,
+  type Evidence,
   type AppView,
   type Handlers,
   type Incident,
@@ -33,7 +34,7 @@ function incident(id: number, over: Partial<Incident> = {}): Incident {
     id: String(id), displayName: `Incident ${id}`, severity: 'medium', status: 'active', assignedTo: null,
     classification: 'unknown', determination: 'unknown', created: '2026-11-19T08:00:00Z', lastUpdate: `2026-11-20T${String(10 + (id % 10)).padStart(2, '0')}:00:00Z`,
     tags: [], systemTags: [], webUrl: `https://security.microsoft.com/incidents/${id}`, redirectIncidentId: null, comments: [],
-    alertCount: null, serviceSources: [], categories: [], ...over,
+    alertCount: null, serviceSources: [], categories: [], priorityScore: null, lastModifiedBy: null, ...over,
   };
 }
 
@@ -45,10 +46,16 @@ const INCIDENTS: Incident[] = [
   incident(105, { displayName: 'Just informational', severity: 'informational' }),
 ];
 
+/** Evidence as the core gives it: its key decides what is the same entity. */
+function evidence(kind: string, title: string, over: Partial<Evidence> = {}): Evidence {
+  return { kind, title, key: `${kind}:${title.toLowerCase()}`, verdict: null, roles: [], remediationStatus: null, tags: [], details: [], ...over };
+}
+
 const ALERT: Alert = {
   id: 'a1', title: 'Suspicious PowerShell', severity: 'high', status: 'new', category: 'Execution', serviceSource: 'microsoftDefenderForEndpoint',
   mitreTechniques: ['T1059.001'], created: '2026-11-19T08:00:00Z', webUrl: null,
-  evidence: [{ kind: 'device', title: 'wks-01', details: [['osPlatform', 'Windows11']] }, { kind: 'file', title: '<svg onload=alert(2)>.js', details: [] }],
+  evidence: [evidence('device', 'wks-01', { details: [['osPlatform', 'Windows11']] }), evidence('file', '<svg onload=alert(2)>.js')],
+  description: null, recommendedActions: null, detectionSource: null, threatDisplayName: null, actorDisplayName: null, firstActivity: null, lastActivity: null,
 };
 
 /** A signed-in view of the sandbox profile, with changes. */
@@ -72,11 +79,12 @@ const signedIn: Handlers = {
   getIncident: (id) => {
     const incident = mock.state.incidents.find((i) => i.id === id);
     if (!incident) throw mock.error('api_error', `the incident API answered 404 for incident ${id}`);
-    return { incident, alerts: mock.data.alerts?.[id] ?? [], fromCache: false };
+    return { incident, alerts: mock.data.alerts?.[id] ?? [], summary: null, description: null, history: [], fromCache: false };
   },
   updateIncident: (id, u, seen) => {
     const i = mock.state.incidents.find((x) => x.id === id);
     if (!i) throw mock.error('api_error', `the incident API answered 404 for incident ${id}`);
+    if (i.status === 'redirected') throw mock.error('merged', `incident ${id} was merged into #${i.redirectIncidentId}: change that incident instead`);
     if (seen !== null && seen !== i.lastUpdate) {
       throw mock.error('conflict', `the incident changed since you opened it (now ${i.status}, assigned to ${i.assignedTo ?? 'nobody'}, updated ${i.lastUpdate})`);
     }
@@ -297,7 +305,7 @@ test('offline: the cached queue stays read-only, the desk retries after 5 s then
     getIncident: (id) => {
       const incident = mock.state.stored.find((i) => i.id === id);
       if (!incident) throw mock.error('api_error', 'not cached');
-      return { incident, alerts: [], fromCache: true };
+      return { incident, alerts: [], summary: null, description: null, history: [], fromCache: true };
     },
   }, data({ stored: INCIDENTS.slice(0, 3), syncedAt: '2026-11-20T11:00:00Z' }));
   await page.goto('/');
@@ -843,6 +851,11 @@ test('bulk triage: select with ctrl, shift and x, apply one change, each inciden
   page.on('dialog', (d) => d.accept());
   await page.goto('/');
   await page.getByTestId('presets').selectOption('All incidents');
+  // Merged incidents are left out until asked for.
+  await expect(rows(page)).toHaveCount(5);
+  await page.locator('summary', { hasText: 'Status' }).click();
+  await page.getByTestId('show-merged').check();
+  await page.locator('summary', { hasText: 'Status' }).click();
   await expect(rows(page)).toHaveCount(6);
   const ids = await rows(page).evaluateAll((r) => r.map((x) => (x as HTMLElement).dataset.id!));
   // Ctrl-click the first, shift-click the third: the first three; x toggles the selected row.
@@ -867,12 +880,107 @@ test('bulk triage: select with ctrl, shift and x, apply one change, each inciden
   await expect(page.getByTestId('bulk-skipped')).toContainText('#106: merged into #101');
   await expect(page.getByTestId('bulk-skipped')).toContainText('#103: the incident changed since you opened it');
   const [[targets, edit]] = await calls(page, 'updateIncidents');
-  expect(edit).toEqual({ status: 'inProgress', addTags: ['bulk'] });
+  expect(edit).toEqual({ status: 'inProgress', addTags: ['bulk'], followMerges: false });
   expect(targets.find((t) => t.id === '101')?.seenLastUpdate, 'each carries what the analyst saw').toBe(INCIDENTS[0].lastUpdate);
   // What was saved leaves the selection; the skipped stay, to look at or retry.
   await expect(page.getByTestId('bulk-count')).toHaveText('2');
   await page.getByTestId('bulk-clear').click();
   await expect(page.getByTestId('bulk')).toHaveCount(0);
+});
+
+test('the detail is deep enough to decide: summary, alerts, every evidence type with verdict and roles, a timeline; a merged incident says where it went', async ({ page }) => {
+  const kinds = ['device', 'user', 'file', 'process', 'ip', 'url', 'mailbox', 'analyzedMessage', 'mailCluster', 'cloudApplication', 'oauthApplication',
+    'registryKey', 'registryValue', 'securityGroup', 'azureResource', 'blob', 'kubernetesPod', 'someFuture'];
+  const everyKind: Alert = {
+    ...ALERT,
+    description: HOSTILE,
+    recommendedActions: '1. Isolate the device.\n2. Reset the password.',
+    detectionSource: 'antivirus',
+    threatDisplayName: 'Trojan:Win32/Wacatac',
+    actorDisplayName: 'Storm-0501',
+    firstActivity: '2026-11-19T07:48:00Z',
+    lastActivity: '2026-11-19T07:58:00Z',
+    evidence: [
+      ...kinds.map((k) => evidence(k, `${k} one`, { verdict: k === 'file' ? 'malicious' : 'suspicious', roles: k === 'device' ? ['compromised'] : [] })),
+      // Two values of one registry key: one title, two entities.
+      evidence('registryValue', 'Run', { key: 'registryValue:hklm\\run|a' }),
+      evidence('registryValue', 'Run', { key: 'registryValue:hklm\\run|b' }),
+      evidence('file', HOSTILE, { tags: ['Detonated'], remediationStatus: 'prevented' }),
+    ],
+  };
+  // The same device in a second alert is one entity.
+  const second: Alert = { ...ALERT, id: 'a2', title: 'Second alert', created: '2026-11-19T08:05:00Z', evidence: [evidence('device', 'device one')] };
+  const incidents = [...INCIDENTS, incident(107, { displayName: 'Merged into the ransomware one', status: 'redirected', redirectIncidentId: '101', priorityScore: 0 })];
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await mockIpc(page, {
+    ...signedIn,
+    getIncident: (id) => {
+      const incident = mock.state.incidents.find((i) => i.id === id)!;
+      const history: Change[] = id === '101'
+        ? [{ seq: 1, incidentId: '101', title: incident.displayName, kind: 'severityRaised', detail: 'Medium → High', severity: 'high', assignedTo: null, mine: false, at: '2026-11-19T09:00:00Z', seen: true }]
+        : [];
+      return { incident, alerts: mock.data.alerts?.[id] ?? [], summary: id === '101' ? 'Summary: <b>not bold</b>' : null, description: null, history, fromCache: false };
+    },
+  }, data({ incidents: incidents.map((i) => (i.id === '101' ? { ...i, priorityScore: 87, lastModifiedBy: 'Automation' } : i)), alerts: { '101': [everyKind, second] } }));
+  await page.goto('/');
+  await page.locator('[data-id="101"]').dblclick();
+  await expect(page.getByTestId('detail-summary')).toHaveText('Summary: <b>not bold</b>');
+  await expect(page.getByTestId('detail-priority')).toHaveText('87 / 100');
+  await expect(page.getByTestId('alert-description').first()).toHaveText(HOSTILE);
+  await expect(page.getByTestId('alert-threat').first()).toContainText('Trojan:Win32/Wacatac');
+  await expect(page.getByTestId('alert-threat').first()).toContainText('Storm-0501');
+  await page.getByText('Recommended actions').first().click();
+  await expect(page.getByTestId('alert-recommended').first()).toContainText('Reset the password');
+  // Every kind has its section; items are told apart by key, not by title.
+  for (const k of kinds) await expect(page.getByTestId(`evidence-${k}`)).toHaveCount(1);
+  await expect(page.getByTestId('evidence-registryValue').locator('li')).toHaveCount(3);
+  await expect(page.getByTestId('evidence-device').locator('li')).toHaveCount(1);
+  await expect(page.getByTestId('evidence-file').locator('li')).toHaveCount(2);
+  await expect(page.getByTestId('evidence-file').getByTestId('verdict').first()).toHaveText('Malicious');
+  await expect(page.getByTestId('evidence-device')).toContainText('Compromised');
+  await page.getByTestId('evidence-file').locator('summary').click();
+  await expect(page.getByTestId('evidence-file').locator('li').nth(1)).toContainText('Detonated');
+  // The timeline: the alerts and the change the app saw, newest first.
+  const timeline = page.getByTestId('timeline').locator('li');
+  await expect(timeline).toHaveCount(3);
+  await expect(timeline.first()).toContainText('Medium → High');
+  await expect(timeline.nth(1)).toContainText('Alert: Second alert');
+  // Nothing of the incident's text ran.
+  expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+
+  // A merged incident: shown only when asked for, says where it went, takes no changes, links there.
+  await expect(page.locator('[data-id="107"]')).toHaveCount(0);
+  await page.getByTestId('presets').selectOption('All incidents');
+  await page.locator('summary', { hasText: 'Status' }).click();
+  await page.getByTestId('show-merged').check();
+  await page.locator('[data-id="107"]').dblclick();
+  await expect(page.getByTestId('merged')).toContainText('Merged into #101');
+  await expect(page.getByTestId('merged-read-only')).toBeVisible();
+  await expect(page.getByTestId('triage-save')).toBeDisabled();
+  await page.getByTestId('merged-into').click();
+  await expect(page.getByTestId('detail-title')).toHaveText('Ransomware activity on srv-01');
+  expect(errors).toEqual([]);
+});
+
+test('a change refused because the incident was merged meanwhile can go to the incident it joined', async ({ page }) => {
+  await mockIpc(page, signedIn, data());
+  await page.goto('/');
+  await page.locator('[data-id="102"]').dblclick();
+  await expect(page.getByTestId('detail-title')).toHaveText(HOSTILE);
+  // Merged elsewhere while the analyst reads it.
+  await page.evaluate(() => {
+    const i = mock.state.incidents.find((x) => x.id === '102')!;
+    i.status = 'redirected';
+    i.redirectIncidentId = '101';
+  });
+  await page.getByTestId('triage-comment').fill('Looked at it');
+  await page.getByTestId('triage-save').click();
+  await expect(page.getByTestId('triage-error')).toContainText('merged into #101');
+  await page.getByTestId('apply-to-target').click();
+  await expect(page.getByTestId('detail-title')).toHaveText('Ransomware activity on srv-01');
+  const writes = await calls(page, 'updateIncident');
+  expect(writes.map(([id, u]) => [id, u.comment])).toEqual([['102', 'Looked at it'], ['101', 'Looked at it']]);
 });
 
 test('the overview counts by severity and status', async ({ page }) => {

@@ -18,7 +18,7 @@ import type { Alert, AppView, Change, Incident, Overview, QueuePage, QueueQuery,
 
 export type { ErrorCode, IpcError };
 // The shapes the UI receives, as the UI names them.
-export type { Account, Alert, AppView, Change, Incident, IncidentDetail, ProfileView, SettingsView, TokenInfo } from '../../ui/src/lib/ipc';
+export type { Account, Alert, AppView, Change, Evidence, Incident, IncidentDetail, ProfileView, SettingsView, TokenInfo } from '../../ui/src/lib/ipc';
 
 type Commands = typeof commands;
 export type CommandName = keyof Commands;
@@ -117,6 +117,8 @@ function install(data: MockData, handlers: Record<string, (...args: unknown[]) =
     handlerErrors: [],
   };
   const RANK: Record<string, number> = { high: 4, medium: 3, low: 2, informational: 1 };
+  /** The stored incidents the queue counts: merged ones are left out. */
+  const shown = () => state.stored.filter((i) => i.status !== 'redirected');
   const m: PageMock = {
     data,
     state,
@@ -137,7 +139,10 @@ function install(data: MockData, handlers: Record<string, (...args: unknown[]) =
       const words = (f.search ?? '').toLowerCase().split(/\s+/).filter(Boolean);
       const since = f.updatedWithinHours ? Date.now() - f.updatedWithinHours * 3600_000 : null;
       const hit = (i: Incident) =>
-        (!f.statuses?.length || f.statuses.includes(i.status)) &&
+        // As the core: merged incidents (`redirected`) only when asked for, beside any others.
+        (i.status === 'redirected'
+          ? !!f.showMerged || !!f.statuses?.includes('redirected')
+          : !f.statuses?.length || f.statuses.includes(i.status)) &&
         (!f.severities?.length || f.severities.includes(i.severity)) &&
         (f.assignment !== 'unassigned' || !i.assignedTo) &&
         (f.assignment !== 'mine' || (!!me && (i.assignedTo ?? '').toLowerCase() === me)) &&
@@ -147,7 +152,7 @@ function install(data: MockData, handlers: Record<string, (...args: unknown[]) =
         words.every((w) => `${i.id}\n${i.displayName}\n${i.assignedTo ?? ''}\n${i.tags.join('\n')}`.toLowerCase().includes(w));
       const key = q.sort?.key ?? 'lastUpdate';
       const value = (i: Incident): string | number =>
-        key === 'severity' ? (RANK[i.severity] ?? 0) : key === 'id' ? Number(i.id) || 0 : key === 'alertCount' ? (i.alertCount ?? -1)
+        key === 'severity' ? (RANK[i.severity] ?? 0) : key === 'id' ? Number(i.id) || 0 : key === 'alertCount' ? (i.alertCount ?? -1) : key === 'priority' ? (i.priorityScore ?? -1)
           : key === 'displayName' || key === 'assignedTo' ? (i[key] ?? '').toLowerCase() : (i[key] ?? '');
       const dir = q.sort?.desc ?? true ? -1 : 1;
       const rows = state.stored.filter(hit).sort((a, b) => {
@@ -158,7 +163,7 @@ function install(data: MockData, handlers: Record<string, (...args: unknown[]) =
       });
       const offset = q.offset ?? 0;
       return {
-        total: state.stored.length,
+        total: shown().length,
         matched: rows.length,
         offset,
         rows: rows.slice(offset, offset + Math.min(q.limit ?? 0, 500)),
@@ -168,12 +173,12 @@ function install(data: MockData, handlers: Record<string, (...args: unknown[]) =
       };
     },
     overview() {
-      const count = (keys: string[], of: (i: Incident) => string) => keys.map((key) => ({ key, n: state.stored.filter((i) => of(i) === key).length }));
+      const count = (keys: string[], of: (i: Incident) => string) => keys.map((key) => ({ key, n: shown().filter((i) => of(i) === key).length }));
       const today = new Date();
       today.setUTCHours(0, 0, 0, 0);
       const days = Array.from({ length: 30 }, (_, k) => new Date(today.getTime() - (29 - k) * 86400_000).toISOString().slice(0, 10));
       return {
-        total: state.stored.length,
+        total: shown().length,
         bySeverity: count(['high', 'medium', 'low', 'informational'], (i) => i.severity),
         byStatus: count(['active', 'inProgress', 'resolved'], (i) => i.status),
         perDay: count(days, (i) => (i.created ?? '').slice(0, 10)),

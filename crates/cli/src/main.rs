@@ -20,6 +20,7 @@ use idesk_core::desk::{self, Desk};
 use idesk_core::incidents::api::DEFENDER_RETIREMENT;
 use idesk_core::incidents::bulk::{BulkEdit, BulkTarget};
 use idesk_core::incidents::model::{Classification, Determination, Status};
+use idesk_core::incidents::report::ReportFormat;
 use idesk_core::{Error, ErrorCode};
 use url::Url;
 
@@ -84,6 +85,9 @@ enum Command {
         /// Read the local cache (filled by `idesk sync`) instead of the API.
         #[arg(long)]
         offline: bool,
+        /// Also list incidents merged into another (status redirected), left out by default.
+        #[arg(long)]
+        show_merged: bool,
     },
     /// One incident with its alerts and evidence.
     Incident {
@@ -120,6 +124,22 @@ enum Command {
         tags: Vec<String>,
         #[arg(long)]
         comment: Option<String>,
+        /// A merged incident takes no changes: apply its change to the incident it was merged
+        /// into instead of skipping it.
+        #[arg(long)]
+        follow_merge: bool,
+    },
+    /// A report of incidents to paste into a ticket: summary, alert timeline, entities with
+    /// verdicts, comments, classification, portal link. Incident text is fenced (Markdown) or
+    /// escaped (HTML).
+    Report {
+        /// One or more incident IDs.
+        ids: Vec<String>,
+        #[arg(long, value_enum, default_value_t = ReportArg::Markdown)]
+        format: ReportArg,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
     },
     /// Bring the local, encrypted incident store up to date (incrementally).
     Sync {
@@ -207,6 +227,12 @@ enum RegionArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum ReportArg {
+    Markdown,
+    Html,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum ApiArg {
     Graph,
     Defender,
@@ -266,7 +292,7 @@ fn exit_code(code: ErrorCode) -> u8 {
         | ErrorCode::ConsentRequired
         | ErrorCode::ReauthRequired
         | ErrorCode::KeychainUnavailable => 3,
-        ErrorCode::ApiError | ErrorCode::Offline | ErrorCode::Conflict => 4,
+        ErrorCode::ApiError | ErrorCode::Offline | ErrorCode::Conflict | ErrorCode::Merged => 4,
         ErrorCode::Environment | ErrorCode::Internal => 1,
     }
 }
@@ -383,6 +409,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             determination,
             tags,
             comment,
+            follow_merge,
         } => {
             if let Some(from) = ids_from {
                 ids.extend(read_ids(&from)?);
@@ -410,15 +437,36 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 add_tags: tags,
                 remove_tags,
                 comment,
+                follow_merges: follow_merge,
             };
             if let [id] = ids.as_slice() {
                 // One incident: read as it is now, then written if nobody changed it since.
-                let current = desk.incident(id).await?.incident;
+                let mut current = desk.incident(id).await?.incident;
+                if let (true, Status::Redirected, Some(into)) = (
+                    follow_merge,
+                    &current.status,
+                    current.redirect_incident_id.clone(),
+                ) {
+                    esayln!(
+                        "incident {}: merged into #{}, changing that one",
+                        terminal::field(id),
+                        terminal::field(&into)
+                    );
+                    current = desk.incident(&into).await?.incident;
+                }
                 let update = edit.update_for(&current);
+                if current.status == Status::Redirected {
+                    return Err(Error::Merged {
+                        id: current.id.clone(),
+                        into: current.redirect_incident_id.clone(),
+                    });
+                }
                 if let Some(reason) = idesk_core::incidents::bulk::precheck(&current, &update) {
                     return Err(Error::Invalid(format!("incident {id}: {reason}")));
                 }
-                let updated = desk.update(id, &update, current.last_update).await?;
+                let updated = desk
+                    .update(&current.id, &update, current.last_update)
+                    .await?;
                 sayln!(
                     "{}",
                     output::render(std::slice::from_ref(&updated), output::Format::Table)?
@@ -508,6 +556,34 @@ async fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
+        Command::Report {
+            ids,
+            format,
+            output,
+        } => {
+            if ids.is_empty() {
+                return Err(Error::Invalid("name an incident ID".into()));
+            }
+            let desk = open_desk(&dirs, &config, chosen)?;
+            signed_in(&desk).await?;
+            let format = match format {
+                ReportArg::Markdown => ReportFormat::Markdown,
+                ReportArg::Html => ReportFormat::Html,
+            };
+            let text = desk.report(&ids, format).await?;
+            match output {
+                Some(path) => idesk_core::files::write_atomically(&path, text.as_bytes())?,
+                // Reports are for pasting: written as they are (fenced or escaped already).
+                None => {
+                    use std::io::Write;
+                    let mut out = std::io::stdout().lock();
+                    out.write_all(text.as_bytes())
+                        .and_then(|()| out.flush())
+                        .map_err(|e| Error::Io("standard output".into(), e))?;
+                }
+            }
+            Ok(())
+        }
         Command::Incidents {
             since,
             status,
@@ -516,6 +592,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             format,
             output,
             offline,
+            show_merged,
         } => {
             let desk = open_desk(&dirs, &config, chosen)?;
             let since = since.as_deref().map(output::parse_since).transpose()?;
@@ -532,6 +609,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 severity,
                 assigned_to,
                 me,
+                show_merged,
             };
             let mut shown: Vec<_> = all.into_iter().filter(|i| filter.keeps(i)).collect();
             shown.sort_by_key(|i| std::cmp::Reverse(i.last_update));

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 use clap::ValueEnum;
 use idesk_core::auth::oidc::Account;
 use idesk_core::config::Profile;
-use idesk_core::incidents::model::{Incident, IncidentDetail};
+use idesk_core::incidents::model::{self, Incident, IncidentDetail};
 use idesk_core::Error;
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
@@ -88,6 +88,18 @@ pub fn detail(d: &IncidentDetail) -> String {
     if let Some(url) = &i.web_url {
         out.push_str(&format!("  portal {}\n", clean(url)));
     }
+    if let Some(into) = &i.redirect_incident_id {
+        out.push_str(&format!(
+            "  merged into #{}: its alerts and triage are there\n",
+            clean(into)
+        ));
+    }
+    if let Some(p) = i.priority_score {
+        out.push_str(&format!("  priority {p}/100\n"));
+    }
+    for text in [&d.summary, &d.description].into_iter().flatten() {
+        out.push_str(&format!("  {}\n", clean(text)));
+    }
     for a in &d.alerts {
         out.push_str(&format!(
             "\n  Alert {} [{} {}] {}\n    {} {} {}\n",
@@ -99,8 +111,31 @@ pub fn detail(d: &IncidentDetail) -> String {
             a.service_source.as_deref().map(clean).unwrap_or_default(),
             clean(&a.mitre_techniques.join(" ")),
         ));
+        if let Some(text) = &a.description {
+            out.push_str(&format!("    {}\n", clean(text)));
+        }
+        for (label, value) in [
+            ("threat", &a.threat_display_name),
+            ("actor", &a.actor_display_name),
+            ("recommended", &a.recommended_actions),
+        ] {
+            if let Some(v) = value {
+                out.push_str(&format!("    {label}: {}\n", clean(v)));
+            }
+        }
         for e in &a.evidence {
-            out.push_str(&format!("    - {}: {}\n", clean(&e.kind), clean(&e.title)));
+            let mut facts: Vec<&str> = e.verdict.iter().map(String::as_str).collect();
+            facts.extend(e.roles.iter().map(String::as_str));
+            let facts = if facts.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", clean(&facts.join(", ")))
+            };
+            out.push_str(&format!(
+                "    - {}: {}{facts}\n",
+                clean(&e.kind),
+                clean(&e.title)
+            ));
         }
     }
     for c in &i.comments {
@@ -144,6 +179,9 @@ pub struct Filter {
     pub severity: Vec<String>,
     pub assigned_to: Option<String>,
     pub me: Option<String>,
+    /// Merged incidents (status `redirected`) are left out unless this is set or `status`
+    /// names `redirected`, as in the app's queue.
+    pub show_merged: bool,
 }
 
 impl Filter {
@@ -174,7 +212,13 @@ impl Filter {
                 .as_deref()
                 .is_some_and(|a| a.eq_ignore_ascii_case(upn)),
         };
-        since_ok && status_ok && severity_ok && assigned_ok
+        let merged_ok = i.status != model::Status::Redirected
+            || self.show_merged
+            || self
+                .status
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(model::Status::Redirected.as_str()));
+        since_ok && status_ok && severity_ok && assigned_ok && merged_ok
     }
 }
 

@@ -23,8 +23,9 @@ use crate::incidents::bulk::{self, BulkEdit, BulkResult, BulkTarget, NotSaved};
 use crate::incidents::cache::{Cache, Snapshot};
 use crate::incidents::changes::Change;
 use crate::incidents::export::{self, ExportFormat};
-use crate::incidents::model::{Incident, IncidentDetail, Update};
+use crate::incidents::model::{Incident, IncidentDetail, Status, Update};
 use crate::incidents::queue::{Overview, QueueIndex, QueuePage, QueueQuery, Shown};
+use crate::incidents::report::{self, ReportFormat};
 use crate::incidents::sync::{self, SyncReport};
 
 /// One profile's parts for the run.
@@ -107,7 +108,7 @@ impl Entry {
             match e.api.get(&e.session, &id).await {
                 Ok(detail) => {
                     let key = id.clone();
-                    sync::blocking(&e.cache, move |c| c.save_detail(&key, &detail.alerts)).await?;
+                    sync::blocking(&e.cache, move |c| c.save_detail(&key, &detail)).await?;
                 }
                 Err(Error::Api { status: 404, .. }) => {
                     e.forget(&id).await?;
@@ -256,6 +257,9 @@ async fn load_index(cache: Arc<Cache>, generation: u32) -> Result<QueueIndex> {
         .await
         .map_err(|e| Error::task("cache", e))?
 }
+
+/// Changes shown in an incident's timeline, at most.
+const HISTORY: usize = 100;
 
 /// Details fetched per background sync and profile, at most: within half the quota, with room
 /// for the analyst.
@@ -464,7 +468,7 @@ impl Desk {
         let e = self.ready().await?;
         let status = sync::status(&e.cache).await?;
         let total = match e.queue.read().await.as_ref() {
-            Some(index) => index.len(),
+            Some(index) => index.shown_total(),
             None => sync::blocking(&e.cache, Cache::count).await?,
         };
         Ok((status, total))
@@ -568,7 +572,8 @@ impl Desk {
     }
 
     /// One incident with its alerts and evidence, from the tenant; when the tenant cannot be
-    /// reached, as cached when it was last opened (`from_cache`).
+    /// reached, as cached when it was last opened (`from_cache`). With the changes the app's
+    /// syncs saw on it (at most `HISTORY`), for its timeline.
     pub async fn incident(&self, id: &str) -> Result<IncidentDetail> {
         let e = self.entry();
         let fetched = match self.resume().await {
@@ -576,15 +581,18 @@ impl Desk {
             Ok(None) => Err(Error::NotSignedIn),
             Err(err) => Err(err),
         };
+        let key = id.to_owned();
+        let history = || sync::blocking(&e.cache, move |c| c.changes_of(&key, HISTORY));
         match fetched {
-            Ok(detail) => {
+            Ok(mut detail) => {
                 // Kept for offline review; failing to keep it must not hide the detail.
-                if let Err(err) = sync::remember_detail(&e.cache, id, detail.alerts.clone()).await {
+                if let Err(err) = sync::remember_detail(&e.cache, id, detail.clone()).await {
                     tracing::warn!(
                         "could not cache the incident's details: {}",
                         err.user_message()
                     );
                 }
+                detail.history = history().await.unwrap_or_default();
                 Ok(detail)
             }
             Err(Error::Api {
@@ -604,9 +612,12 @@ impl Desk {
             Err(err) if err.code() == crate::ErrorCode::Offline => {
                 let incident = e.index().await?.get(id).cloned();
                 match (incident, sync::cached_detail(&e.cache, id).await?) {
-                    (Some(incident), Some(alerts)) => Ok(IncidentDetail {
+                    (Some(incident), Some(stored)) => Ok(IncidentDetail {
                         incident,
-                        alerts,
+                        alerts: stored.alerts,
+                        summary: stored.summary,
+                        description: stored.description,
+                        history: history().await.unwrap_or_default(),
                         from_cache: true,
                     }),
                     _ => Err(err),
@@ -662,6 +673,7 @@ impl Desk {
         }
         let mut result = BulkResult::default();
         let mut stop: Option<String> = None;
+        let mut followed = std::collections::HashSet::new();
         for (n, t) in targets.iter().enumerate() {
             if stop.is_none() && cancel.load(Ordering::SeqCst) {
                 stop = Some("not sent: cancelled".into());
@@ -673,19 +685,26 @@ impl Desk {
                 });
                 continue;
             }
-            let key = t.id.clone();
             let outcome = async {
-                let current = match sync::blocking(&e.cache, move |c| c.get(&key)).await? {
-                    Some(i) => i,
-                    None => e.api.get(&e.session, &t.id).await?.incident,
-                };
+                let mut current = self.as_it_is(e, &t.id).await?;
+                let mut seen = t.seen_last_update;
+                // Asked to, a merged incident's change goes to the incident it joined — once,
+                // and not when that incident is in the selection itself.
+                if edit.follow_merges && current.status == Status::Redirected {
+                    if let Some(into) = current.redirect_incident_id.clone() {
+                        if targets.iter().any(|x| x.id == into) || !followed.insert(into.clone()) {
+                            return Ok(Err(format!(
+                                "merged into #{into}, which this change already covers"
+                            )));
+                        }
+                        current = self.as_it_is(e, &into).await?;
+                        seen = None;
+                    }
+                }
                 let update = edit.update_for(&current);
                 match bulk::precheck(&current, &update) {
                     Some(reason) => Ok(Err(reason)),
-                    None => self
-                        .update(&t.id, &update, t.seen_last_update)
-                        .await
-                        .map(Ok),
+                    None => self.update(&current.id, &update, seen).await.map(Ok),
                 }
             }
             .await;
@@ -714,6 +733,32 @@ impl Desk {
             progress(n + 1, targets.len());
         }
         Ok(result)
+    }
+
+    /// An incident as stored, or as the tenant has it when the store does not hold it.
+    async fn as_it_is(&self, e: &Entry, id: &str) -> Result<Incident> {
+        let key = id.to_owned();
+        match sync::blocking(&e.cache, move |c| c.get(&key)).await? {
+            Some(i) => Ok(i),
+            None => Ok(e.api.get(&e.session, id).await?.incident),
+        }
+    }
+
+    /// A report of these incidents (Markdown or HTML), each read as `incident` reads it: from
+    /// the tenant, or as cached when it cannot be reached.
+    pub async fn report(&self, ids: &[String], format: ReportFormat) -> Result<String> {
+        if ids.is_empty() {
+            return Err(Error::Invalid("name at least one incident".into()));
+        }
+        let mut details = Vec::with_capacity(ids.len());
+        for id in ids {
+            details.push(self.incident(id).await?);
+        }
+        Ok(report::render(
+            &details,
+            format,
+            time::OffsetDateTime::now_utc(),
+        ))
     }
 
     /// The incidents of a queue view, in its order, as JSON or CSV.

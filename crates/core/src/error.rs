@@ -30,6 +30,9 @@ pub enum ErrorCode {
     ApiError,
     /// Someone else changed the incident since it was shown: the UI shows what changed.
     Conflict,
+    /// The incident was merged into another (status `redirected`) and takes no changes: the UI
+    /// offers to open that incident or apply the change there.
+    Merged,
     /// No profile is configured yet: the UI shows the first-run setup.
     NoProfile,
     /// A profile or setting is missing or invalid.
@@ -81,6 +84,9 @@ pub enum Error {
     PartlyFailed(String),
     #[error("the incident changed since you opened it (now {}, assigned to {}, updated {}): review it and try again", .0.status.as_str(), .0.assigned_to.as_deref().unwrap_or("nobody"), .0.last_update.map(crate::incidents::model::rfc3339).unwrap_or_else(|| "?".into()))]
     Conflict(Box<crate::incidents::model::Incident>),
+    /// The incident was merged into `into`: changes go to that incident, so nothing was sent.
+    #[error("incident {id} was {}", crate::incidents::bulk::merged_note(.into.as_deref()))]
+    Merged { id: String, into: Option<String> },
     #[error("refused to send the token to {0}: not the profile's API origin")]
     ForeignOrigin(String),
     #[error("the server sent a response Incident Desk cannot read: {0}")]
@@ -117,6 +123,7 @@ impl Error {
             Error::Keychain(_) => ErrorCode::KeychainUnavailable,
             Error::ClaimsChallenge => ErrorCode::ReauthRequired,
             Error::Conflict(_) => ErrorCode::Conflict,
+            Error::Merged { .. } => ErrorCode::Merged,
             Error::Network(..) => ErrorCode::Offline,
             Error::Api { .. }
             | Error::PartlyFailed(_)

@@ -5,7 +5,7 @@ const STATUS_LABELS: Record<string, string> = {
   inProgress: 'In progress',
   awaitingAction: 'Awaiting action',
   resolved: 'Resolved',
-  redirected: 'Redirected',
+  redirected: 'Merged',
 };
 
 export function statusLabel(s: Status): string {

@@ -18,9 +18,12 @@ export interface Filter {
   tag: string;
   source: string;
   search: string;
+  /** Merged incidents (status `redirected`) are left out unless asked for. Absent in older saved filters. */
+  showMerged?: boolean;
 }
 
-export const ALL_STATUSES = ['active', 'inProgress', 'awaitingAction', 'resolved', 'redirected'];
+/** The statuses the filter menu offers; merged incidents have their own switch. */
+export const ALL_STATUSES = ['active', 'inProgress', 'awaitingAction', 'resolved'];
 export const ALL_SEVERITIES = ['high', 'medium', 'low', 'informational'];
 
 /** The portal's default view: active and in progress, informational hidden. */
@@ -59,6 +62,7 @@ export function queryFilter(f: Filter): QueueFilter {
     tag: f.tag,
     source: f.source,
     search: f.search,
+    showMerged: !!f.showMerged,
   };
 }
 
@@ -93,6 +97,7 @@ export const COLUMNS: Column[] = [
   { key: 'serviceSources', label: 'Service sources', sortable: false, width: 12 },
   { key: 'categories', label: 'Categories', sortable: false, width: 10 },
   { key: 'alertCount', label: 'Alerts', sortable: true, width: 4.5 },
+  { key: 'priority', label: 'Priority', sortable: true, width: 5 },
   { key: 'created', label: 'Created', sortable: true, width: 7 },
   { key: 'lastUpdate', label: 'Last update', sortable: true, width: 7 },
 ];
@@ -143,6 +148,8 @@ export function cellText(i: Incident, key: string, now: Date): string {
       return i.categories.join(', ');
     case 'alertCount':
       return i.alertCount == null ? '—' : String(i.alertCount);
+    case 'priority':
+      return i.priorityScore == null ? '—' : String(i.priorityScore);
     case 'created':
       return relativeTime(i.created, now);
     case 'lastUpdate':

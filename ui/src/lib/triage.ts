@@ -1,6 +1,6 @@
 // What the detail view derives from an incident: the triage change to send, and evidence grouped
 // by kind. Plain functions, kept out of the component.
-import type { Alert, Incident, Update } from './ipc';
+import type { Alert, Evidence, Incident, IncidentDetail, Update } from './ipc';
 
 export interface TriageForm {
   status: string;
@@ -34,22 +34,39 @@ export function changes(i: Incident, f: TriageForm): Update {
   return u;
 }
 
-export interface EvidenceItem {
-  title: string;
-  details: [string, string][];
-}
-
-/** Evidence of all alerts, grouped by kind (device, user, file, ...), each item once. */
-export function evidenceByKind(alerts: Alert[]): [string, EvidenceItem[]][] {
-  const groups = new Map<string, EvidenceItem[]>();
+/**
+ * Evidence of all alerts, grouped by kind (device, user, file, ...), each entity once: items are
+ * the same when their keys are (the API's IDs, hashes, addresses), never because their titles are.
+ */
+export function evidenceByKind(alerts: Alert[]): [string, Evidence[]][] {
+  const groups = new Map<string, Evidence[]>();
+  const seen = new Set<string>();
   for (const a of alerts) {
     for (const e of a.evidence) {
+      if (seen.has(e.key)) continue;
+      seen.add(e.key);
       const list = groups.get(e.kind) ?? [];
-      if (!list.some((x) => x.title === e.title)) list.push({ title: e.title, details: e.details });
+      list.push(e);
       groups.set(e.kind, list);
     }
   }
   return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b));
+}
+
+export interface TimelineEntry {
+  at: string;
+  kind: 'alert' | 'comment' | 'change';
+  /** Attacker-influenced text: rendered as text. */
+  text: string;
+}
+
+/** The incident's story, newest first: its alerts, its comments, and the changes the app saw. */
+export function timeline(d: IncidentDetail): TimelineEntry[] {
+  const out: TimelineEntry[] = [];
+  for (const a of d.alerts) if (a.created) out.push({ at: a.created, kind: 'alert', text: `Alert: ${a.title}` });
+  for (const c of d.incident.comments) if (c.created) out.push({ at: c.created, kind: 'comment', text: `${c.author ?? 'Someone'} commented: ${c.text}` });
+  for (const h of d.history) out.push({ at: h.at, kind: 'change', text: h.detail });
+  return out.sort((x, y) => Date.parse(y.at) - Date.parse(x.at));
 }
 
 export function techniques(alerts: Alert[]): string[] {

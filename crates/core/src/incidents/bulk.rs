@@ -22,6 +22,8 @@ pub struct BulkEdit {
     /// Tags taken off each incident (without regard to case).
     pub remove_tags: Vec<String>,
     pub comment: Option<String>,
+    /// A merged incident's change goes to the incident it was merged into (else it is skipped).
+    pub follow_merges: bool,
 }
 
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
@@ -108,13 +110,18 @@ impl BulkEdit {
     }
 }
 
+/// What is said of an incident merged into `into`, which takes no changes.
+pub fn merged_note(into: Option<&str>) -> String {
+    match into {
+        Some(to) => format!("merged into #{to}: change that incident instead"),
+        None => "merged into another incident: change that incident instead".into(),
+    }
+}
+
 /// Why an incident of the selection is left alone before anything is sent, if it is.
 pub fn precheck(current: &Incident, update: &Update) -> Option<String> {
     if current.status == Status::Redirected {
-        return Some(match &current.redirect_incident_id {
-            Some(to) => format!("merged into #{to}: change that incident instead"),
-            None => "merged into another incident".into(),
-        });
+        return Some(merged_note(current.redirect_incident_id.as_deref()));
     }
     if update.is_empty() {
         return Some("already as asked: nothing to change".into());
@@ -146,6 +153,8 @@ mod tests {
             alert_count: None,
             service_sources: vec![],
             categories: vec![],
+            priority_score: None,
+            last_modified_by: None,
         };
         f(&mut i);
         i

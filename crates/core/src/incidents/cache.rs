@@ -36,7 +36,7 @@ use crate::auth::token_store::TokenStore;
 use crate::config::Dirs;
 use crate::error::{Error, Result};
 use crate::incidents::changes::Change;
-use crate::incidents::model::{Alert, Incident};
+use crate::incidents::model::{Alert, Incident, IncidentDetail, Status};
 use crate::incidents::queue::{Assignment, QueuePage, QueueQuery};
 
 /// What the store holds for a profile's queue.
@@ -54,14 +54,26 @@ pub struct Snapshot {
 /// The cached alerts of the incidents opened before, by incident id.
 pub type Details = HashMap<String, Vec<Alert>>;
 
+/// A stored detail: an incident's alerts, and the texts only its detail carries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredDetail {
+    pub alerts: Vec<Alert>,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+}
+
 /// What a sync's merge did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Merged {
     /// Incidents new or different from the stored ones (rows written).
     pub changed: usize,
-    /// Incidents in the store afterwards.
+    /// Incidents in the store afterwards, merged ones left out (as the queue counts them).
     pub total: usize,
 }
+
+/// Merged incidents (status `redirected`) are left out of the queue unless asked for.
+const NOT_MERGED: &str = "status <> 'redirected'";
+const COUNT_SHOWN: &str = "SELECT count(*) FROM incidents WHERE status <> 'redirected'";
 
 /// The schema, one step per version; `PRAGMA user_version` says how many have been applied.
 const MIGRATIONS: &[&str] = &[
@@ -608,7 +620,7 @@ impl Cache {
                 Self::set_meta(tx, "account", Some(stored::account_json(a)?))?;
             }
             let total: i64 = tx
-                .query_row("SELECT count(*) FROM incidents", [], |r| r.get(0))
+                .query_row(COUNT_SHOWN, [], |r| r.get(0))
                 .map_err(db_error)?;
             Ok(Merged {
                 changed,
@@ -686,36 +698,55 @@ impl Cache {
 
     /// The change feed, newest first: changes seen after `since` (or all kept), at most `limit`.
     pub fn changes(&self, since: Option<OffsetDateTime>, limit: usize) -> Result<Vec<Change>> {
+        let since = millis(since).unwrap_or(i64::MIN);
         self.read(Vec::new(), |c| {
-            let mut stmt = c
-                .prepare(
-                    "SELECT seq, seen, body FROM changes WHERE at >= ?1 ORDER BY seq DESC LIMIT ?2",
-                )
-                .map_err(db_error)?;
-            let since = millis(since).unwrap_or(i64::MIN);
-            let rows = stmt
-                .query_map(params![since, limit as i64], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, bool>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                })
-                .map_err(db_error)?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (seq, seen, body) = row.map_err(db_error)?;
-                match serde_json::from_str::<Change>(&body) {
-                    Ok(change) => out.push(Change {
-                        seq,
-                        seen,
-                        ..change
-                    }),
-                    Err(_) => tracing::warn!("an unreadable change in the store was skipped"),
-                }
-            }
-            Ok(out)
+            Self::select_changes(
+                c,
+                "SELECT seq, seen, body FROM changes WHERE at >= ?1 ORDER BY seq DESC LIMIT ?2",
+                params![since, limit as i64],
+            )
         })
+    }
+
+    /// The changes recorded for one incident, newest first (its timeline).
+    pub fn changes_of(&self, id: &str, limit: usize) -> Result<Vec<Change>> {
+        self.read(Vec::new(), |c| {
+            Self::select_changes(
+                c,
+                "SELECT seq, seen, body FROM changes WHERE incident_id = ?1 ORDER BY seq DESC LIMIT ?2",
+                params![id, limit as i64],
+            )
+        })
+    }
+
+    fn select_changes(
+        c: &Connection,
+        sql: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<Change>> {
+        let mut stmt = c.prepare(sql).map_err(db_error)?;
+        let rows = stmt
+            .query_map(args, |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, bool>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(db_error)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, seen, body) = row.map_err(db_error)?;
+            match serde_json::from_str::<Change>(&body) {
+                Ok(change) => out.push(Change {
+                    seq,
+                    seen,
+                    ..change
+                }),
+                Err(_) => tracing::warn!("an unreadable change in the store was skipped"),
+            }
+        }
+        Ok(out)
     }
 
     /// The stored JSON of one incident (`INCIDENT_BODY`) or its details (`DETAIL_BODY`).
@@ -734,10 +765,10 @@ impl Cache {
         })
     }
 
-    /// How many incidents the store holds.
+    /// How many incidents the store holds, merged ones left out (as the queue counts).
     pub fn count(&self) -> Result<usize> {
         self.read(0, |c| {
-            c.query_row("SELECT count(*) FROM incidents", [], |r| r.get::<_, i64>(0))
+            c.query_row(COUNT_SHOWN, [], |r| r.get::<_, i64>(0))
                 .map(|n| n as usize)
                 .map_err(db_error)
         })
@@ -758,7 +789,19 @@ impl Cache {
                 args.extend(values.iter().map(|v| Value::Text(v.clone())));
             }
         };
-        list("status", &f.statuses, &mut clauses);
+        // As the queue's index: merged incidents only when asked for, beside any others.
+        let merged = Status::Redirected.as_str();
+        let show_merged = f.show_merged || f.statuses.iter().any(|s| s == merged);
+        match (f.statuses.is_empty(), show_merged) {
+            (true, false) => clauses.push(NOT_MERGED.into()),
+            (true, true) => {}
+            (false, false) => list("status", &f.statuses, &mut clauses),
+            (false, true) => {
+                let mut statuses = f.statuses.clone();
+                statuses.push(merged.to_owned());
+                list("status", &statuses, &mut clauses);
+            }
+        }
         list("severity", &f.severities, &mut clauses);
         match f.assignment {
             Assignment::Any => {}
@@ -791,7 +834,7 @@ impl Cache {
             },
             |c| {
                 let total: i64 = c
-                    .query_row("SELECT count(*) FROM incidents", [], |r| r.get(0))
+                    .query_row(COUNT_SHOWN, [], |r| r.get(0))
                     .map_err(db_error)?;
                 let matched: i64 = c
                     .query_row(
@@ -958,12 +1001,12 @@ impl Cache {
         })
     }
 
-    /// The alerts (with evidence) of one incident opened before.
-    pub fn detail(&self, id: &str) -> Result<Option<Vec<Alert>>> {
+    /// The alerts (with evidence) and texts of one incident opened before.
+    pub fn detail(&self, id: &str) -> Result<Option<StoredDetail>> {
         self.read(None, |c| {
             Ok(Self::body(c, DETAIL_BODY, id)?
                 .as_deref()
-                .and_then(stored::alerts))
+                .and_then(stored::detail))
         })
     }
 
@@ -979,24 +1022,26 @@ impl Cache {
             let mut all = HashMap::new();
             for row in rows {
                 let (id, body) = row.map_err(db_error)?;
-                if let Some(alerts) = stored::alerts(&body) {
-                    all.insert(id, alerts);
+                if let Some(d) = stored::detail(&body) {
+                    all.insert(id, d.alerts);
                 }
             }
             Ok(all)
         })
     }
 
-    /// Keeps an incident's alerts for offline review: one row.
-    pub fn save_detail(&self, id: &str, alerts: &[Alert]) -> Result<()> {
-        let body = stored::alerts_json(alerts)?;
+    /// Keeps an incident's alerts and texts for offline review: one row.
+    pub fn save_detail(&self, id: &str, detail: &IncidentDetail) -> Result<()> {
+        let body = stored::detail_json(detail)?;
+        let alerts = &detail.alerts;
         self.write(|tx| {
             let before = Self::body(tx, DETAIL_BODY, id)?;
             // Alerts the stored detail did not have are news (when there was a stored detail to
             // compare with: a first look at an incident is not).
             if let (Some(before), Some(feed)) = (before.as_deref(), Self::feed(tx)?) {
-                let known: std::collections::HashSet<String> = stored::alerts(before)
+                let known: std::collections::HashSet<String> = stored::detail(before)
                     .unwrap_or_default()
+                    .alerts
                     .into_iter()
                     .map(|a| a.id)
                     .collect();
@@ -1041,7 +1086,9 @@ mod stored {
 
     use crate::auth::oidc::Account;
     use crate::error::{Error, Result};
-    use crate::incidents::model::{parse_time, rfc3339, Alert, Comment, Evidence, Incident};
+    use crate::incidents::model::{
+        parse_time, rfc3339, Alert, Comment, Evidence, Incident, IncidentDetail,
+    };
 
     #[derive(Serialize, Deserialize)]
     struct StoredAccount {
@@ -1093,6 +1140,18 @@ mod stored {
         service_sources: Vec<String>,
         #[serde(default)]
         categories: Vec<String>,
+        #[serde(
+            default,
+            rename = "priorityScore",
+            skip_serializing_if = "Option::is_none"
+        )]
+        priority_score: Option<u32>,
+        #[serde(
+            default,
+            rename = "lastModifiedBy",
+            skip_serializing_if = "Option::is_none"
+        )]
+        last_modified_by: Option<String>,
     }
 
     #[derive(Serialize, Deserialize)]
@@ -1107,6 +1166,20 @@ mod stored {
         created: Option<String>,
         web_url: Option<String>,
         evidence: Vec<StoredEvidence>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recommended_actions: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detection_source: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        threat: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        actor: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        first_activity: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_activity: Option<String>,
     }
 
     #[derive(Serialize, Deserialize)]
@@ -1114,6 +1187,17 @@ mod stored {
         kind: String,
         title: String,
         details: Vec<(String, String)>,
+        /// Earlier versions had none: computed from the details when read.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verdict: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        roles: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        remediation: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tags: Vec<String>,
     }
 
     fn time_text(t: Option<time::OffsetDateTime>) -> Option<String> {
@@ -1152,6 +1236,8 @@ mod stored {
                 alert_count: i.alert_count,
                 service_sources: i.service_sources.clone(),
                 categories: i.categories.clone(),
+                priority_score: i.priority_score,
+                last_modified_by: i.last_modified_by.clone(),
             }
         }
     }
@@ -1184,6 +1270,8 @@ mod stored {
                 alert_count: s.alert_count,
                 service_sources: s.service_sources,
                 categories: s.categories,
+                priority_score: s.priority_score,
+                last_modified_by: s.last_modified_by,
             }
         }
     }
@@ -1207,8 +1295,20 @@ mod stored {
                         kind: e.kind.clone(),
                         title: e.title.clone(),
                         details: e.details.clone(),
+                        key: Some(e.key.clone()),
+                        verdict: e.verdict.clone(),
+                        roles: e.roles.clone(),
+                        remediation: e.remediation_status.clone(),
+                        tags: e.tags.clone(),
                     })
                     .collect(),
+                description: a.description.clone(),
+                recommended_actions: a.recommended_actions.clone(),
+                detection_source: a.detection_source.clone(),
+                threat: a.threat_display_name.clone(),
+                actor: a.actor_display_name.clone(),
+                first_activity: time_text(a.first_activity),
+                last_activity: time_text(a.last_activity),
             }
         }
     }
@@ -1229,11 +1329,25 @@ mod stored {
                     .evidence
                     .into_iter()
                     .map(|e| Evidence {
+                        key: e
+                            .key
+                            .unwrap_or_else(|| Evidence::key_of(&e.kind, &e.details)),
                         kind: e.kind,
                         title: e.title,
                         details: e.details,
+                        verdict: e.verdict,
+                        roles: e.roles,
+                        remediation_status: e.remediation,
+                        tags: e.tags,
                     })
                     .collect(),
+                description: a.description,
+                recommended_actions: a.recommended_actions,
+                detection_source: a.detection_source,
+                threat_display_name: a.threat,
+                actor_display_name: a.actor,
+                first_activity: time_of(a.first_activity),
+                last_activity: time_of(a.last_activity),
             }
         }
     }
@@ -1252,14 +1366,45 @@ mod stored {
             .map(Incident::from)
     }
 
-    pub fn alerts_json(alerts: &[Alert]) -> Result<String> {
-        json(&alerts.iter().map(StoredAlert::from).collect::<Vec<_>>())
+    /// A detail as stored: its alerts and texts. Earlier versions stored the alerts alone.
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum StoredDetailBody {
+        Full {
+            alerts: Vec<StoredAlert>,
+            #[serde(default)]
+            summary: Option<String>,
+            #[serde(default)]
+            description: Option<String>,
+        },
+        AlertsOnly(Vec<StoredAlert>),
     }
 
-    pub fn alerts(body: &str) -> Option<Vec<Alert>> {
-        serde_json::from_str::<Vec<StoredAlert>>(body)
-            .ok()
-            .map(|a| a.into_iter().map(Alert::from).collect())
+    pub fn detail_json(d: &IncidentDetail) -> Result<String> {
+        json(&StoredDetailBody::Full {
+            alerts: d.alerts.iter().map(StoredAlert::from).collect(),
+            summary: d.summary.clone(),
+            description: d.description.clone(),
+        })
+    }
+
+    pub fn detail(body: &str) -> Option<super::StoredDetail> {
+        let alerts = |a: Vec<StoredAlert>| a.into_iter().map(Alert::from).collect();
+        Some(match serde_json::from_str::<StoredDetailBody>(body).ok()? {
+            StoredDetailBody::Full {
+                alerts: a,
+                summary,
+                description,
+            } => super::StoredDetail {
+                alerts: alerts(a),
+                summary,
+                description,
+            },
+            StoredDetailBody::AlertsOnly(a) => super::StoredDetail {
+                alerts: alerts(a),
+                ..Default::default()
+            },
+        })
     }
 
     pub fn account_json(a: &Account) -> Result<String> {
@@ -1284,6 +1429,16 @@ mod stored {
     #[cfg(test)]
     mod tests {
         use super::*;
+
+        #[test]
+        fn a_detail_stored_by_an_earlier_version_reads_with_keys_computed() {
+            // Alerts alone, evidence without key or verdict.
+            let earlier = r#"[{"id":"a","title":"t","severity":"high","status":"new","category":null,"service_source":null,"mitre_techniques":[],"created":null,"web_url":null,"evidence":[{"kind":"ip","title":"203.0.113.9","details":[["ipAddress","203.0.113.9"]]}]}]"#;
+            let d = detail(earlier).unwrap();
+            assert_eq!(d.summary, None);
+            assert_eq!(d.alerts[0].evidence[0].key, "ip:203.0.113.9");
+            assert_eq!(d.alerts[0].evidence[0].verdict, None);
+        }
 
         /// An incident as the earlier cache files spelled it.
         const EARLIER: &str = r#"{"id":"7","displayName":"Ransomware","severity":"high","status":"active","assignedTo":null,"classification":"unknown","determination":"unknown","created":"2026-11-19T08:00:00.5Z","lastUpdate":"2026-11-20T10:00:00Z","tags":["t"],"systemTags":[],"webUrl":null,"redirectIncidentId":null,"comments":[{"text":"c","author":"a","created":"2026-11-20T09:00:00Z"}],"alertCount":2,"serviceSources":[],"categories":[]}"#;
@@ -1333,6 +1488,8 @@ mod tests {
             alert_count: None,
             service_sources: vec![],
             categories: vec![],
+            priority_score: None,
+            last_modified_by: None,
         }
     }
 
@@ -1350,8 +1507,32 @@ mod tests {
             evidence: vec![Evidence {
                 kind: "device".into(),
                 title: "srv-finance-42".into(),
-                details: vec![],
+                key: "device:srv-finance-42".into(),
+                verdict: Some("malicious".into()),
+                roles: vec!["compromised".into()],
+                remediation_status: None,
+                tags: vec![],
+                details: vec![("deviceDnsName".into(), "srv-finance-42".into())],
             }],
+            description: Some("PowerShell ran an encoded command.".into()),
+            recommended_actions: None,
+            detection_source: Some("antivirus".into()),
+            threat_display_name: None,
+            actor_display_name: None,
+            first_activity: None,
+            last_activity: None,
+        }
+    }
+
+    /// A detail of these alerts, as the API gives it.
+    fn detail(alerts: Vec<Alert>) -> IncidentDetail {
+        IncidentDetail {
+            incident: incident("0", TITLE, "2026-11-20T10:00:00Z"),
+            alerts,
+            summary: Some("An attack in two stages".into()),
+            description: None,
+            history: vec![],
+            from_cache: false,
         }
     }
 
@@ -1416,10 +1597,12 @@ mod tests {
         assert_eq!(cache.unseen().unwrap(), 2);
 
         // A detail fetched again with an alert it did not have; then an incident gone.
-        cache.save_detail("2", &[alert()]).unwrap();
+        cache.save_detail("2", &detail(vec![alert()])).unwrap();
         let mut more = alert();
         more.id = "a2".into();
-        cache.save_detail("2", &[alert(), more]).unwrap();
+        cache
+            .save_detail("2", &detail(vec![alert(), more]))
+            .unwrap();
         assert!(cache.forget("3").unwrap());
         assert!(!cache.forget("3").unwrap(), "forgotten once");
         let feed = cache.changes(None, 100).unwrap();
@@ -1454,7 +1637,16 @@ mod tests {
         let (_tmp, dirs) = dirs();
         let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
         let cache = Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), true);
-        let statuses = [Status::Active, Status::InProgress, Status::Resolved];
+        // Every seventh incident was merged into another: left out unless asked for.
+        let statuses = [
+            Status::Active,
+            Status::InProgress,
+            Status::Resolved,
+            Status::Active,
+            Status::InProgress,
+            Status::Resolved,
+            Status::Redirected,
+        ];
         let severities = [Severity::High, Severity::Medium, Severity::Low];
         let incidents: Vec<Incident> = (0..300)
             .map(|n: usize| {
@@ -1464,7 +1656,7 @@ mod tests {
                     // Ties on purpose: ten incidents per minute.
                     &format!("2026-11-20T{:02}:{:02}:00Z", 10 + n / 600, (n / 10) % 60),
                 );
-                i.status = statuses[n % 3].clone();
+                i.status = statuses[n % 7].clone();
                 i.severity = severities[n % 3 / 2 + n % 2].clone();
                 i.assigned_to = match n % 4 {
                     0 => None,
@@ -1505,7 +1697,39 @@ mod tests {
                 },
                 ..QueueQuery::default()
             },
+            QueueQuery {
+                filter: QueueFilter {
+                    statuses: vec!["redirected".into()],
+                    ..QueueFilter::default()
+                },
+                ..QueueQuery::default()
+            },
+            QueueQuery {
+                filter: QueueFilter {
+                    statuses: vec!["active".into()],
+                    show_merged: true,
+                    ..QueueFilter::default()
+                },
+                ..QueueQuery::default()
+            },
+            QueueQuery {
+                filter: QueueFilter {
+                    show_merged: true,
+                    ..QueueFilter::default()
+                },
+                ..QueueQuery::default()
+            },
         ];
+        let hidden = incidents
+            .iter()
+            .filter(|i| i.status == Status::Redirected)
+            .count();
+        assert!(hidden > 0);
+        assert_eq!(
+            cache.count().unwrap(),
+            300 - hidden,
+            "merged are not counted"
+        );
         for q in queries {
             for offset in [0, 17, 290] {
                 let q = QueueQuery {
@@ -1635,9 +1859,11 @@ mod tests {
             incidents: vec![incident("1", TITLE, "2026-11-20T10:00:00Z")],
         };
         cache.save(&snap).unwrap();
-        cache.save_detail("1", &[alert()]).unwrap();
+        cache.save_detail("1", &detail(vec![alert()])).unwrap();
         assert_eq!(cache.load().unwrap(), snap);
-        assert_eq!(cache.detail("1").unwrap(), Some(vec![alert()]));
+        let stored = cache.detail("1").unwrap().unwrap();
+        assert_eq!(stored.alerts, vec![alert()]);
+        assert_eq!(stored.summary.as_deref(), Some("An attack in two stages"));
         for f in cache.paths().iter().filter(|p| p.exists()) {
             #[cfg(unix)]
             {
@@ -1812,7 +2038,7 @@ mod tests {
                 None,
             )
             .unwrap();
-        cache.save_detail("1", &[alert()]).unwrap();
+        cache.save_detail("1", &detail(vec![alert()])).unwrap();
         assert_eq!(
             cache.load().unwrap().incidents.len(),
             1,

@@ -247,6 +247,8 @@ mod tests {
             alert_count: Some(1),
             service_sources: vec![],
             categories: vec![],
+            priority_score: None,
+            last_modified_by: None,
         };
         f(&mut i);
         i

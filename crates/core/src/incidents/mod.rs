@@ -9,4 +9,5 @@ pub mod export;
 pub mod model;
 pub mod portal;
 pub mod queue;
+pub mod report;
 pub mod sync;

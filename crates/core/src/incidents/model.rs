@@ -188,18 +188,115 @@ pub struct Incident {
     pub service_sources: Vec<String>,
     /// Its alerts' categories (MITRE tactics), when known.
     pub categories: Vec<String>,
+    /// Microsoft's priority for the incident (0–100), where the API returns it.
+    pub priority_score: Option<u32>,
+    /// Who changed it last, where the API returns it.
+    pub last_modified_by: Option<String>,
 }
 
 /// A piece of evidence (an entity) on an alert: a device, user, file, IP, process, mailbox, ...
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct Evidence {
-    /// device, user, file, ip, url, process, mailbox, registry, ... or as the API named it.
+    /// device, user, file, ip, url, process, mailbox, registryKey, ... or as the API named it.
     pub kind: String,
     /// A one-line name for it: the device name, the account, the file name, the address.
     pub title: String,
+    /// What identifies it across alerts (its kind and its ID, hash, address, ...): two pieces
+    /// of evidence with the same key are the same entity, whatever their titles.
+    pub key: String,
+    /// malicious, suspicious, noThreatsFound, unknown, ... as the API says.
+    pub verdict: Option<String>,
+    /// Its part in the attack: attacker, compromised, contextual, ...
+    pub roles: Vec<String>,
+    /// none, remediated, prevented, blocked, notFound, ... as the API says.
+    pub remediation_status: Option<String>,
+    pub tags: Vec<String>,
     /// Other fields, in the API's order, as `(name, value)`.
     pub details: Vec<(String, String)>,
+}
+
+/// The fields that identify an entity, by kind, in order of preference (Graph's names; the
+/// Defender XDR API's where they differ): the evidence key is built from the first present.
+const IDENTITY: &[(&str, &[&str])] = &[
+    (
+        "device",
+        &[
+            "mdeDeviceId",
+            "azureAdDeviceId",
+            "mdatpDeviceId",
+            "deviceDnsName",
+        ],
+    ),
+    (
+        "user",
+        &[
+            "azureAdUserId",
+            "userSid",
+            "userPrincipalName",
+            "accountName",
+        ],
+    ),
+    ("file", &["sha256", "sha1", "filePath"]),
+    ("process", &["processId", "processCommandLine"]),
+    ("ip", &["ipAddress"]),
+    ("url", &["url"]),
+    (
+        "mailbox",
+        &["primaryAddress", "mailboxAddress", "userPrincipalName"],
+    ),
+    (
+        "analyzedmessage",
+        &["networkMessageId", "internetMessageId"],
+    ),
+    ("mailcluster", &["query", "clusterByValue"]),
+    ("cloudapplication", &["appId", "instanceId", "displayName"]),
+    ("oauthapplication", &["appId", "objectId", "displayName"]),
+    ("registrykey", &["registryKey"]),
+    ("registryvalue", &["registryKey", "registryValueName"]),
+    ("securitygroup", &["securityGroupId", "displayName"]),
+    ("azureresource", &["resourceId"]),
+    ("blob", &["url"]),
+    ("blobcontainer", &["url"]),
+    ("kubernetespod", &["name"]),
+    ("hostlogonsession", &["sessionId"]),
+    ("dnsevidence", &["domainName"]),
+];
+
+impl Evidence {
+    /// The key of an entity of `kind` with these details: its identifying fields where known,
+    /// else every detail (so distinct items never collapse into one).
+    pub fn key_of(kind: &str, details: &[(String, String)]) -> String {
+        let kind_l = kind.to_ascii_lowercase();
+        let field = |name: &str| {
+            details
+                .iter()
+                .find(|(k, v)| k == name && !v.is_empty())
+                .map(|(_, v)| v.to_lowercase())
+        };
+        let known = IDENTITY
+            .iter()
+            .find(|(k, _)| *k == kind_l)
+            .map(|(_, names)| names.iter().filter_map(|n| field(n)).collect::<Vec<_>>())
+            .filter(|values| !values.is_empty());
+        match known {
+            // The first identifying field is enough, except for a registry value (key + name)
+            // and a process (its ID is only unique with its command line).
+            Some(values) if kind_l == "registryvalue" || kind_l == "process" => {
+                format!("{kind_l}:{}", values.join("|"))
+            }
+            Some(values) => format!("{kind_l}:{}", values[0]),
+            None => {
+                let mut all: Vec<String> = details
+                    .iter()
+                    .filter(|(k, _)| !k.ends_with("DateTime") && !k.ends_with("Time"))
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                all.sort();
+                format!("{kind_l}:{}", all.join("|"))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
@@ -217,6 +314,18 @@ pub struct Alert {
     pub created: Option<OffsetDateTime>,
     pub web_url: Option<String>,
     pub evidence: Vec<Evidence>,
+    pub description: Option<String>,
+    pub recommended_actions: Option<String>,
+    /// What raised it: antivirus, customDetection, automatedInvestigation, ...
+    pub detection_source: Option<String>,
+    pub threat_display_name: Option<String>,
+    pub actor_display_name: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[specta(type = Option<String>)]
+    pub first_activity: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[specta(type = Option<String>)]
+    pub last_activity: Option<OffsetDateTime>,
 }
 
 /// An incident with its alerts, for the detail view.
@@ -225,6 +334,11 @@ pub struct Alert {
 pub struct IncidentDetail {
     pub incident: Incident,
     pub alerts: Vec<Alert>,
+    /// The service's overview of the attack, where the API returns one.
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    /// What the app's syncs saw change on it, newest first (from the local store).
+    pub history: Vec<crate::incidents::changes::Change>,
     /// Read from the local cache because the tenant could not be reached.
     pub from_cache: bool,
 }

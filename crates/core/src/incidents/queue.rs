@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::incidents::model::Incident;
+use crate::incidents::model::{Incident, Status};
 
 /// Who an incident is assigned to, as the queue filters it.
 #[derive(
@@ -35,6 +35,9 @@ pub enum Assignment {
 pub struct QueueFilter {
     /// Status wire values (`active`, `inProgress`, ... or one this build does not know).
     pub statuses: Vec<String>,
+    /// Merged incidents (status `redirected`) are left out unless this is set (or `statuses`
+    /// names `redirected`).
+    pub show_merged: bool,
     pub severities: Vec<String>,
     pub assignment: Assignment,
     /// Only incidents updated within this many hours.
@@ -61,6 +64,8 @@ pub enum SortKey {
     LastUpdate,
     Created,
     AlertCount,
+    /// Microsoft's priority score, where the API returns one.
+    Priority,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
@@ -110,7 +115,7 @@ pub const MAX_WINDOW: u32 = 500;
 #[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
 pub struct QueuePage {
-    /// Incidents in the store.
+    /// Incidents in the store, merged ones left out.
     pub total: u32,
     /// Incidents that match the filter.
     pub matched: u32,
@@ -330,6 +335,9 @@ impl Columns {
 struct Matcher {
     /// `None`: any. An empty list: a value no row has, so nothing matches.
     statuses: Option<Vec<u32>>,
+    /// `redirected`'s number (0 when no row has it): left out unless asked for.
+    merged: u32,
+    show_merged: bool,
     severities: Option<Vec<u32>>,
     assignment: Assignment,
     me: u32,
@@ -369,6 +377,12 @@ impl Matcher {
         });
         Self {
             statuses: set(&filter.statuses),
+            merged: w.get(Status::Redirected.as_str()).unwrap_or(0),
+            show_merged: filter.show_merged
+                || filter
+                    .statuses
+                    .iter()
+                    .any(|s| s == Status::Redirected.as_str()),
             severities: set(&filter.severities),
             assignment: filter.assignment,
             me: me.map_or(0, |m| w.get(&m.to_lowercase()).unwrap_or(0)),
@@ -383,10 +397,17 @@ impl Matcher {
 
     fn matches(&self, c: &Columns, row: u32) -> bool {
         let n = row as usize;
-        if let Some(s) = &self.statuses {
-            if !s.contains(&c.status[n]) {
+        let merged = self.merged != 0 && c.status[n] == self.merged;
+        if merged {
+            if !self.show_merged {
                 return false;
             }
+        } else if self
+            .statuses
+            .as_ref()
+            .is_some_and(|s| !s.contains(&c.status[n]))
+        {
+            return false;
         }
         if let Some(s) = &self.severities {
             if !s.contains(&c.severity[n]) {
@@ -428,6 +449,8 @@ pub struct QueueIndex {
     by_id: HashMap<String, u32>,
     tags: Vec<String>,
     sources: Vec<String>,
+    /// Rows merged into another incident (status `redirected`).
+    merged: usize,
     generation: u32,
     /// Row numbers in each sort order asked for so far, until the data changes.
     orders: Mutex<HashMap<QueueSort, Arc<Vec<u32>>>>,
@@ -441,6 +464,7 @@ impl QueueIndex {
             columns: Columns::default(),
             tags: Vec::new(),
             sources: Vec::new(),
+            merged: 0,
             generation,
             orders: Mutex::default(),
         };
@@ -474,6 +498,11 @@ impl QueueIndex {
         }
         self.tags = tags.into_iter().collect();
         self.sources = sources.into_iter().collect();
+        self.merged = self
+            .rows
+            .iter()
+            .filter(|r| r.status == Status::Redirected)
+            .count();
         self.orders
             .get_mut()
             .unwrap_or_else(|e| e.into_inner())
@@ -482,6 +511,11 @@ impl QueueIndex {
 
     pub fn len(&self) -> usize {
         self.rows.len()
+    }
+
+    /// How many incidents the queue counts: every row but the merged ones.
+    pub fn shown_total(&self) -> usize {
+        self.rows.len() - self.merged
     }
 
     pub fn is_empty(&self) -> bool {
@@ -552,6 +586,7 @@ impl QueueIndex {
                 SortKey::LastUpdate => c.updated[a].cmp(&c.updated[b]),
                 SortKey::Created => x.created.cmp(&y.created),
                 SortKey::AlertCount => x.alert_count.cmp(&y.alert_count),
+                SortKey::Priority => x.priority_score.cmp(&y.priority_score),
             }
         };
         order.sort_unstable_by(|&a, &b| {
@@ -583,7 +618,7 @@ impl QueueIndex {
             }
         }
         QueuePage {
-            total: count(self.rows.len()),
+            total: count(self.shown_total()),
             matched: count(matched),
             offset: q.offset,
             rows,
@@ -621,14 +656,15 @@ impl QueueIndex {
             .collect()
     }
 
-    /// Counts by severity, by status, and new incidents per day over the 30 days before `now`.
+    /// Counts by severity, by status, and new incidents per day over the 30 days before `now`;
+    /// merged incidents are not counted (their alerts count in the incident they joined).
     pub fn overview(&self, now: OffsetDateTime) -> Overview {
         let mut severity: HashMap<&str, u32> = HashMap::new();
         let mut status: HashMap<&str, u32> = HashMap::new();
         let today = now.date();
         let first = today - time::Duration::days(29);
         let mut days: BTreeMap<time::Date, u32> = BTreeMap::new();
-        for i in &self.rows {
+        for i in self.rows.iter().filter(|i| i.status != Status::Redirected) {
             *severity.entry(i.severity.as_str()).or_default() += 1;
             *status.entry(i.status.as_str()).or_default() += 1;
             if let Some(c) = i.created {
@@ -648,7 +684,7 @@ impl QueueIndex {
         };
         let format = time::macros::format_description!("[year]-[month]-[day]");
         Overview {
-            total: count(self.rows.len()),
+            total: count(self.shown_total()),
             by_severity: counts(&severity, &["high", "medium", "low", "informational"]),
             by_status: counts(&status, &["active", "inProgress", "resolved"]),
             per_day: (0..30)
@@ -696,6 +732,8 @@ mod tests {
             alert_count: None,
             service_sources: vec![],
             categories: vec![],
+            priority_score: None,
+            last_modified_by: None,
         };
         f(&mut i);
         i
@@ -915,6 +953,54 @@ mod tests {
         assert!(after.tags.contains(&"late".to_owned()), "facets follow");
         x.upsert(incident(200, |_| {}));
         assert_eq!(x.len(), 6);
+    }
+
+    #[test]
+    fn merged_incidents_are_left_out_of_the_queue_the_counts_and_the_overview_unless_asked_for() {
+        let mut x = sample();
+        x.upsert(incident(106, |i| {
+            i.status = Status::Redirected;
+            i.redirect_incident_id = Some("101".into());
+            i.severity = Severity::High;
+            i.display_name = "Ransomware, merged".into();
+        }));
+        let all = x.query(&query(QueueFilter::default()), NOW);
+        assert_eq!((all.total, all.matched), (5, 5));
+        assert!(!ids(&all).contains(&"106"));
+        let searched = x.query(
+            &query(QueueFilter {
+                search: "ransomware".into(),
+                ..QueueFilter::default()
+            }),
+            NOW,
+        );
+        assert_eq!(ids(&searched), ["101"], "a search does not bring them back");
+        let merged = x.query(
+            &query(QueueFilter {
+                statuses: vec!["redirected".into()],
+                ..QueueFilter::default()
+            }),
+            NOW,
+        );
+        assert_eq!(
+            ids(&merged),
+            ["106"],
+            "shown when their status is asked for"
+        );
+        let with_merged = x.query(
+            &query(QueueFilter {
+                statuses: vec!["active".into()],
+                show_merged: true,
+                ..QueueFilter::default()
+            }),
+            NOW,
+        );
+        assert_eq!(ids(&with_merged), ["101", "105", "106"], "or beside others");
+        assert_eq!(x.shown_total(), 5);
+        let o = x.overview(NOW);
+        assert_eq!(o.total, 5);
+        let high = o.by_severity.iter().find(|c| c.key == "high").map(|c| c.n);
+        assert_eq!(high, Some(1), "the merged high one is not counted");
     }
 
     #[test]

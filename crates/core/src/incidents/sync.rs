@@ -18,7 +18,7 @@ use crate::auth::session::Session;
 use crate::error::{Error, Result};
 use crate::incidents::api::{IncidentApi, PageDone, Progress};
 use crate::incidents::cache::{Cache, Snapshot};
-use crate::incidents::model::{Alert, Incident};
+use crate::incidents::model::{Incident, IncidentDetail};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -27,7 +27,7 @@ pub struct SyncReport {
     pub fetched: usize,
     /// Incidents new or different from the stored ones (rows written).
     pub changed: usize,
-    /// Incidents in the cache after the sync.
+    /// Incidents in the cache after the sync, merged ones left out (as the queue counts them).
     pub total: usize,
     /// When this sync finished.
     #[serde(with = "time::serde::rfc3339")]
@@ -55,16 +55,19 @@ pub async fn status(cache: &Arc<Cache>) -> Result<Snapshot> {
     blocking(cache, Cache::status).await
 }
 
-/// The cached alerts of one incident opened before, if any.
-pub async fn cached_detail(cache: &Arc<Cache>, id: &str) -> Result<Option<Vec<Alert>>> {
+/// The cached alerts and texts of one incident opened before, if any.
+pub async fn cached_detail(
+    cache: &Arc<Cache>,
+    id: &str,
+) -> Result<Option<crate::incidents::cache::StoredDetail>> {
     let id = id.to_owned();
     blocking(cache, move |c| c.detail(&id)).await
 }
 
-/// Keeps an incident's alerts for offline review.
-pub async fn remember_detail(cache: &Arc<Cache>, id: &str, alerts: Vec<Alert>) -> Result<()> {
+/// Keeps an incident's alerts and texts for offline review.
+pub async fn remember_detail(cache: &Arc<Cache>, id: &str, detail: IncidentDetail) -> Result<()> {
     let id = id.to_owned();
-    blocking(cache, move |c| c.save_detail(&id, &alerts)).await
+    blocking(cache, move |c| c.save_detail(&id, &detail)).await
 }
 
 /// Lists what changed since the watermark, writing each page to the store as it arrives (memory

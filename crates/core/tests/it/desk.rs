@@ -214,7 +214,16 @@ async fn an_interrupted_first_sync_keeps_its_pages_and_the_next_one_resumes_afte
         "the second sync starts after the kept pages (fetched {})",
         report.fetched
     );
-    assert_eq!(report.total, 120);
+    let merged = incidents
+        .iter()
+        .filter(|i| i.status == Status::Redirected)
+        .count();
+    assert!(merged > 0, "the data set has merged incidents");
+    assert_eq!(
+        report.total,
+        120 - merged,
+        "merged incidents are not counted"
+    );
 }
 
 #[tokio::test]
@@ -251,7 +260,15 @@ async fn the_queue_is_a_view_over_the_store_kept_current_by_syncs_writes_and_wip
         ..QueueQuery::default()
     };
     let page = desk.query(&q).await.unwrap();
-    assert_eq!(page.total as usize, stored.len(), "the sync is in the view");
+    let merged = stored
+        .iter()
+        .filter(|i| i.status == Status::Redirected)
+        .count();
+    assert_eq!(
+        page.total as usize,
+        stored.len() - merged,
+        "the sync is in the view, merged incidents left out"
+    );
     assert_eq!(page.matched as usize, active_high);
     assert!(page.rows.len() <= 5, "a window, not the list");
     assert!(page
@@ -365,7 +382,7 @@ async fn background_sync_keeps_to_half_the_quota_and_a_burst_of_triage_still_get
         }
         rounds
     };
-    let writes = 20;
+    let writes = 15;
     let triage = async {
         let mut done = 0;
         for i in incidents
@@ -401,4 +418,89 @@ async fn background_sync_keeps_to_half_the_quota_and_a_burst_of_triage_still_get
         "background sync used {background} requests in {elapsed:.1} s, over half the quota ({half:.0})"
     );
     assert!(rounds > 1, "the background sync ran, and ran again");
+}
+
+#[tokio::test]
+async fn a_merged_incident_takes_no_change_and_a_bulk_change_can_follow_the_merge() {
+    use idesk_core::incidents::bulk::{BulkEdit, BulkTarget};
+    use idesk_core::incidents::report::ReportFormat;
+    let sb = sandbox::Sandbox::start(60);
+    let dirs = temp_dirs("merged");
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+    let desk = open(&sb, &dirs, &store);
+    sign_in(&desk.current(), "alice").await.unwrap();
+    desk.sync_store(&|_| {}).await.unwrap();
+    let stored = desk.cached().await.unwrap().incidents;
+    let merged = stored
+        .iter()
+        .find(|i| i.status == Status::Redirected)
+        .expect("the data set has a merged incident");
+    let into = merged
+        .redirect_incident_id
+        .clone()
+        .expect("it names its target");
+
+    // One change, refused before anything is sent, naming the target.
+    let comment = Update {
+        comment: Some("on the merged one".into()),
+        ..Update::default()
+    };
+    let refused = desk.update(&merged.id, &comment, None).await.unwrap_err();
+    assert_eq!(refused.code(), idesk_core::ErrorCode::Merged);
+    assert!(
+        refused
+            .user_message()
+            .contains(&format!("merged into #{into}")),
+        "{}",
+        refused.user_message()
+    );
+    let detail = desk.incident(&merged.id).await.unwrap();
+    assert!(detail.alerts.is_empty(), "its alerts moved to the target");
+    assert!(detail
+        .incident
+        .comments
+        .iter()
+        .all(|c| c.text != "on the merged one"));
+
+    // A bulk change skips it, or, asked to, applies the change to the target once.
+    let targets = [BulkTarget {
+        id: merged.id.clone(),
+        seen_last_update: merged.last_update,
+    }];
+    let edit = BulkEdit {
+        add_tags: vec!["followed".into()],
+        ..BulkEdit::default()
+    };
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let skipped = desk
+        .update_many(&targets, &edit, &|_, _| {}, &cancel)
+        .await
+        .unwrap();
+    assert_eq!((skipped.saved.len(), skipped.skipped.len()), (0, 1));
+    let followed = desk
+        .update_many(
+            &targets,
+            &BulkEdit {
+                follow_merges: true,
+                ..edit
+            },
+            &|_, _| {},
+            &cancel,
+        )
+        .await
+        .unwrap();
+    assert_eq!(followed.saved.len(), 1, "{followed:?}");
+    assert_eq!(followed.saved[0].id, into);
+    assert!(followed.saved[0].tags.iter().any(|t| t == "followed"));
+
+    // The report names where it went.
+    let md = desk
+        .report(std::slice::from_ref(&merged.id), ReportFormat::Markdown)
+        .await
+        .unwrap();
+    assert!(
+        md.contains(&format!("**Merged into:** `` #{into} ``"))
+            || md.contains(&format!("**Merged into:** ` #{into} `")),
+        "{md}"
+    );
 }

@@ -76,6 +76,13 @@ export const commands = {
 	 *  Returns where the file went, or nothing when the user cancelled.
 	 */
 	exportIncidents: (format: ExportFormat, view: QueueQuery_Deserialize) => __TAURI_INVOKE<string | null>("export_incidents", { format, view }),
+	/**  A report of these incidents (Markdown or HTML), to copy. */
+	incidentReport: (ids: string[], format: ReportFormat) => __TAURI_INVOKE<string>("incident_report", { ids, format }),
+	/**
+	 *  A report of these incidents saved through a save dialog. Returns where the file went, or
+	 *  nothing when the user cancelled.
+	 */
+	saveReport: (ids: string[], format: ReportFormat) => __TAURI_INVOKE<string | null>("save_report", { ids, format }),
 	/**  Opens an incident's page in the Defender portal, in the system browser: portal links only. */
 	openPortal: (url: string) => __TAURI_INVOKE<null>("open_portal", { url }),
 	/**
@@ -186,7 +193,15 @@ export type Alert_Deserialize = {
 	mitreTechniques: string[],
 	created: string | null,
 	webUrl?: string | null,
-	evidence: Evidence[],
+	evidence: Evidence_Deserialize[],
+	description?: string | null,
+	recommendedActions?: string | null,
+	/**  What raised it: antivirus, customDetection, automatedInvestigation, ... */
+	detectionSource?: string | null,
+	threatDisplayName?: string | null,
+	actorDisplayName?: string | null,
+	firstActivity: string | null,
+	lastActivity: string | null,
 };
 
 export type Alert_Serialize = {
@@ -199,7 +214,15 @@ export type Alert_Serialize = {
 	mitreTechniques: string[],
 	created: string | null,
 	webUrl: string | null,
-	evidence: Evidence[],
+	evidence: Evidence_Serialize[],
+	description: string | null,
+	recommendedActions: string | null,
+	/**  What raised it: antivirus, customDetection, automatedInvestigation, ... */
+	detectionSource: string | null,
+	threatDisplayName: string | null,
+	actorDisplayName: string | null,
+	firstActivity: string | null,
+	lastActivity: string | null,
 };
 
 export type AppView = AppView_Serialize | AppView_Deserialize;
@@ -299,6 +322,8 @@ export type BulkEdit_Deserialize = {
 	/**  Tags taken off each incident (without regard to case). */
 	removeTags?: string[],
 	comment?: string | null,
+	/**  A merged incident's change goes to the incident it was merged into (else it is skipped). */
+	followMerges?: boolean,
 };
 
 /**  The change, as the analyst chose it for the selection. */
@@ -313,6 +338,8 @@ export type BulkEdit_Serialize = {
 	/**  Tags taken off each incident (without regard to case). */
 	removeTags: string[],
 	comment: string | null,
+	/**  A merged incident's change goes to the incident it was merged into (else it is skipped). */
+	followMerges: boolean,
 };
 
 /**  A change to several incidents is under way: how many are done. */
@@ -507,6 +534,11 @@ export type ErrorCode =
 "api_error" | 
 /**  Someone else changed the incident since it was shown: the UI shows what changed. */
 "conflict" | 
+/**
+ *  The incident was merged into another (status `redirected`) and takes no changes: the UI
+ *  offers to open that incident or apply the change there.
+ */
+"merged" | 
 /**  No profile is configured yet: the UI shows the first-run setup. */
 "no_profile" | 
 /**  A profile or setting is missing or invalid. */
@@ -522,11 +554,48 @@ export type ErrorCode =
 "internal";
 
 /**  A piece of evidence (an entity) on an alert: a device, user, file, IP, process, mailbox, ... */
-export type Evidence = {
-	/**  device, user, file, ip, url, process, mailbox, registry, ... or as the API named it. */
+export type Evidence = Evidence_Serialize | Evidence_Deserialize;
+
+/**  A piece of evidence (an entity) on an alert: a device, user, file, IP, process, mailbox, ... */
+export type Evidence_Deserialize = {
+	/**  device, user, file, ip, url, process, mailbox, registryKey, ... or as the API named it. */
 	kind: string,
 	/**  A one-line name for it: the device name, the account, the file name, the address. */
 	title: string,
+	/**
+	 *  What identifies it across alerts (its kind and its ID, hash, address, ...): two pieces
+	 *  of evidence with the same key are the same entity, whatever their titles.
+	 */
+	key: string,
+	/**  malicious, suspicious, noThreatsFound, unknown, ... as the API says. */
+	verdict?: string | null,
+	/**  Its part in the attack: attacker, compromised, contextual, ... */
+	roles: string[],
+	/**  none, remediated, prevented, blocked, notFound, ... as the API says. */
+	remediationStatus?: string | null,
+	tags: string[],
+	/**  Other fields, in the API's order, as `(name, value)`. */
+	details: ([string, string])[],
+};
+
+/**  A piece of evidence (an entity) on an alert: a device, user, file, IP, process, mailbox, ... */
+export type Evidence_Serialize = {
+	/**  device, user, file, ip, url, process, mailbox, registryKey, ... or as the API named it. */
+	kind: string,
+	/**  A one-line name for it: the device name, the account, the file name, the address. */
+	title: string,
+	/**
+	 *  What identifies it across alerts (its kind and its ID, hash, address, ...): two pieces
+	 *  of evidence with the same key are the same entity, whatever their titles.
+	 */
+	key: string,
+	/**  malicious, suspicious, noThreatsFound, unknown, ... as the API says. */
+	verdict: string | null,
+	/**  Its part in the attack: attacker, compromised, contextual, ... */
+	roles: string[],
+	/**  none, remediated, prevented, blocked, notFound, ... as the API says. */
+	remediationStatus: string | null,
+	tags: string[],
 	/**  Other fields, in the API's order, as `(name, value)`. */
 	details: ([string, string])[],
 };
@@ -543,6 +612,11 @@ export type IncidentDetail = IncidentDetail_Serialize | IncidentDetail_Deseriali
 export type IncidentDetail_Deserialize = {
 	incident: Incident_Deserialize,
 	alerts: Alert_Deserialize[],
+	/**  The service's overview of the attack, where the API returns one. */
+	summary?: string | null,
+	description?: string | null,
+	/**  What the app's syncs saw change on it, newest first (from the local store). */
+	history: Change_Deserialize[],
 	/**  Read from the local cache because the tenant could not be reached. */
 	fromCache: boolean,
 };
@@ -551,6 +625,11 @@ export type IncidentDetail_Deserialize = {
 export type IncidentDetail_Serialize = {
 	incident: Incident_Serialize,
 	alerts: Alert_Serialize[],
+	/**  The service's overview of the attack, where the API returns one. */
+	summary: string | null,
+	description: string | null,
+	/**  What the app's syncs saw change on it, newest first (from the local store). */
+	history: Change_Serialize[],
 	/**  Read from the local cache because the tenant could not be reached. */
 	fromCache: boolean,
 };
@@ -579,6 +658,10 @@ export type Incident_Deserialize = {
 	serviceSources: string[],
 	/**  Its alerts' categories (MITRE tactics), when known. */
 	categories: string[],
+	/**  Microsoft's priority for the incident (0–100), where the API returns it. */
+	priorityScore?: number | null,
+	/**  Who changed it last, where the API returns it. */
+	lastModifiedBy?: string | null,
 };
 
 /**  One incident as the app shows it in the queue. */
@@ -605,6 +688,10 @@ export type Incident_Serialize = {
 	serviceSources: string[],
 	/**  Its alerts' categories (MITRE tactics), when known. */
 	categories: string[],
+	/**  Microsoft's priority for the incident (0–100), where the API returns it. */
+	priorityScore: number | null,
+	/**  Who changed it last, where the API returns it. */
+	lastModifiedBy: string | null,
 };
 
 export type IpcError = {
@@ -802,6 +889,11 @@ export type QueueFilter = QueueFilter_Serialize | QueueFilter_Deserialize;
 export type QueueFilter_Deserialize = {
 	/**  Status wire values (`active`, `inProgress`, ... or one this build does not know). */
 	statuses?: string[],
+	/**
+	 *  Merged incidents (status `redirected`) are left out unless this is set (or `statuses`
+	 *  names `redirected`).
+	 */
+	showMerged?: boolean,
 	severities?: string[],
 	assignment?: Assignment,
 	/**  Only incidents updated within this many hours. */
@@ -818,6 +910,11 @@ export type QueueFilter_Deserialize = {
 export type QueueFilter_Serialize = {
 	/**  Status wire values (`active`, `inProgress`, ... or one this build does not know). */
 	statuses: string[],
+	/**
+	 *  Merged incidents (status `redirected`) are left out unless this is set (or `statuses`
+	 *  names `redirected`).
+	 */
+	showMerged: boolean,
 	severities: string[],
 	assignment: Assignment,
 	/**  Only incidents updated within this many hours. */
@@ -835,7 +932,7 @@ export type QueuePage = QueuePage_Serialize | QueuePage_Deserialize;
 
 /**  One answer. */
 export type QueuePage_Deserialize = {
-	/**  Incidents in the store. */
+	/**  Incidents in the store, merged ones left out. */
 	total: number,
 	/**  Incidents that match the filter. */
 	matched: number,
@@ -854,7 +951,7 @@ export type QueuePage_Deserialize = {
 
 /**  One answer. */
 export type QueuePage_Serialize = {
-	/**  Incidents in the store. */
+	/**  Incidents in the store, merged ones left out. */
 	total: number,
 	/**  Incidents that match the filter. */
 	matched: number,
@@ -947,6 +1044,8 @@ export type QuietHours = {
  *  to your geolocation"); tokens stay for `https://api.security.microsoft.com`. Commercial cloud only.
  */
 export type Region = "us" | "eu" | "uk";
+
+export type ReportFormat = "markdown" | "html";
 
 /**  One profile's rules. */
 export type Rules = Rules_Serialize | Rules_Deserialize;
@@ -1050,7 +1149,9 @@ export type SignInUrl = {
 	url: string,
 };
 
-export type SortKey = "severity" | "id" | "displayName" | "status" | "assignedTo" | "lastUpdate" | "created" | "alertCount";
+export type SortKey = "severity" | "id" | "displayName" | "status" | "assignedTo" | "lastUpdate" | "created" | "alertCount" | 
+/**  Microsoft's priority score, where the API returns one. */
+"priority";
 
 /**  The running count of incidents fetched during a sync. */
 export type SyncProgress = {

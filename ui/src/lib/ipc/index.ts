@@ -9,6 +9,7 @@ export type * from './bindings';
 // What the UI receives is the Rust types' serialized shape; what it sends, their deserialized one.
 export type Account = B.Account_Serialize;
 export type Alert = B.Alert_Serialize;
+export type Evidence = B.Evidence_Serialize;
 export type AppView = B.AppView_Serialize;
 export type Comment = B.Comment_Serialize;
 export type Incident = B.Incident_Serialize;
@@ -87,6 +88,8 @@ export const getIncident = guarded(commands.getIncident);
 export const updateIncident = guarded(commands.updateIncident);
 export const tokenInfo = guarded(commands.tokenInfo);
 export const exportIncidents = guarded(commands.exportIncidents);
+export const incidentReport = guarded(commands.incidentReport);
+export const saveReport = guarded(commands.saveReport);
 export const openPortal = guarded(commands.openPortal);
 export const testConnection = guarded(commands.testConnection);
 export const addProfile = guarded(commands.addProfile);

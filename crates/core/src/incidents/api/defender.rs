@@ -85,6 +85,18 @@ struct WireAlert {
     devices: Option<Vec<Map<String, Value>>>,
     #[serde(default)]
     entities: Option<Vec<Map<String, Value>>>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    detection_source: Option<String>,
+    #[serde(default)]
+    threat_family_name: Option<String>,
+    #[serde(default)]
+    actor_name: Option<String>,
+    #[serde(default)]
+    first_activity: Option<String>,
+    #[serde(default)]
+    last_activity: Option<String>,
 }
 
 /// An id as text, whether the API sent a number or a string.
@@ -107,7 +119,7 @@ fn scalar(v: &Value) -> Option<String> {
 
 /// Devices: the table says `DeviceId`, the example `mdatpDeviceId`; entities serialise every field,
 /// mostly null. Keep the non-null ones.
-fn evidence(kind: &str, e: Map<String, Value>) -> Evidence {
+fn evidence(kind: &str, mut e: Map<String, Value>) -> Evidence {
     let title_keys = [
         "deviceDnsName",
         "userPrincipalName",
@@ -117,20 +129,30 @@ fn evidence(kind: &str, e: Map<String, Value>) -> Evidence {
         "url",
         "processCommandLine",
         "mailboxAddress",
+        "subject",
+        "securityGroupName",
         "registryKey",
     ];
     let title = title_keys
         .iter()
         .find_map(|k| e.get(*k).and_then(scalar))
         .unwrap_or_else(|| kind.to_owned());
-    let details = e
+    let verdict = e.remove("verdict").as_ref().and_then(scalar);
+    let remediation_status = e.remove("remediationStatus").as_ref().and_then(scalar);
+    let details: Vec<(String, String)> = e
         .iter()
         .filter(|(k, _)| *k != "entityType")
         .filter_map(|(k, v)| Some((k.clone(), scalar(v)?)))
         .collect();
+    let kind = kind.to_ascii_lowercase();
     Evidence {
-        kind: kind.to_ascii_lowercase(),
+        key: Evidence::key_of(&kind, &details),
+        kind,
         title,
+        verdict,
+        roles: Vec::new(),
+        remediation_status,
+        tags: Vec::new(),
         details,
     }
 }
@@ -170,6 +192,13 @@ impl TryFrom<WireIncident> for IncidentDetail {
                     created: a.creation_time.as_deref().and_then(parse_time),
                     web_url: None,
                     evidence,
+                    description: a.description.filter(|d| !d.is_empty()),
+                    recommended_actions: None,
+                    detection_source: a.detection_source,
+                    threat_display_name: a.threat_family_name.filter(|t| !t.is_empty()),
+                    actor_display_name: a.actor_name.filter(|t| !t.is_empty()),
+                    first_activity: a.first_activity.as_deref().and_then(parse_time),
+                    last_activity: a.last_activity.as_deref().and_then(parse_time),
                 }
             })
             .collect();
@@ -208,10 +237,15 @@ impl TryFrom<WireIncident> for IncidentDetail {
             alert_count: Some(alerts.len() as u32),
             service_sources: distinct(&|a| a.service_source.clone()),
             categories: distinct(&|a| a.category.clone()),
+            priority_score: None,
+            last_modified_by: None,
         };
         Ok(IncidentDetail {
             incident,
             alerts,
+            summary: None,
+            description: None,
+            history: Vec::new(),
             from_cache: false,
         })
     }

@@ -56,6 +56,15 @@ struct WireIncident {
     comments: Option<Vec<WireComment>>,
     #[serde(default)]
     alerts: Option<Vec<WireAlert>>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    summary: Option<String>,
+    /// 0–100; read leniently (a number of any kind, or nothing).
+    #[serde(default)]
+    priority_score: Option<Value>,
+    #[serde(default)]
+    last_modified_by: Option<String>,
 }
 
 /// The docs disagree on a comment's field names (`createdBy` / `createdByDisplayName`,
@@ -93,6 +102,20 @@ struct WireAlert {
     alert_web_url: Option<String>,
     #[serde(default)]
     evidence: Option<Vec<Map<String, Value>>>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    recommended_actions: Option<String>,
+    #[serde(default)]
+    detection_source: Option<String>,
+    #[serde(default)]
+    threat_display_name: Option<String>,
+    #[serde(default)]
+    actor_display_name: Option<String>,
+    #[serde(default)]
+    first_activity_date_time: Option<String>,
+    #[serde(default)]
+    last_activity_date_time: Option<String>,
 }
 
 impl From<WireComment> for Comment {
@@ -141,6 +164,13 @@ impl From<WireIncident> for Incident {
             alert_count: w.alerts.as_ref().map(|a| a.len() as u32),
             service_sources: sources,
             categories,
+            priority_score: w
+                .priority_score
+                .as_ref()
+                .and_then(Value::as_f64)
+                .filter(|p| p.is_finite() && *p >= 0.0)
+                .map(|p| p.round().min(f64::from(u32::MAX)) as u32),
+            last_modified_by: w.last_modified_by.filter(|m| !m.is_empty()),
         }
     }
 }
@@ -163,46 +193,127 @@ impl From<WireAlert> for Alert {
                 .into_iter()
                 .map(evidence)
                 .collect(),
+            description: a.description.filter(|d| !d.is_empty()),
+            recommended_actions: a.recommended_actions.filter(|r| !r.is_empty()),
+            detection_source: a.detection_source,
+            threat_display_name: a.threat_display_name.filter(|t| !t.is_empty()),
+            actor_display_name: a.actor_display_name.filter(|t| !t.is_empty()),
+            first_activity: a.first_activity_date_time.as_deref().and_then(parse_time),
+            last_activity: a.last_activity_date_time.as_deref().and_then(parse_time),
         }
     }
 }
 
-/// Graph's evidence is polymorphic (`@odata.type`); keep what each kind names it by, and every
-/// other scalar field as a detail.
+/// Where each Graph evidence type keeps the name it is known by, in order of preference
+/// (`a.b` is field `b` of object `a`).
+const TITLES: &[(&str, &[&str])] = &[
+    (
+        "device",
+        &["deviceDnsName", "mdeDeviceId", "azureAdDeviceId"],
+    ),
+    (
+        "user",
+        &[
+            "userAccount.userPrincipalName",
+            "userAccount.accountName",
+            "userAccount.displayName",
+        ],
+    ),
+    ("file", &["fileDetails.fileName", "fileDetails.sha256"]),
+    ("process", &["processCommandLine", "imageFile.fileName"]),
+    ("ip", &["ipAddress"]),
+    ("url", &["url"]),
+    (
+        "mailbox",
+        &[
+            "primaryAddress",
+            "displayName",
+            "userAccount.userPrincipalName",
+        ],
+    ),
+    (
+        "analyzedMessage",
+        &["subject", "networkMessageId", "internetMessageId"],
+    ),
+    ("mailCluster", &["name", "query", "clusterByValue"]),
+    ("cloudApplication", &["displayName", "appId"]),
+    ("oauthApplication", &["displayName", "appId"]),
+    ("registryKey", &["registryKey"]),
+    ("registryValue", &["registryValueName", "registryKey"]),
+    ("securityGroup", &["displayName", "securityGroupId"]),
+    ("azureResource", &["resourceName", "resourceId"]),
+    ("blob", &["name", "url"]),
+    ("blobContainer", &["name", "url"]),
+    ("dns", &["domainName"]),
+    (
+        "hostLogonSession",
+        &["account.userPrincipalName", "sessionId"],
+    ),
+    ("kubernetesPod", &["name"]),
+    ("kubernetesNamespace", &["name"]),
+    ("kubernetesCluster", &["name"]),
+    ("containerImage", &["imageId"]),
+    ("container", &["name", "containerId"]),
+    ("nic", &["ipAddress.ipAddress", "macAddress"]),
+    (
+        "networkConnection",
+        &["destinationAddress.ipAddress", "sourceAddress.ipAddress"],
+    ),
+    ("iotDevice", &["deviceName", "deviceId"]),
+    ("amazonResource", &["resourceName", "amazonResourceId"]),
+    ("googleCloudResource", &["resourceName", "resourceId"]),
+    ("gitHubRepo", &["name", "url"]),
+];
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn strings(v: Option<Value>) -> Vec<String> {
+    match v {
+        Some(Value::Array(items)) => items.iter().filter_map(text).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Graph's evidence is polymorphic (`@odata.type`): its kind names where its title is; the
+/// verdict, roles, remediation status and tags are common to every kind; every other scalar
+/// field (and those of its objects, one level down) is kept as a detail.
 fn evidence(mut e: Map<String, Value>) -> Evidence {
     let odata = e
         .remove("@odata.type")
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
-    let kind = odata
-        .rsplit('.')
-        .next()
-        .unwrap_or_default()
-        .trim_end_matches("Evidence")
-        .to_ascii_lowercase();
-    let text = |v: &Value| match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
+    let short = odata.rsplit('.').next().unwrap_or_default();
+    let short = short.strip_suffix("Evidence").unwrap_or(short);
+    let kind = match short.chars().next() {
+        Some(first) => first.to_ascii_lowercase().to_string() + &short[first.len_utf8()..],
+        None => "unknown".to_owned(),
     };
-    let title = [
-        e.get("deviceDnsName").and_then(text),
-        e.get("userAccount")
-            .and_then(|u| u.get("userPrincipalName"))
-            .and_then(text),
-        e.get("fileDetails")
-            .and_then(|f| f.get("fileName"))
-            .and_then(text),
-        e.get("ipAddress").and_then(text),
-        e.get("url").and_then(text),
-        e.get("processCommandLine").and_then(text),
-        e.get("primaryAddress").and_then(text),
-    ]
-    .into_iter()
-    .flatten()
-    .next()
-    .unwrap_or_else(|| kind.clone());
+    let at = |path: &str| -> Option<String> {
+        let mut parts = path.split('.');
+        let mut v = e.get(parts.next()?)?;
+        for p in parts {
+            v = v.get(p)?;
+        }
+        text(v)
+    };
+    let title = TITLES
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .and_then(|(_, paths)| paths.iter().find_map(|p| at(p)))
+        .or_else(|| ["displayName", "name", "url"].iter().find_map(|p| at(p)))
+        .unwrap_or_else(|| words_of(&kind));
+    let verdict = e.remove("verdict").as_ref().and_then(text);
+    let remediation_status = e.remove("remediationStatus").as_ref().and_then(text);
+    let roles = strings(e.remove("roles"));
+    let tags = strings(e.remove("tags"));
+    e.remove("detailedRoles");
     let mut details = Vec::new();
     for (k, v) in &e {
         match v {
@@ -221,14 +332,27 @@ fn evidence(mut e: Map<String, Value>) -> Evidence {
         }
     }
     Evidence {
-        kind: if kind.is_empty() {
-            "unknown".into()
-        } else {
-            kind
-        },
+        key: Evidence::key_of(&kind, &details),
+        kind,
         title,
+        verdict,
+        roles,
+        remediation_status,
+        tags,
         details,
     }
+}
+
+/// `registryValue` → "registry value": a title for evidence that has no name of its own.
+fn words_of(kind: &str) -> String {
+    let mut out = String::new();
+    for c in kind.chars() {
+        if c.is_ascii_uppercase() && !out.is_empty() {
+            out.push(' ');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
 }
 
 #[derive(Deserialize)]
@@ -318,6 +442,8 @@ pub(super) async fn get(t: &Transport, session: &Session, id: &str) -> Result<In
     );
     let mut w: WireIncident = t.get_json(session, url).await?;
     let alerts = w.alerts.take().unwrap_or_default();
+    let summary = w.summary.take().filter(|s| !s.is_empty());
+    let description = w.description.take().filter(|d| !d.is_empty());
     let mut incident = Incident::from(w);
     incident.alert_count = Some(alerts.len() as u32);
     let alerts: Vec<Alert> = alerts.into_iter().map(Alert::from).collect();
@@ -326,6 +452,9 @@ pub(super) async fn get(t: &Transport, session: &Session, id: &str) -> Result<In
     Ok(IncidentDetail {
         incident,
         alerts,
+        summary,
+        description,
+        history: Vec::new(),
         from_cache: false,
     })
 }
@@ -394,5 +523,158 @@ pub(super) async fn update(
     match updated {
         Some(i) => Ok(i),
         None => Ok(get(t, session, id).await?.incident),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(v: Value) -> Evidence {
+        evidence(v.as_object().cloned().unwrap())
+    }
+
+    /// One item of each of Graph's evidence types, in the shapes the API reference documents.
+    #[test]
+    fn every_evidence_type_has_a_title_and_distinct_items_never_collapse() {
+        let cases = [
+            (
+                json!({"@odata.type": "#microsoft.graph.security.deviceEvidence", "deviceDnsName": "wks-01", "mdeDeviceId": "ab12"}),
+                "device",
+                "wks-01",
+            ),
+            (
+                json!({"@odata.type": "#microsoft.graph.security.userEvidence", "userAccount": {"accountName": "lee", "userPrincipalName": "lee@contoso.test", "azureAdUserId": "u-1"}}),
+                "user",
+                "lee@contoso.test",
+            ),
+            (
+                json!({"@odata.type": "#microsoft.graph.security.fileEvidence", "fileDetails": {"fileName": "a.exe", "sha256": "ff00"}}),
+                "file",
+                "a.exe",
+            ),
+            (
+                json!({"@odata.type": "#microsoft.graph.security.processEvidence", "processId": 42, "processCommandLine": "cmd /c whoami", "imageFile": {"fileName": "cmd.exe"}}),
+                "process",
+                "cmd /c whoami",
+            ),
+            (
+                json!({"@odata.type": "#microsoft.graph.security.ipEvidence", "ipAddress": "203.0.113.9"}),
+                "ip",
+                "203.0.113.9",
+            ),
+            (
+                json!({"@odata.type": "#microsoft.graph.security.urlEvidence", "url": "https://evil.test/x"}),
+                "url",
+                "https://evil.test/x",
+            ),
+            (
+                json!({"@odata.type": "#microsoft.graph.security.mailboxEvidence", "primaryAddress": "lee@contoso.test", "displayName": "Lee"}),
+                "mailbox",
+                "lee@contoso.test",
+            ),
+            (
+                json!({"@odata.type": "#microsoft.graph.security.analyzedMessageEvidence", "subject": "Invoice overdue", "networkMessageId": "n-1"}),
+                "analyzedMessage",
+                "Invoice overdue",
+            ),
+            (
+                json!({"@odata.type": "#microsoft.graph.security.mailClusterEvidence", "name": "Cluster 7", "query": "q"}),
+                "mailCluster",
+                "Cluster 7",
+            ),
+            (
+                json!({"@odata.type": "#microsoft.graph.security.cloudApplicationEvidence", "displayName": "Dropbox", "appId": 11}),
+                "cloudApplication",
+                "Dropbox",
+            ),
+            (
+                json!({"@odata.type": "#microsoft.graph.security.oauthApplicationEvidence", "displayName": "Mail Reader", "appId": "c-1"}),
+                "oauthApplication",
+                "Mail Reader",
+            ),
+            (
+                json!({"@odata.type": "#microsoft.graph.security.registryKeyEvidence", "registryKey": "SOFTWARE\\Run", "registryHive": "HKEY_LOCAL_MACHINE"}),
+                "registryKey",
+                "SOFTWARE\\Run",
+            ),
+            (
+                json!({"@odata.type": "#microsoft.graph.security.registryValueEvidence", "registryKey": "SOFTWARE\\Run", "registryValueName": "updater", "registryValue": "c:\\u.exe"}),
+                "registryValue",
+                "updater",
+            ),
+            (
+                json!({"@odata.type": "#microsoft.graph.security.securityGroupEvidence", "displayName": "Domain Admins", "securityGroupId": "g-1"}),
+                "securityGroup",
+                "Domain Admins",
+            ),
+            (
+                json!({"@odata.type": "#microsoft.graph.security.azureResourceEvidence", "resourceName": "vm-01", "resourceId": "/subscriptions/1/vm-01"}),
+                "azureResource",
+                "vm-01",
+            ),
+            (
+                json!({"@odata.type": "#microsoft.graph.security.blobEvidence", "name": "dump.zip", "url": "https://s.test/c/dump.zip"}),
+                "blob",
+                "dump.zip",
+            ),
+            (
+                json!({"@odata.type": "#microsoft.graph.security.kubernetesPodEvidence", "name": "miner-7f"}),
+                "kubernetesPod",
+                "miner-7f",
+            ),
+            (
+                json!({"@odata.type": "#microsoft.graph.security.someFutureEvidence", "createdDateTime": "2026-11-20T10:00:00Z"}),
+                "someFuture",
+                "some future",
+            ),
+        ];
+        let mut keys = HashSet::new();
+        for (wire, kind, title) in cases {
+            let e = parse(wire);
+            assert_eq!((e.kind.as_str(), e.title.as_str()), (kind, title));
+            assert!(keys.insert(e.key.clone()), "{} is not distinct", e.key);
+        }
+        // Two registry values of one key, and two evidence items of a type without a known
+        // name, are distinct; the same device seen twice is one.
+        let value = |name: &str| {
+            parse(json!({"@odata.type": "#microsoft.graph.security.registryValueEvidence", "registryKey": "K", "registryValueName": name})).key
+        };
+        assert_ne!(value("a"), value("b"));
+        let unknown = |v: &str| {
+            parse(
+                json!({"@odata.type": "#microsoft.graph.security.someFutureEvidence", "thing": v}),
+            )
+            .key
+        };
+        assert_ne!(unknown("a"), unknown("b"));
+        let device = |name: &str| {
+            parse(json!({"@odata.type": "#microsoft.graph.security.deviceEvidence", "mdeDeviceId": "AB12", "deviceDnsName": name})).key
+        };
+        assert_eq!(
+            device("wks-01"),
+            device("WKS-01.contoso.local"),
+            "one device, by its ID"
+        );
+    }
+
+    #[test]
+    fn verdict_roles_remediation_and_tags_are_read_apart_from_the_details() {
+        let e = parse(json!({
+            "@odata.type": "#microsoft.graph.security.fileEvidence",
+            "verdict": "malicious", "remediationStatus": "prevented",
+            "roles": ["attacker"], "detailedRoles": ["initial access"], "tags": ["Detonated", 7],
+            "fileDetails": {"fileName": "<img src=x onerror=alert(1)>.js", "sha256": "AA"}
+        }));
+        assert_eq!(e.verdict.as_deref(), Some("malicious"));
+        assert_eq!(e.remediation_status.as_deref(), Some("prevented"));
+        assert_eq!(e.roles, ["attacker"]);
+        assert_eq!(e.tags, ["Detonated", "7"]);
+        assert_eq!(e.title, "<img src=x onerror=alert(1)>.js", "kept as text");
+        assert_eq!(e.key, "file:aa");
+        assert!(e
+            .details
+            .iter()
+            .all(|(k, _)| k != "verdict" && k != "roles"));
     }
 }

@@ -22,7 +22,7 @@ use url::Url;
 use crate::auth::session::Session;
 use crate::config::{Backend, Profile};
 use crate::error::{Error, Result};
-use crate::incidents::model::{Incident, IncidentDetail, Update};
+use crate::incidents::model::{Incident, IncidentDetail, Status, Update};
 
 pub use pacer::{background_waiting, in_background, Pacer};
 
@@ -165,6 +165,13 @@ impl IncidentApi {
     ) -> Result<Incident> {
         update.check()?;
         let current = self.get(session, id).await?.incident;
+        // A merged incident's alerts live in the incident it joined: a change here would be lost.
+        if current.status == Status::Redirected {
+            return Err(Error::Merged {
+                id: id.to_owned(),
+                into: current.redirect_incident_id,
+            });
+        }
         if let Some(seen) = seen_last_update {
             if current.last_update != Some(seen) {
                 return Err(Error::Conflict(Box::new(current)));
