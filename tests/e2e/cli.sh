@@ -212,6 +212,34 @@ curl -fsS "$api_origin/_sandbox/incidents/$merged_into" | python3 -c 'import jso
 curl -fsS "$api_origin/_sandbox/incidents/$merged_id" | python3 -c 'import json,sys; c=[x["comment"] for x in json.load(sys.stdin)["comments"]]; assert not any("merge" in x for x in c), c' \
   || fail "the merged incident itself was changed"
 
+# Reports: incidents with hostile titles, as HTML opened in Chromium (nothing in it may run or
+# load) and as Markdown (every title fenced).
+mapfile -t hostile < <(python3 -c '
+import json, sys
+seen = set()
+for i in json.load(open(sys.argv[1])):
+    if "<" in i["displayName"] and i["displayName"] not in seen:
+        seen.add(i["displayName"]); print(i["id"])
+' "$out/all.json" | head -n 3)
+[ "${#hostile[@]}" -ge 2 ] || fail "the data set has too few hostile titles for the report check"
+"$IDESK" report "${hostile[@]}" --format html --output "$out/report.html" 2>> "$E2E_WORK/logs/cli.log" || fail "idesk report --format html failed"
+mapfile -t titles < <(python3 -c '
+import json, sys
+want = set(sys.argv[2:])
+for i in json.load(open(sys.argv[1])):
+    if i["id"] in want: print(i["displayName"])
+' "$out/all.json" "${hostile[@]}")
+node "$PWD/tests/support/open-report.mjs" "$out/report.html" "${titles[@]}" >> "$E2E_WORK/logs/cli.log" 2>&1 \
+  || fail "the HTML report is not inert in Chromium: $(tail -5 "$E2E_WORK/logs/cli.log")"
+"$IDESK" report "${hostile[0]}" > "$out/report.md" 2>> "$E2E_WORK/logs/cli.log" || fail "idesk report (Markdown) failed"
+python3 - "$out/report.md" "${titles[0]}" <<'PY' || fail "the Markdown report does not fence the incident text"
+import sys
+md, title = open(sys.argv[1]).read(), sys.argv[2]
+assert md.startswith("# Incident "), md[:200]
+assert f"` {title} `" in md, "the title is in a code span"
+assert "## Alerts (" in md and "## Entities (" in md and "## Comments (" in md, md
+PY
+
 "$IDESK" sign-out > /dev/null 2>> "$E2E_WORK/logs/cli.log"
 if grep -q 'refresh-token:e2e' <<< "$(keychain)"; then
   fail "sign-out left the refresh token in the keychain"
