@@ -15,7 +15,7 @@ use idesk_core::incidents::changes::Change;
 use idesk_core::incidents::export::ExportFormat;
 use idesk_core::incidents::model::{Incident, IncidentDetail, Update};
 use idesk_core::incidents::portal;
-use idesk_core::incidents::queue::{Overview, QueuePage, QueueQuery, Shown};
+use idesk_core::incidents::queue::{Overview, QueuePage, QueueQuery, Shown, Suggestions};
 use idesk_core::incidents::report::ReportFormat;
 use idesk_core::settings::Settings;
 use idesk_core::Error;
@@ -290,6 +290,13 @@ pub fn incident_link(state: State<'_, AppState>, id: String) -> IpcResult<Option
 #[specta::specta]
 pub async fn queue_overview(state: State<'_, AppState>) -> IpcResult<Overview> {
     Ok(state.desk()?.overview().await?)
+}
+
+/// Recent assignees and the store's tags, for the triage form's suggestions.
+#[tauri::command]
+#[specta::specta]
+pub async fn triage_suggestions(state: State<'_, AppState>) -> IpcResult<Suggestions> {
+    Ok(state.desk()?.suggestions().await?)
 }
 
 /// Brings the store up to date with the tenant; emits `SyncProgress` with the running count.

@@ -133,8 +133,8 @@ printf '%s\n' "$app_secret" | "$IDESK" profile add app --tenant "$tenant" --clie
   --authority "${issuer%/v2.0}" --api-base "$(field graph)" --client-secret-stdin > /dev/null 2>> "$E2E_WORK/logs/cli.log" \
   || fail "application profile: $(tail -1 "$E2E_WORK/logs/cli.log")"
 app_count=$("$IDESK" --profile app incidents --format json 2>> "$E2E_WORK/logs/cli.log" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
-[ "$app_count" = "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$out/expected.json")" ] \
-  || fail "application profile listed $app_count incidents"
+[ "$app_count" = "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$out/all.json")" ] \
+  || fail "application profile listed $app_count incidents, the user $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$out/all.json")"
 if grep -rqF -- "$app_secret" "$IDESK_CONFIG_DIR" "$IDESK_DATA_DIR" "$E2E_WORK/logs" 2>/dev/null; then fail "the client secret was written to a file"; fi
 set +e; wrong=$(printf 'wrong-secret\n' | "$IDESK" profile add app2 --tenant "$tenant" --client-id "$(field app_client_id)" \
   --authority "${issuer%/v2.0}" --api-base "$(field graph)" --client-secret-stdin 2>&1); rc=$?; set -e

@@ -76,6 +76,10 @@ const signedIn: Handlers = {
     mock.state.changes = mock.state.changes.map((c) => (upTo === null || c.seq <= upTo ? { ...c, seen: true } : c));
     return null;
   },
+  triageSuggestions: () => ({
+    assignees: [...new Set(mock.state.stored.flatMap((i) => (i.assignedTo ? [i.assignedTo] : [])))],
+    tags: [...new Set(mock.state.stored.flatMap((i) => i.tags))].sort(),
+  }),
   getIncident: (id) => {
     const incident = mock.state.incidents.find((i) => i.id === id);
     if (!incident) throw mock.error('api_error', `the incident API answered 404 for incident ${id}`);
@@ -927,6 +931,10 @@ test('the detail is deep enough to decide: summary, alerts, every evidence type 
   await page.locator('[data-id="101"]').dblclick();
   await expect(page.getByTestId('detail-summary')).toHaveText('Summary: <b>not bold</b>');
   await expect(page.getByTestId('detail-priority')).toHaveText('87 / 100');
+  // The form suggests me, the store's recent assignees and its tags.
+  await expect(page.getByTestId('assignee-suggestions').locator('option[value="bob@contoso.test"]')).toHaveCount(1);
+  await expect(page.getByTestId('assignee-suggestions').locator('option[value="alice@contoso.test"]')).toHaveCount(1);
+  await expect(page.getByTestId('tag-suggestions').locator('option[value="<b>tag</b>"]')).toHaveCount(1);
   await expect(page.getByTestId('alert-description').first()).toHaveText(HOSTILE);
   await expect(page.getByTestId('alert-threat').first()).toContainText('Trojan:Win32/Wacatac');
   await expect(page.getByTestId('alert-threat').first()).toContainText('Storm-0501');

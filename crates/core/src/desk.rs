@@ -24,7 +24,7 @@ use crate::incidents::cache::{Cache, Snapshot};
 use crate::incidents::changes::Change;
 use crate::incidents::export::{self, ExportFormat};
 use crate::incidents::model::{Incident, IncidentDetail, Status, Update};
-use crate::incidents::queue::{Overview, QueueIndex, QueuePage, QueueQuery, Shown};
+use crate::incidents::queue::{Overview, QueueIndex, QueuePage, QueueQuery, Shown, Suggestions};
 use crate::incidents::report::{self, ReportFormat};
 use crate::incidents::sync::{self, SyncReport};
 
@@ -520,6 +520,12 @@ impl Desk {
     pub async fn overview(&self) -> Result<Overview> {
         let e = self.ready().await?;
         Ok(e.index().await?.overview(time::OffsetDateTime::now_utc()))
+    }
+
+    /// Recent assignees and the store's tags, for the triage form.
+    pub async fn suggestions(&self) -> Result<Suggestions> {
+        let e = self.ready().await?;
+        Ok(e.index().await?.suggestions())
     }
 
     /// Brings the current profile's store up to date with its tenant; returns the queue.

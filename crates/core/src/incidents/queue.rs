@@ -161,6 +161,19 @@ pub struct Overview {
     pub per_day: Vec<Count>,
 }
 
+/// What the triage form suggests, from the store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct Suggestions {
+    /// Assignees of the most recently updated incidents first (at most `SUGGESTED`).
+    pub assignees: Vec<String>,
+    /// Every analysts' tag in the store, sorted.
+    pub tags: Vec<String>,
+}
+
+/// Assignees suggested, at most.
+const SUGGESTED: usize = 20;
+
 /// Strings stored once, numbered: filters compare numbers, not text.
 #[derive(Default)]
 struct Interner {
@@ -656,6 +669,23 @@ impl QueueIndex {
             .collect()
     }
 
+    /// Recent assignees and every tag, for the triage form.
+    pub fn suggestions(&self) -> Suggestions {
+        let order = self.order(QueueSort::default());
+        let mut seen = std::collections::HashSet::new();
+        let assignees = order
+            .iter()
+            .filter_map(|&n| self.rows[n as usize].assigned_to.as_deref())
+            .filter(|a| seen.insert(a.to_lowercase()))
+            .take(SUGGESTED)
+            .map(str::to_owned)
+            .collect();
+        Suggestions {
+            assignees,
+            tags: self.tags.clone(),
+        }
+    }
+
     /// Counts by severity, by status, and new incidents per day over the 30 days before `now`;
     /// merged incidents are not counted (their alerts count in the incident they joined).
     pub fn overview(&self, now: OffsetDateTime) -> Overview {
@@ -1001,6 +1031,22 @@ mod tests {
         assert_eq!(o.total, 5);
         let high = o.by_severity.iter().find(|c| c.key == "high").map(|c| c.n);
         assert_eq!(high, Some(1), "the merged high one is not counted");
+    }
+
+    #[test]
+    fn suggestions_are_recent_assignees_once_and_every_tag() {
+        let mut x = sample();
+        x.upsert(incident(106, |i| {
+            i.assigned_to = Some("bob@contoso.TEST".into());
+            i.tags = vec!["VIP".into()];
+        }));
+        let s = x.suggestions();
+        assert_eq!(
+            s.assignees,
+            ["Bob@Contoso.test"],
+            "once, without regard to case"
+        );
+        assert_eq!(s.tags, ["Ransom", "VIP"]);
     }
 
     #[test]

@@ -189,3 +189,37 @@ async fn the_sandbox_api_enforces_graphs_limits() {
     .unwrap();
     assert_eq!(none.status(), 401, "no token, no incidents");
 }
+
+#[tokio::test]
+async fn a_change_whose_comment_fails_says_exactly_what_was_saved() {
+    let sb = sandbox::Sandbox::start(30);
+    let session = sandbox_session(&sb, "alice").await;
+    let c = client(&sb);
+    let target = c
+        .list_incidents(&session)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.status == Status::Active)
+        .unwrap();
+    // The fresh read and the PATCH go through; the comment's POST is refused.
+    sb.fault(serde_json::json!({ "kind": "status", "status": 400, "after": 2, "times": 1 }))
+        .await;
+    let change = Update {
+        status: Some(Status::InProgress),
+        comment: Some("taking it".into()),
+        ..Update::default()
+    };
+    let err = c
+        .update(&session, &target.id, &change, target.last_update)
+        .await
+        .unwrap_err();
+    let msg = err.user_message();
+    assert!(
+        msg.starts_with("saved the status; the comment was not saved"),
+        "{msg}"
+    );
+    let now = c.get(&session, &target.id).await.unwrap().incident;
+    assert_eq!(now.status, Status::InProgress, "the status was saved");
+    assert!(now.comments.iter().all(|x| x.text != "taking it"));
+}

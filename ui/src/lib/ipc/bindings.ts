@@ -78,6 +78,8 @@ export const commands = {
 	exportIncidents: (format: ExportFormat, view: QueueQuery_Deserialize) => __TAURI_INVOKE<string | null>("export_incidents", { format, view }),
 	/**  A report of these incidents (Markdown or HTML), to copy. */
 	incidentReport: (ids: string[], format: ReportFormat) => __TAURI_INVOKE<string>("incident_report", { ids, format }),
+	/**  Recent assignees and the store's tags, for the triage form's suggestions. */
+	triageSuggestions: () => __TAURI_INVOKE<Suggestions>("triage_suggestions"),
 	/**
 	 *  A report of these incidents saved through a save dialog. Returns where the file went, or
 	 *  nothing when the user cancelled.
@@ -1152,6 +1154,14 @@ export type SignInUrl = {
 export type SortKey = "severity" | "id" | "displayName" | "status" | "assignedTo" | "lastUpdate" | "created" | "alertCount" | 
 /**  Microsoft's priority score, where the API returns one. */
 "priority";
+
+/**  What the triage form suggests, from the store. */
+export type Suggestions = {
+	/**  Assignees of the most recently updated incidents first (at most `SUGGESTED`). */
+	assignees: string[],
+	/**  Every analysts' tag in the store, sorted. */
+	tags: string[],
+};
 
 /**  The running count of incidents fetched during a sync. */
 export type SyncProgress = {

@@ -459,6 +459,24 @@ pub(super) async fn get(t: &Transport, session: &Session, id: &str) -> Result<In
     })
 }
 
+/// The fields of a change other than its comment, in words.
+fn saved_fields(u: &Update) -> String {
+    let mut fields = Vec::new();
+    if u.status.is_some() {
+        fields.push("the status");
+    }
+    if u.assigned_to.is_some() {
+        fields.push("the assignment");
+    }
+    if u.classification.is_some() || u.determination.is_some() {
+        fields.push("the classification");
+    }
+    if u.tags.is_some() {
+        fields.push("the tags");
+    }
+    fields.join(", ")
+}
+
 fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
     let mut v: Vec<String> = items.collect();
     v.sort();
@@ -511,14 +529,26 @@ pub(super) async fn update(
     }
     if let Some(c) = &u.comment {
         let body = json!({ "@odata.type": "microsoft.graph.security.alertComment", "comment": c });
-        t.send(
-            session,
-            Method::POST,
-            t.url(&format!("{path}/comments"), &[]),
-            Some(&body),
-        )
-        .await?;
-        updated = None;
+        let sent = t
+            .send(
+                session,
+                Method::POST,
+                t.url(&format!("{path}/comments"), &[]),
+                Some(&body),
+            )
+            .await;
+        match (sent, &updated) {
+            (Ok(_), _) => updated = None,
+            // The fields were saved, the comment was not: say exactly that.
+            (Err(e), Some(_)) => {
+                return Err(Error::PartlyFailed(format!(
+                    "saved {}; the comment was not saved: {}",
+                    saved_fields(u),
+                    e.user_message()
+                )))
+            }
+            (Err(e), None) => return Err(e),
+        }
     }
     match updated {
         Some(i) => Ok(i),
