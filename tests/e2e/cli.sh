@@ -240,6 +240,36 @@ assert f"` {title} `" in md, "the title is in a code span"
 assert "## Alerts (" in md and "## Entities (" in md and "## Comments (" in md, md
 PY
 
+# The entity index: the details of eight open incidents go into the store; two of them name the
+# same device (six hosts in the data set), and the later one says it was seen in the other.
+mapfile -t opened < <(python3 -c '
+import json, sys, datetime
+now = datetime.datetime.now(datetime.timezone.utc)
+recent = [i for i in json.load(open(sys.argv[1])) if i["status"] == "active"
+          and now - datetime.datetime.fromisoformat(i["lastUpdate"].replace("Z", "+00:00")) < datetime.timedelta(days=29)]
+print("\n".join(i["id"] for i in recent[:8]))
+' "$out/all.json")
+for id in "${opened[@]}"; do
+  "$IDESK" incident "$id" --json > "$out/detail-$id.json" 2>> "$E2E_WORK/logs/cli.log" || fail "idesk incident $id failed"
+done
+read -r pivot_from pivot_to pivot_host < <(python3 -c '
+import json, sys
+seen = {}
+for id in sys.argv[2:]:
+    d = json.load(open(f"{sys.argv[1]}/detail-{id}.json"))
+    for a in d["alerts"]:
+        for e in a["evidence"]:
+            if e["kind"] == "device":
+                host = e["title"].lower()
+                if host in seen and seen[host] != id:
+                    print(seen[host], id, host); sys.exit(0)
+                seen.setdefault(host, id)
+sys.exit(1)
+' "$out" "${opened[@]}") || fail "no two of eight incidents share a device"
+"$IDESK" incident "$pivot_to" > "$out/pivot.txt" 2>> "$E2E_WORK/logs/cli.log"
+grep -qE "^ +$pivot_host: seen in [0-9]+ other incident\(s\) in the last 30 days \([0-9]+ true positive\): .*#$pivot_from( |$)" "$out/pivot.txt" \
+  || fail "incident $pivot_to does not say its device $pivot_host was seen in #$pivot_from: $(grep -A2 "$pivot_host" "$out/pivot.txt")"
+
 "$IDESK" sign-out > /dev/null 2>> "$E2E_WORK/logs/cli.log"
 if grep -q 'refresh-token:e2e' <<< "$(keychain)"; then
   fail "sign-out left the refresh token in the keychain"

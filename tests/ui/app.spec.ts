@@ -83,7 +83,7 @@ const signedIn: Handlers = {
   getIncident: (id) => {
     const incident = mock.state.incidents.find((i) => i.id === id);
     if (!incident) throw mock.error('api_error', `the incident API answered 404 for incident ${id}`);
-    return { incident, alerts: mock.data.alerts?.[id] ?? [], summary: null, description: null, history: [], fromCache: false };
+    return { incident, alerts: mock.data.alerts?.[id] ?? [], summary: null, description: null, history: [], pivots: [], fromCache: false };
   },
   updateIncident: (id, u, seen) => {
     const i = mock.state.incidents.find((x) => x.id === id);
@@ -309,7 +309,7 @@ test('offline: the cached queue stays read-only, the desk retries after 5 s then
     getIncident: (id) => {
       const incident = mock.state.stored.find((i) => i.id === id);
       if (!incident) throw mock.error('api_error', 'not cached');
-      return { incident, alerts: [], summary: null, description: null, history: [], fromCache: true };
+      return { incident, alerts: [], summary: null, description: null, history: [], pivots: [], fromCache: true };
     },
   }, data({ stored: INCIDENTS.slice(0, 3), syncedAt: '2026-11-20T11:00:00Z' }));
   await page.goto('/');
@@ -924,7 +924,11 @@ test('the detail is deep enough to decide: summary, alerts, every evidence type 
       const history: Change[] = id === '101'
         ? [{ seq: 1, incidentId: '101', title: incident.displayName, kind: 'severityRaised', detail: 'Medium → High', severity: 'high', assignedTo: null, mine: false, at: '2026-11-19T09:00:00Z', seen: true }]
         : [];
-      return { incident, alerts: mock.data.alerts?.[id] ?? [], summary: id === '101' ? 'Summary: <b>not bold</b>' : null, description: null, history, fromCache: false };
+      const pivots = id === '101'
+        ? [{ evidenceKey: 'device:device one', kind: 'device', value: 'device one', others: 2, truePositives: 1,
+          recent: [{ id: '102', displayName: '<img src=x onerror="window.__pwned=1">', classification: 'truePositive' }, { id: '104', displayName: 'Old resolved', classification: 'unknown' }] }]
+        : [];
+      return { incident, alerts: mock.data.alerts?.[id] ?? [], summary: id === '101' ? 'Summary: <b>not bold</b>' : null, description: null, history, pivots, fromCache: false };
     },
   }, data({ incidents: incidents.map((i) => (i.id === '101' ? { ...i, priorityScore: 87, lastModifiedBy: 'Automation' } : i)), alerts: { '101': [everyKind, second] } }));
   await page.goto('/');
@@ -949,6 +953,10 @@ test('the detail is deep enough to decide: summary, alerts, every evidence type 
   await expect(page.getByTestId('evidence-device')).toContainText('Compromised');
   await page.getByTestId('evidence-file').locator('summary').click();
   await expect(page.getByTestId('evidence-file').locator('li').nth(1)).toContainText('Detonated');
+  // Where the device was seen before, with links.
+  const pivot = page.getByTestId('evidence-device').getByTestId('pivot');
+  await expect(pivot).toContainText('seen in 2 other incidents in the last 30 days (1 true positive)');
+  await expect(pivot.getByTestId('pivot-link')).toHaveCount(2);
   // The timeline: the alerts and the change the app saw, newest first.
   const timeline = page.getByTestId('timeline').locator('li');
   await expect(timeline).toHaveCount(3);
@@ -968,6 +976,10 @@ test('the detail is deep enough to decide: summary, alerts, every evidence type 
   await expect(page.getByTestId('triage-save')).toBeDisabled();
   await page.getByTestId('merged-into').click();
   await expect(page.getByTestId('detail-title')).toHaveText('Ransomware activity on srv-01');
+  // A pivot's link opens the other incident.
+  await page.getByTestId('evidence-device').getByTestId('pivot-link').first().click();
+  await expect(page.getByTestId('detail-title')).toHaveText(HOSTILE);
+  expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
   expect(errors).toEqual([]);
 });
 

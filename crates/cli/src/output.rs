@@ -136,6 +136,16 @@ pub fn detail(d: &IncidentDetail) -> String {
                 clean(&e.kind),
                 clean(&e.title)
             ));
+            for p in d.pivots.iter().filter(|p| p.evidence_key == e.key) {
+                let ids: Vec<String> = p.recent.iter().map(|r| format!("#{}", r.id)).collect();
+                out.push_str(&format!(
+                    "      {}: seen in {} other incident(s) in the last 30 days ({} true positive): {}\n",
+                    clean(&p.value),
+                    p.others,
+                    p.true_positives,
+                    clean(&ids.join(" "))
+                ));
+            }
         }
     }
     for c in &i.comments {

@@ -107,8 +107,11 @@ impl Entry {
         for id in stale {
             match e.api.get(&e.session, &id).await {
                 Ok(detail) => {
-                    let key = id.clone();
+                    let (key, values) = (id.clone(), entity_values(&detail));
                     sync::blocking(&e.cache, move |c| c.save_detail(&key, &detail)).await?;
+                    if let Some(index) = e.queue.write().await.as_mut() {
+                        index.set_entities(&id, values);
+                    }
                 }
                 Err(Error::Api { status: 404, .. }) => {
                     e.forget(&id).await?;
@@ -253,9 +256,31 @@ fn rebind(profile: &Profile, store: &dyn TokenStore, cache: &Cache) -> Result<Op
 
 /// The queue's index over what `cache` holds, built off the async threads.
 async fn load_index(cache: Arc<Cache>, generation: u32) -> Result<QueueIndex> {
-    tokio::task::spawn_blocking(move || Ok(QueueIndex::new(cache.load()?.incidents, generation)))
-        .await
-        .map_err(|e| Error::task("cache", e))?
+    tokio::task::spawn_blocking(move || {
+        Ok(QueueIndex::with_entities(
+            cache.load()?.incidents,
+            cache.entity_values()?,
+            generation,
+        ))
+    })
+    .await
+    .map_err(|e| Error::task("cache", e))?
+}
+
+/// How far back "seen in N other incidents" looks.
+const PIVOT_DAYS: i64 = 30;
+
+/// The entity values a detail's evidence names, as the queue's search takes them.
+fn entity_values(detail: &IncidentDetail) -> Vec<String> {
+    let mut values: Vec<String> = detail
+        .alerts
+        .iter()
+        .flat_map(|a| &a.evidence)
+        .flat_map(|e| e.pivots().into_iter().map(|(_, v)| v))
+        .collect();
+    values.sort();
+    values.dedup();
+    values
 }
 
 /// Changes shown in an incident's timeline, at most.
@@ -599,6 +624,10 @@ impl Desk {
                     );
                 }
                 detail.history = history().await.unwrap_or_default();
+                detail.pivots = self.pivots(e, &detail).await;
+                if let Some(index) = e.queue.write().await.as_mut() {
+                    index.set_entities(id, entity_values(&detail));
+                }
                 Ok(detail)
             }
             Err(Error::Api {
@@ -618,14 +647,19 @@ impl Desk {
             Err(err) if err.code() == crate::ErrorCode::Offline => {
                 let incident = e.index().await?.get(id).cloned();
                 match (incident, sync::cached_detail(&e.cache, id).await?) {
-                    (Some(incident), Some(stored)) => Ok(IncidentDetail {
-                        incident,
-                        alerts: stored.alerts,
-                        summary: stored.summary,
-                        description: stored.description,
-                        history: history().await.unwrap_or_default(),
-                        from_cache: true,
-                    }),
+                    (Some(incident), Some(stored)) => {
+                        let mut detail = IncidentDetail {
+                            incident,
+                            alerts: stored.alerts,
+                            summary: stored.summary,
+                            description: stored.description,
+                            history: history().await.unwrap_or_default(),
+                            pivots: Vec::new(),
+                            from_cache: true,
+                        };
+                        detail.pivots = self.pivots(e, &detail).await;
+                        Ok(detail)
+                    }
                     _ => Err(err),
                 }
             }
@@ -748,6 +782,23 @@ impl Desk {
             Some(i) => Ok(i),
             None => Ok(e.api.get(&e.session, id).await?.incident),
         }
+    }
+
+    /// The detail's entities seen in other stored incidents of the last `PIVOT_DAYS` days. A
+    /// store that cannot answer leaves them out: the detail still shows.
+    async fn pivots(
+        &self,
+        e: &Entry,
+        detail: &IncidentDetail,
+    ) -> Vec<crate::incidents::model::Pivot> {
+        let since = time::OffsetDateTime::now_utc() - time::Duration::days(PIVOT_DAYS);
+        let (id, alerts) = (detail.incident.id.clone(), detail.alerts.clone());
+        sync::blocking(&e.cache, move |c| c.pivots(&id, &alerts, since))
+            .await
+            .unwrap_or_else(|err| {
+                tracing::warn!("could not read the entity index: {}", err.user_message());
+                Vec::new()
+            })
     }
 
     /// A report of these incidents (Markdown or HTML), each read as `incident` reads it: from

@@ -36,7 +36,9 @@ use crate::auth::token_store::TokenStore;
 use crate::config::Dirs;
 use crate::error::{Error, Result};
 use crate::incidents::changes::Change;
-use crate::incidents::model::{Alert, Incident, IncidentDetail, Status};
+use crate::incidents::model::{
+    Alert, Classification, Evidence, Incident, IncidentDetail, Pivot, Related, Status,
+};
 use crate::incidents::queue::{Assignment, QueuePage, QueueQuery};
 
 /// What the store holds for a profile's queue.
@@ -70,6 +72,9 @@ pub struct Merged {
     /// Incidents in the store afterwards, merged ones left out (as the queue counts them).
     pub total: usize,
 }
+
+/// Other incidents named in a pivot, at most.
+const PIVOT_RECENT: usize = 10;
 
 /// Merged incidents (status `redirected`) are left out of the queue unless asked for.
 const NOT_MERGED: &str = "status <> 'redirected'";
@@ -108,7 +113,20 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX changes_unseen ON changes (seen, seq);
      ALTER TABLE details ADD COLUMN seen_update INTEGER;",
+    // 3: the entity index: what each stored detail's evidence names (device, user, IP, file hash
+    //    or name, URL, mailbox), lowercased, for search and "seen in N other incidents". Filled
+    //    from the details already stored when the step is applied.
+    "CREATE TABLE entities (
+       kind TEXT NOT NULL,
+       value TEXT NOT NULL,
+       incident_id TEXT NOT NULL,
+       PRIMARY KEY (kind, value, incident_id)
+     ) WITHOUT ROWID;
+     CREATE INDEX entities_by_incident ON entities (incident_id);",
 ];
+
+/// The schema version that added the entity index.
+const ENTITIES_VERSION: usize = 3;
 
 const INCIDENT_BODY: &str = "SELECT body FROM incidents WHERE id = ?1";
 const DETAIL_BODY: &str = "SELECT body FROM details WHERE incident_id = ?1";
@@ -332,6 +350,9 @@ impl Cache {
             let tx = conn.unchecked_transaction().map_err(db_error)?;
             for step in &MIGRATIONS[version..] {
                 tx.execute_batch(step).map_err(db_error)?;
+            }
+            if version < ENTITIES_VERSION {
+                Self::index_stored_details(&tx)?;
             }
             tx.execute_batch(&format!("PRAGMA user_version = {}", MIGRATIONS.len()))
                 .map_err(db_error)?;
@@ -971,6 +992,8 @@ impl Cache {
                 .map_err(db_error)?;
             tx.execute("DELETE FROM details WHERE incident_id = ?1", params![id])
                 .map_err(db_error)?;
+            tx.execute("DELETE FROM entities WHERE incident_id = ?1", params![id])
+                .map_err(db_error)?;
             Ok(true)
         })
     }
@@ -1060,8 +1083,128 @@ impl Cache {
                    seen_update = excluded.seen_update",
                 params![id, body],
             )
-            .map(|_| ())
-            .map_err(db_error)
+            .map_err(db_error)?;
+            Self::index_entities(tx, id, alerts)
+        })
+    }
+
+    /// The entity index of every stored detail, from the details (a migration).
+    fn index_stored_details(tx: &Connection) -> Result<()> {
+        let mut stmt = tx
+            .prepare("SELECT incident_id, body FROM details")
+            .map_err(db_error)?;
+        let rows: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db_error)?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(db_error)?;
+        for (id, body) in rows {
+            if let Some(d) = stored::detail(&body) {
+                Self::index_entities(tx, &id, &d.alerts)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces one incident's entries in the entity index with what `alerts` name.
+    fn index_entities(tx: &Connection, id: &str, alerts: &[Alert]) -> Result<()> {
+        tx.execute("DELETE FROM entities WHERE incident_id = ?1", params![id])
+            .map_err(db_error)?;
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO entities (kind, value, incident_id) VALUES (?1, ?2, ?3)",
+            )
+            .map_err(db_error)?;
+        for (kind, value) in alerts
+            .iter()
+            .flat_map(|a| &a.evidence)
+            .flat_map(Evidence::pivots)
+        {
+            insert.execute(params![kind, value, id]).map_err(db_error)?;
+        }
+        Ok(())
+    }
+
+    /// Every incident's indexed entity values (for the queue's search).
+    pub fn entity_values(&self) -> Result<HashMap<String, Vec<String>>> {
+        self.read(HashMap::new(), |c| {
+            let mut stmt = c
+                .prepare("SELECT incident_id, value FROM entities ORDER BY incident_id")
+                .map_err(db_error)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(db_error)?;
+            let mut all: HashMap<String, Vec<String>> = HashMap::new();
+            for row in rows {
+                let (id, value) = row.map_err(db_error)?;
+                all.entry(id).or_default().push(value);
+            }
+            Ok(all)
+        })
+    }
+
+    /// For each entity `alerts` name, the other stored incidents that name it too, updated since
+    /// `since` (merged ones left out): how many, how many true positives, and the most recent few.
+    pub fn pivots(&self, id: &str, alerts: &[Alert], since: OffsetDateTime) -> Result<Vec<Pivot>> {
+        let mut wanted: Vec<(String, String, String)> = Vec::new();
+        for e in alerts.iter().flat_map(|a| &a.evidence) {
+            for (kind, value) in e.pivots() {
+                if !wanted.iter().any(|(_, k, v)| *k == kind && *v == value) {
+                    wanted.push((e.key.clone(), kind, value));
+                }
+            }
+        }
+        let since = millis(Some(since)).unwrap_or(i64::MIN);
+        self.read(Vec::new(), |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT i.id, i.classification, i.body FROM entities e
+                     JOIN incidents i ON i.id = e.incident_id
+                     WHERE e.kind = ?1 AND e.value = ?2 AND e.incident_id <> ?3
+                       AND i.status <> 'redirected' AND i.last_update >= ?4
+                     ORDER BY i.last_update DESC, i.id",
+                )
+                .map_err(db_error)?;
+            let mut out = Vec::new();
+            for (evidence_key, kind, value) in wanted {
+                let rows = stmt
+                    .query_map(params![kind, value, id, since], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                        ))
+                    })
+                    .map_err(db_error)?;
+                let mut pivot = Pivot {
+                    evidence_key,
+                    kind,
+                    value,
+                    others: 0,
+                    true_positives: 0,
+                    recent: Vec::new(),
+                };
+                for row in rows {
+                    let (other, classification, body) = row.map_err(db_error)?;
+                    pivot.others += 1;
+                    if classification == Classification::TruePositive.as_str() {
+                        pivot.true_positives += 1;
+                    }
+                    if pivot.recent.len() < PIVOT_RECENT {
+                        if let Some(i) = stored::incident(&body) {
+                            pivot.recent.push(Related {
+                                id: other,
+                                display_name: i.display_name,
+                                classification: i.classification,
+                            });
+                        }
+                    }
+                }
+                if pivot.others > 0 {
+                    out.push(pivot);
+                }
+            }
+            Ok(out)
         })
     }
 
@@ -1532,6 +1675,7 @@ mod tests {
             summary: Some("An attack in two stages".into()),
             description: None,
             history: vec![],
+            pivots: Vec::new(),
             from_cache: false,
         }
     }
@@ -1817,8 +1961,8 @@ mod tests {
         cache
             .write(|tx| {
                 tx.execute_batch(
-                    "DROP TABLE changes; ALTER TABLE details DROP COLUMN seen_update;
-                     PRAGMA user_version = 1;",
+                    "DROP TABLE entities; DROP TABLE changes;
+                     ALTER TABLE details DROP COLUMN seen_update; PRAGMA user_version = 1;",
                 )
                 .map_err(db_error)
             })
@@ -1834,6 +1978,129 @@ mod tests {
             })
             .unwrap();
         assert_eq!(version, MIGRATIONS.len() as i64);
+    }
+
+    /// A detail naming this device, user and file hash.
+    fn naming(device: &str) -> IncidentDetail {
+        let mut a = alert();
+        let ev = |kind: &str, key: &str, details: &[(&str, &str)]| Evidence {
+            kind: kind.into(),
+            title: details[0].1.into(),
+            key: key.into(),
+            verdict: None,
+            roles: vec![],
+            remediation_status: None,
+            tags: vec![],
+            details: details
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        };
+        a.evidence = vec![
+            ev(
+                "device",
+                &format!("device:{device}"),
+                &[("deviceDnsName", device)],
+            ),
+            ev(
+                "user",
+                "user:lee",
+                &[
+                    ("userPrincipalName", "Lee@Contoso.test"),
+                    ("accountName", "lee"),
+                ],
+            ),
+            ev("process", "process:1", &[("processCommandLine", "cmd.exe")]),
+        ];
+        detail(vec![a])
+    }
+
+    #[test]
+    fn the_entity_index_follows_the_stored_details_and_answers_pivots() {
+        let (_tmp, dirs) = dirs();
+        let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+        let cache = Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), true);
+        let mut tp = incident("2", "Earlier one", "2026-11-20T09:00:00Z");
+        tp.classification = Classification::TruePositive;
+        let mut merged = incident("4", "Merged", "2026-11-20T09:00:00Z");
+        merged.status = Status::Redirected;
+        let incidents = [
+            incident("1", TITLE, "2026-11-20T10:00:00Z"),
+            tp,
+            incident("3", "Old one", "2026-09-01T09:00:00Z"),
+            merged,
+        ];
+        cache
+            .merge(&incidents, OffsetDateTime::now_utc(), None)
+            .unwrap();
+        for id in ["1", "2", "3", "4"] {
+            cache.save_detail(id, &naming("SRV-FINANCE-42")).unwrap();
+        }
+        let since = parse_time("2026-10-21T00:00:00Z").unwrap();
+        let pivots = cache
+            .pivots("1", &naming("srv-finance-42").alerts, since)
+            .unwrap();
+        let device = pivots.iter().find(|p| p.kind == "device").unwrap();
+        assert_eq!(device.value, "srv-finance-42", "lowercased");
+        assert_eq!(device.evidence_key, "device:srv-finance-42");
+        assert_eq!(
+            (device.others, device.true_positives),
+            (1, 1),
+            "not itself, not the old one, not the merged one"
+        );
+        assert_eq!(device.recent[0].display_name, "Earlier one");
+        assert_eq!(
+            pivots.iter().filter(|p| p.kind == "user").count(),
+            2,
+            "the UPN and the account name"
+        );
+        assert!(
+            pivots.iter().all(|p| p.kind != "process"),
+            "command lines are not pivots"
+        );
+        let values = cache.entity_values().unwrap();
+        assert!(values["1"].contains(&"lee@contoso.test".to_owned()));
+
+        // A detail stored again replaces its entries; a forgotten incident leaves the index.
+        cache.save_detail("2", &naming("wks-other")).unwrap();
+        let pivots = cache
+            .pivots("1", &naming("srv-finance-42").alerts, since)
+            .unwrap();
+        assert!(pivots.iter().all(|p| p.kind != "device"), "{pivots:?}");
+        cache.forget("2").unwrap();
+        assert!(!cache.entity_values().unwrap().contains_key("2"));
+        assert!(cache
+            .pivots("1", &naming("srv-finance-42").alerts, since)
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn a_version_2_store_gains_the_entity_index_of_its_stored_details() {
+        let (_tmp, dirs) = dirs();
+        let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+        let cache = Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), true);
+        cache
+            .merge(
+                &[incident("1", TITLE, "2026-11-20T10:00:00Z")],
+                OffsetDateTime::now_utc(),
+                None,
+            )
+            .unwrap();
+        cache.save_detail("1", &naming("srv-finance-42")).unwrap();
+        cache
+            .write(|tx| {
+                tx.execute_batch("DROP TABLE entities; PRAGMA user_version = 2;")
+                    .map_err(db_error)
+            })
+            .unwrap();
+        drop(cache);
+        let again = Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), true);
+        let values = again.entity_values().unwrap();
+        assert!(
+            values["1"].contains(&"srv-finance-42".to_owned()),
+            "{values:?}"
+        );
     }
 
     #[test]

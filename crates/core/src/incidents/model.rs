@@ -263,7 +263,40 @@ const IDENTITY: &[(&str, &[&str])] = &[
     ("dnsevidence", &["domainName"]),
 ];
 
+/// The fields an analyst searches and pivots on, by kind: `(kind, field)`; the entity index
+/// keeps their values, lowercased. Graph's names, and the Defender XDR API's where they differ.
+const PIVOTS: &[(&str, &[&str])] = &[
+    ("device", &["deviceDnsName", "hostName"]),
+    ("user", &["userPrincipalName", "accountName"]),
+    ("ip", &["ipAddress"]),
+    ("file", &["sha256", "sha1", "fileName"]),
+    ("url", &["url"]),
+    ("mailbox", &["primaryAddress", "mailboxAddress"]),
+    ("analyzedmessage", &["emailAddress", "sender"]),
+    ("mailmessage", &["sender"]),
+];
+
 impl Evidence {
+    /// What the entity index keeps of this evidence: `(kind, value)` pairs, values lowercased,
+    /// e.g. `("device", "wks-01.contoso.local")`, `("file", "<sha256>")`.
+    pub fn pivots(&self) -> Vec<(String, String)> {
+        let kind = self.kind.to_ascii_lowercase();
+        let Some((_, fields)) = PIVOTS.iter().find(|(k, _)| *k == kind) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(String, String)> = Vec::new();
+        for (name, value) in &self.details {
+            let value = value.trim().to_lowercase();
+            if fields.contains(&name.as_str())
+                && !value.is_empty()
+                && !out.iter().any(|(_, v)| *v == value)
+            {
+                out.push((kind.clone(), value));
+            }
+        }
+        out
+    }
+
     /// The key of an entity of `kind` with these details: its identifying fields where known,
     /// else every detail (so distinct items never collapse into one).
     pub fn key_of(kind: &str, details: &[(String, String)]) -> String {
@@ -328,6 +361,31 @@ pub struct Alert {
     pub last_activity: Option<OffsetDateTime>,
 }
 
+/// An entity of an incident seen in other stored incidents: "seen in N other incidents in the
+/// last 30 days (k true positive)".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct Pivot {
+    /// The evidence it belongs to (`Evidence::key`).
+    pub evidence_key: String,
+    pub kind: String,
+    /// The value searched for (lowercased): a device name, UPN, IP, hash, URL, address.
+    pub value: String,
+    pub others: u32,
+    pub true_positives: u32,
+    /// The most recently updated of them.
+    pub recent: Vec<Related>,
+}
+
+/// Another incident, as a pivot names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct Related {
+    pub id: String,
+    pub display_name: String,
+    pub classification: Classification,
+}
+
 /// An incident with its alerts, for the detail view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
@@ -339,6 +397,8 @@ pub struct IncidentDetail {
     pub description: Option<String>,
     /// What the app's syncs saw change on it, newest first (from the local store).
     pub history: Vec<crate::incidents::changes::Change>,
+    /// Its entities seen in other stored incidents of the last 30 days.
+    pub pivots: Vec<Pivot>,
     /// Read from the local cache because the tenant could not be reached.
     pub from_cache: bool,
 }

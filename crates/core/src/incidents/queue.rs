@@ -46,7 +46,8 @@ pub struct QueueFilter {
     pub tag: String,
     /// One service source, exactly.
     pub source: String,
-    /// Words the ID, name, assignee or tags contain, without regard to case.
+    /// Words the ID, name, assignee, tags or the entities of its stored details (device, user,
+    /// IP, file hash or name, URL, mailbox) contain, without regard to case.
     pub search: String,
 }
 
@@ -248,10 +249,16 @@ fn count(n: usize) -> u32 {
 }
 
 impl Columns {
-    fn push_text(&mut self, row: u32, i: &Incident) {
+    /// Appends row `row`'s search text: its ID, name, assignee, tags, and the entities its
+    /// stored details name (`entities`, already lowercased).
+    fn push_text(&mut self, row: u32, i: &Incident, entities: &[String]) {
         let start = count(self.text.len());
         for part in [&i.id, &i.display_name] {
             self.text.extend(part.chars().flat_map(char::to_lowercase));
+            self.text.push('\n');
+        }
+        for e in entities {
+            self.text.push_str(e);
             self.text.push('\n');
         }
         if let Some(a) = &i.assigned_to {
@@ -281,7 +288,7 @@ impl Columns {
         }
     }
 
-    fn push(&mut self, i: &Incident) {
+    fn push(&mut self, i: &Incident, entities: &[String]) {
         let row = count(self.status.len());
         let v = self.values(i);
         self.status.push(v.status);
@@ -290,11 +297,11 @@ impl Columns {
         self.updated.push(v.updated);
         self.tags.push(v.tags);
         self.sources.push(v.sources);
-        self.push_text(row, i);
+        self.push_text(row, i, entities);
     }
 
     /// Replaces row `row`'s values; its old text stays in place, unowned, until a rebuild.
-    fn replace(&mut self, row: u32, i: &Incident) {
+    fn replace(&mut self, row: u32, i: &Incident, entities: &[String]) {
         let n = row as usize;
         let v = self.values(i);
         self.status[n] = v.status;
@@ -311,7 +318,7 @@ impl Columns {
             self.dead += end - self.segments[k].start as usize;
             self.segments[k].row = DEAD;
         }
-        self.push_text(row, i);
+        self.push_text(row, i, entities);
     }
 
     /// The rows whose text contains `word`, as a bit set: one scan of the shared text, jumping
@@ -458,6 +465,9 @@ impl Matcher {
 /// The queue's index over one profile's stored incidents.
 pub struct QueueIndex {
     rows: Vec<Incident>,
+    /// The entities each incident's stored details name (device, user, IP, hash, URL, mailbox),
+    /// lowercased: a search finds incidents by them.
+    entities: HashMap<String, Vec<String>>,
     columns: Columns,
     by_id: HashMap<String, u32>,
     tags: Vec<String>,
@@ -471,9 +481,19 @@ pub struct QueueIndex {
 
 impl QueueIndex {
     pub fn new(incidents: Vec<Incident>, generation: u32) -> Self {
+        Self::with_entities(incidents, HashMap::new(), generation)
+    }
+
+    /// An index whose search also finds incidents by the entities their details name.
+    pub fn with_entities(
+        incidents: Vec<Incident>,
+        entities: HashMap<String, Vec<String>>,
+        generation: u32,
+    ) -> Self {
         let mut index = Self {
             by_id: HashMap::with_capacity(incidents.len()),
             rows: incidents,
+            entities,
             columns: Columns::default(),
             tags: Vec::new(),
             sources: Vec::new(),
@@ -490,7 +510,7 @@ impl QueueIndex {
         let mut columns = Columns::default();
         columns.text.reserve(self.rows.len() * 96);
         for i in &self.rows {
-            columns.push(i);
+            columns.push(i, self.entities.get(&i.id).map_or(&[][..], Vec::as_slice));
         }
         self.columns = columns;
         self.by_id = self
@@ -541,14 +561,18 @@ impl QueueIndex {
 
     /// An incident written by this app (a triage change): its row replaced or added at once.
     pub fn upsert(&mut self, incident: Incident) {
+        let entities = self
+            .entities
+            .get(&incident.id)
+            .map_or(&[][..], Vec::as_slice);
         match self.by_id.get(&incident.id) {
             Some(&n) => {
-                self.columns.replace(n, &incident);
+                self.columns.replace(n, &incident, entities);
                 self.rows[n as usize] = incident;
             }
             None => {
                 let n = count(self.rows.len());
-                self.columns.push(&incident);
+                self.columns.push(&incident, entities);
                 self.by_id.insert(incident.id.clone(), n);
                 self.rows.push(incident);
             }
@@ -563,6 +587,18 @@ impl QueueIndex {
 
     pub fn get(&self, id: &str) -> Option<&Incident> {
         self.by_id.get(id).map(|&n| &self.rows[n as usize])
+    }
+
+    /// The entities an incident's details name, as they were just stored: its search text
+    /// follows at once.
+    pub fn set_entities(&mut self, id: &str, entities: Vec<String>) {
+        if self.entities.get(id) == Some(&entities) {
+            return;
+        }
+        self.entities.insert(id.to_owned(), entities);
+        if let Some(i) = self.get(id).cloned() {
+            self.upsert(i);
+        }
     }
 
     /// Row numbers in `sort`'s order: the key in its direction, then the newest update first,
@@ -1031,6 +1067,35 @@ mod tests {
         assert_eq!(o.total, 5);
         let high = o.by_severity.iter().find(|c| c.key == "high").map(|c| c.n);
         assert_eq!(high, Some(1), "the merged high one is not counted");
+    }
+
+    #[test]
+    fn a_search_finds_incidents_by_the_entities_their_details_name() {
+        let mut entities = HashMap::new();
+        entities.insert(
+            "102".to_owned(),
+            vec!["wks-fin-023".to_owned(), "203.0.113.9".to_owned()],
+        );
+        let mut x = QueueIndex::with_entities(sample().rows.clone(), entities, 1);
+        let find = |x: &QueueIndex, words: &str| {
+            ids(&x.query(
+                &query(QueueFilter {
+                    search: words.into(),
+                    ..QueueFilter::default()
+                }),
+                NOW,
+            ))
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(find(&x, "WKS-FIN-023"), ["102"]);
+        assert_eq!(find(&x, "203.0.113.9"), ["102"]);
+        // Details fetched later: the search follows.
+        x.set_entities("105", vec!["wks-fin-023".into()]);
+        assert_eq!(find(&x, "wks-fin-023"), ["102", "105"]);
+        x.set_entities("102", vec![]);
+        assert_eq!(find(&x, "wks-fin-023"), ["105"]);
     }
 
     #[test]

@@ -488,6 +488,7 @@ mod tests {
             summary: Some(HOSTILE[4].into()),
             description: Some(HOSTILE[5].into()),
             history: vec![],
+            pivots: Vec::new(),
             from_cache: false,
         }
     }

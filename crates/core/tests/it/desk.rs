@@ -504,3 +504,46 @@ async fn a_merged_incident_takes_no_change_and_a_bulk_change_can_follow_the_merg
         "{md}"
     );
 }
+
+#[tokio::test]
+async fn the_queue_search_finds_incidents_by_the_entities_of_their_opened_details() {
+    use idesk_core::incidents::queue::{QueueFilter, QueueQuery};
+    let sb = sandbox::Sandbox::start(40);
+    let dirs = temp_dirs("entities");
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+    let desk = open(&sb, &dirs, &store);
+    sign_in(&desk.current(), "alice").await.unwrap();
+    desk.sync_store(&|_| {}).await.unwrap();
+    let stored = desk.cached().await.unwrap().incidents;
+    let target = stored.iter().find(|i| i.status == Status::Active).unwrap();
+    let search = |words: String| QueueQuery {
+        filter: QueueFilter {
+            search: words,
+            ..QueueFilter::default()
+        },
+        limit: 100,
+        ..QueueQuery::default()
+    };
+    let detail = desk.incident(&target.id).await.unwrap();
+    let ip_or_user = detail
+        .alerts
+        .iter()
+        .flat_map(|a| &a.evidence)
+        .find(|e| e.kind == "user")
+        .and_then(|e| e.details.iter().find(|(k, _)| k == "userPrincipalName"))
+        .map(|(_, v)| v.to_uppercase())
+        .expect("the sandbox's alerts name a user");
+    let found = desk.query(&search(ip_or_user.clone())).await.unwrap();
+    assert!(
+        found.rows.iter().any(|i| i.id == target.id),
+        "{ip_or_user} finds the incident whose detail names it"
+    );
+    // A new start builds the index from the store, entity index included.
+    drop(desk);
+    let again = open(&sb, &dirs, &store);
+    let found = again.query(&search(ip_or_user.clone())).await.unwrap();
+    assert!(
+        found.rows.iter().any(|i| i.id == target.id),
+        "after a restart too"
+    );
+}

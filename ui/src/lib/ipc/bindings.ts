@@ -619,6 +619,8 @@ export type IncidentDetail_Deserialize = {
 	description?: string | null,
 	/**  What the app's syncs saw change on it, newest first (from the local store). */
 	history: Change_Deserialize[],
+	/**  Its entities seen in other stored incidents of the last 30 days. */
+	pivots: Pivot[],
 	/**  Read from the local cache because the tenant could not be reached. */
 	fromCache: boolean,
 };
@@ -632,6 +634,8 @@ export type IncidentDetail_Serialize = {
 	description: string | null,
 	/**  What the app's syncs saw change on it, newest first (from the local store). */
 	history: Change_Serialize[],
+	/**  Its entities seen in other stored incidents of the last 30 days. */
+	pivots: Pivot[],
 	/**  Read from the local cache because the tenant could not be reached. */
 	fromCache: boolean,
 };
@@ -835,6 +839,22 @@ export type Overview = {
 	perDay: Count[],
 };
 
+/**
+ *  An entity of an incident seen in other stored incidents: "seen in N other incidents in the
+ *  last 30 days (k true positive)".
+ */
+export type Pivot = {
+	/**  The evidence it belongs to (`Evidence::key`). */
+	evidenceKey: string,
+	kind: string,
+	/**  The value searched for (lowercased): a device name, UPN, IP, hash, URL, address. */
+	value: string,
+	others: number,
+	truePositives: number,
+	/**  The most recently updated of them. */
+	recent: Related[],
+};
+
 /**  What the UI knows about a profile: never a token. */
 export type ProfileView = ProfileView_Serialize | ProfileView_Deserialize;
 
@@ -904,7 +924,10 @@ export type QueueFilter_Deserialize = {
 	tag?: string,
 	/**  One service source, exactly. */
 	source?: string,
-	/**  Words the ID, name, assignee or tags contain, without regard to case. */
+	/**
+	 *  Words the ID, name, assignee, tags or the entities of its stored details (device, user,
+	 *  IP, file hash or name, URL, mailbox) contain, without regard to case.
+	 */
 	search?: string,
 };
 
@@ -925,7 +948,10 @@ export type QueueFilter_Serialize = {
 	tag: string,
 	/**  One service source, exactly. */
 	source: string,
-	/**  Words the ID, name, assignee or tags contain, without regard to case. */
+	/**
+	 *  Words the ID, name, assignee, tags or the entities of its stored details (device, user,
+	 *  IP, file hash or name, URL, mailbox) contain, without regard to case.
+	 */
 	search: string,
 };
 
@@ -1046,6 +1072,13 @@ export type QuietHours = {
  *  to your geolocation"); tokens stay for `https://api.security.microsoft.com`. Commercial cloud only.
  */
 export type Region = "us" | "eu" | "uk";
+
+/**  Another incident, as a pivot names it. */
+export type Related = {
+	id: string,
+	displayName: string,
+	classification: string,
+};
 
 export type ReportFormat = "markdown" | "html";
 

@@ -246,6 +246,7 @@ impl TryFrom<WireIncident> for IncidentDetail {
             summary: None,
             description: None,
             history: Vec::new(),
+            pivots: Vec::new(),
             from_cache: false,
         })
     }

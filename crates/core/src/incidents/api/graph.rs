@@ -455,6 +455,7 @@ pub(super) async fn get(t: &Transport, session: &Session, id: &str) -> Result<In
         summary,
         description,
         history: Vec::new(),
+        pivots: Vec::new(),
         from_cache: false,
     })
 }
