@@ -378,6 +378,31 @@ pub async fn update_incidents(
         .await?)
 }
 
+/// Applies the current profile's macro `name` (as saved in the settings) to these incidents, as
+/// `update_incidents` applies a change: progress events, Cancel, a result per incident.
+#[tauri::command]
+#[specta::specta]
+pub async fn apply_macro(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    name: String,
+    targets: Vec<BulkTarget>,
+) -> IpcResult<BulkResult> {
+    let cancel = Arc::clone(&state.bulk_cancel);
+    cancel.store(false, Ordering::SeqCst);
+    let progress = move |done: usize, total: usize| {
+        let _ = BulkProgress {
+            done: u32::try_from(done).unwrap_or(u32::MAX),
+            total: u32::try_from(total).unwrap_or(u32::MAX),
+        }
+        .emit(&app);
+    };
+    Ok(state
+        .desk()?
+        .apply_macro(&name, &targets, &progress, &cancel)
+        .await?)
+}
+
 /// Stops the change to several incidents under way after the incident being written.
 #[tauri::command]
 #[specta::specta]

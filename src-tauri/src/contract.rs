@@ -40,6 +40,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             commands::token_info,
             commands::export_incidents,
             commands::incident_report,
+            commands::apply_macro,
             commands::triage_suggestions,
             commands::save_report,
             commands::open_portal,

@@ -270,6 +270,26 @@ sys.exit(1)
 grep -qE "^ +$pivot_host: seen in [0-9]+ other incident\(s\) in the last 30 days \([0-9]+ true positive\): .*#$pivot_from( |$)" "$out/pivot.txt" \
   || fail "incident $pivot_to does not say its device $pivot_host was seen in #$pivot_from: $(grep -A2 "$pivot_host" "$out/pivot.txt")"
 
+# A triage macro from the settings file (as the app's Settings writes it), applied by name.
+cat > "$IDESK_CONFIG_DIR/settings.json" <<'JSON'
+{ "macros": { "e2e": [ { "name": "FP security testing", "key": 1, "status": "resolved",
+  "classification": "informationalExpectedActivity", "determination": "securityTesting",
+  "addTags": ["Red team"], "note": "Red team exercise, confirmed by {me} on {date}." } ] } }
+JSON
+macro_id=$(python3 -c 'import json,sys; print([i["id"] for i in json.load(open(sys.argv[1])) if i["status"] == "active"][6])' "$out/all.json")
+"$IDESK" update "$macro_id" --macro "fp security TESTING" > "$out/macro.txt" 2>> "$E2E_WORK/logs/cli.log" || fail "update --macro failed: $(cat "$out/macro.txt")"
+grep -qx '1 saved, 0 skipped, 0 failed' "$out/macro.txt" || fail "update --macro summary: $(cat "$out/macro.txt")"
+curl -fsS "$api_origin/_sandbox/incidents/$macro_id" | python3 -c '
+import json, sys
+i = json.load(sys.stdin)
+assert (i["status"], i["classification"], i["determination"]) == ("resolved", "informationalExpectedActivity", "securityTesting"), i
+assert "Red team" in i["customTags"], i["customTags"]
+assert any(c["comment"].startswith("Red team exercise, confirmed by alice@") for c in i["comments"]), i["comments"]
+' || fail "the macro did not reach the sandbox as defined"
+set +e; nomacro=$("$IDESK" update "$macro_id" --macro "No such macro" 2>&1); rc=$?; set -e
+[ "$rc" = 2 ] || fail "an unknown macro exited $rc, expected 2: $nomacro"
+grep -q 'has no macro named' <<< "$nomacro" || fail "an unknown macro is not explained: $nomacro"
+
 "$IDESK" sign-out > /dev/null 2>> "$E2E_WORK/logs/cli.log"
 if grep -q 'refresh-token:e2e' <<< "$(keychain)"; then
   fail "sign-out left the refresh token in the keychain"

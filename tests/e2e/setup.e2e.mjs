@@ -72,11 +72,22 @@ try {
   await (await b.$('[data-testid="settings-notify-severity"]')).selectByAttribute('value', 'medium');
   await (await b.$('[data-testid="settings-log-level"]')).selectByAttribute('value', 'debug');
   await (await b.$('[data-testid="settings-saved"]')).waitForExist({ timeout: 5000 });
+  // A triage macro for the open profile.
+  await (await b.$('[data-testid="macro-name"]')).setValue('Benign — line of business');
+  await (await b.$('[data-testid="macro-key"]')).selectByAttribute('value', '2');
+  await (await b.$('[data-testid="macro-classification"]')).selectByAttribute('value', 'informationalExpectedActivity');
+  await (await b.$('[data-testid="macro-determination"]')).selectByAttribute('value', 'lineOfBusinessApplication');
+  await (await b.$('[data-testid="macro-note"]')).setValue('Known tool, checked by {me}.');
+  await (await b.$('[data-testid="macro-add"]')).click();
+  await (await b.$('[data-testid="settings-macro"]')).waitForExist({ timeout: 5000 });
   await (await rows[0].$('[data-testid="settings-default"]')).click();
   const settings = () => JSON.parse(fs.readFileSync(path.join(process.env.IDESK_CONFIG_DIR, 'settings.json'), 'utf8'));
   await b.waitUntil(async () => settings().logLevel === 'debug', { timeout: 5000, timeoutMsg: 'the settings are saved' });
-  const { notifications, ...rest } = settings();
+  await b.waitUntil(async () => Object.keys(settings().macros ?? {}).length === 1, { timeout: 5000, timeoutMsg: 'the macro is saved' });
+  const { notifications, macros, ...rest } = settings();
   assert.deepEqual(rest, { theme: 'dark', syncEverySecs: 300, logLevel: 'debug', closeToTray: false });
+  assert.deepEqual(Object.values(macros), [[{ name: 'Benign — line of business', key: 2, status: 'resolved', classification: 'informationalExpectedActivity',
+    determination: 'lineOfBusinessApplication', addTags: [], note: 'Known tool, checked by {me}.' }]], 'the open profile\'s macro');
   assert.deepEqual(Object.values(notifications.rules), [{ enabled: true, newAtOrAbove: 'medium', assignedToMe: true, alertsOnMine: true }],
     'the open profile\'s notification rule');
   assert.deepEqual([notifications.quietHours, notifications.pausedUntil], [null, null]);

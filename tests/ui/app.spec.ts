@@ -1003,6 +1003,68 @@ test('a change refused because the incident was merged meanwhile can go to the i
   expect(writes.map(([id, u]) => [id, u.comment])).toEqual([['102', 'Looked at it'], ['101', 'Looked at it']]);
 });
 
+test('triage macros: defined in settings for the profile, applied with a digit key to the selection, and with a click in an incident', async ({ page }) => {
+  const settings: SettingsView = { settings: { theme: 'system', syncEverySecs: null, logLevel: 'info', notifications: { rules: {}, quietHours: null, pausedUntil: null }, closeToTray: false, macros: {} }, defaultProfile: null, problem: null };
+  await mockIpc(page, {
+    ...signedIn,
+    getSettings: () => mock.data.settings ?? null!,
+    saveSettings: (s) => {
+      const next = { ...mock.data.settings!.settings, macros: Object.fromEntries(Object.entries(s.macros ?? {}).map(([k, list]) => [k, list.map((m) => ({
+        name: m.name ?? '', key: m.key ?? null, status: m.status ?? null, classification: m.classification ?? null,
+        determination: m.determination ?? null, addTags: m.addTags ?? [], note: m.note ?? '',
+      }))])) };
+      mock.data.settings = { ...mock.data.settings!, settings: next };
+      return next;
+    },
+    applyMacro: (name, targets) => {
+      const saved = targets.map((t) => {
+        const i = { ...mock.state.incidents.find((x) => x.id === t.id)!, status: 'resolved', classification: 'falsePositive', lastUpdate: new Date().toISOString() };
+        mock.write(i);
+        return i;
+      });
+      return { saved, skipped: [], failed: [] };
+    },
+  }, data({ settings }));
+  const asked: string[] = [];
+  page.on('dialog', (d) => { asked.push(d.message()); d.accept(); });
+  await page.goto('/');
+  await page.getByTestId('open-settings').click();
+  await page.getByTestId('macro-name').fill('False positive — security testing');
+  await page.getByTestId('macro-key').selectOption('1');
+  await page.getByTestId('macro-status').selectOption('resolved');
+  await page.getByTestId('macro-classification').selectOption('informationalExpectedActivity');
+  await page.getByTestId('macro-determination').selectOption('securityTesting');
+  await page.getByTestId('macro-tag').fill('Red team');
+  await page.getByTestId('macro-note').fill('Red team exercise, confirmed by {me} on {date}.');
+  await page.getByTestId('macro-add').click();
+  await expect(page.getByTestId('settings-macro')).toHaveCount(1);
+  const [[saved]] = await calls(page, 'saveSettings');
+  expect(saved.macros).toEqual({ Sandbox: [{ name: 'False positive — security testing', key: 1, status: 'resolved', classification: 'informationalExpectedActivity',
+    determination: 'securityTesting', addTags: ['Red team'], note: 'Red team exercise, confirmed by {me} on {date}.' }] });
+  await page.getByTestId('settings-close').click();
+
+  // Key 1 on a selection of two: confirmed with the count, applied by name.
+  await page.locator('[data-id="101"]').click({ modifiers: ['Control'] });
+  await page.locator('[data-id="102"]').click({ modifiers: ['Control'] });
+  await page.keyboard.press('1');
+  await expect(page.getByTestId('bulk-result')).toContainText('Saved 2');
+  expect(asked[0]).toMatch(/^Apply “False positive — security testing” to 2 incidents\?/);
+  const [[name, targets]] = await calls(page, 'applyMacro');
+  expect(name).toBe('False positive — security testing');
+  expect(targets.map((t) => t.id).sort()).toEqual(['101', '102']);
+  // A key with no macro does nothing.
+  await page.keyboard.press('7');
+  expect(await calls(page, 'applyMacro')).toHaveLength(1);
+
+  // In an incident: its button applies it to that one.
+  await page.getByTestId('presets').selectOption('All incidents');
+  await page.locator('[data-id="105"]').dblclick();
+  await page.getByTestId('detail-macros').getByRole('button', { name: 'False positive — security testing' }).click();
+  await expect.poll(async () => (await calls(page, 'applyMacro')).length).toBe(2);
+  const [, [, one]] = await calls(page, 'applyMacro');
+  expect(one).toEqual([{ id: '105', seenLastUpdate: INCIDENTS[4].lastUpdate }]);
+});
+
 test('the overview counts by severity and status', async ({ page }) => {
   await mockIpc(page, signedIn, data());
   await page.goto('/');
@@ -1056,7 +1118,7 @@ test('hostile data does not stop a view: repeated tags and alerts, a saved filte
 
 test('settings: theme, log level and sync interval apply at once; the default profile; edit keeps a stored secret', async ({ page }) => {
   const app: ProfileView = { ...CONTOSO, application: true, credential: 'secret', clientId: 'app-1' };
-  const settings: SettingsView = { settings: { theme: 'system', syncEverySecs: null, logLevel: 'info', notifications: { rules: {}, quietHours: null, pausedUntil: null }, closeToTray: false }, defaultProfile: 'Contoso', problem: null };
+  const settings: SettingsView = { settings: { theme: 'system', syncEverySecs: null, logLevel: 'info', notifications: { rules: {}, quietHours: null, pausedUntil: null }, closeToTray: false, macros: {} }, defaultProfile: 'Contoso', problem: null };
   await page.clock.install();
   await mockIpc(page, {
     ...signedIn,
@@ -1070,6 +1132,10 @@ test('settings: theme, log level and sync interval apply at once; the default pr
         quietHours: s.notifications?.quietHours ?? null,
         pausedUntil: s.notifications?.pausedUntil ?? null,
       },
+      macros: Object.fromEntries(Object.entries(s.macros ?? {}).map(([k, list]) => [k, list.map((m) => ({
+        name: m.name ?? '', key: m.key ?? null, status: m.status ?? null, classification: m.classification ?? null,
+        determination: m.determination ?? null, addTags: m.addTags ?? [], note: m.note ?? '',
+      }))])),
     }),
     setDefaultProfile: () => null,
     updateProfile: () => mock.data.view,
@@ -1167,7 +1233,7 @@ test('settings: theme, log level and sync interval apply at once; the default pr
 
 test('settings that cannot be read say why and show the defaults', async ({ page }) => {
   const broken: SettingsView = {
-    settings: { theme: 'system', syncEverySecs: 60, logLevel: 'info', notifications: { rules: {}, quietHours: null, pausedUntil: null }, closeToTray: false },
+    settings: { theme: 'system', syncEverySecs: 60, logLevel: 'info', notifications: { rules: {}, quietHours: null, pausedUntil: null }, closeToTray: false, macros: {} },
     defaultProfile: null,
     problem: '/home/a/.config/incident-desk/settings.json is not a valid settings file: expected value at line 1 column 1',
   };

@@ -128,6 +128,10 @@ enum Command {
         /// into instead of skipping it.
         #[arg(long)]
         follow_merge: bool,
+        /// Apply the profile's triage macro of this name (as defined in the app's Settings)
+        /// instead of the options above.
+        #[arg(long = "macro", value_name = "NAME", conflicts_with_all = ["status", "assign", "classification", "determination", "tags", "remove_tags", "comment", "follow_merge"])]
+        macro_name: Option<String>,
     },
     /// A report of incidents to paste into a ticket: summary, alert timeline, entities with
     /// verdicts, comments, classification, portal link. Incident text is fenced (Markdown) or
@@ -410,6 +414,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
             tags,
             comment,
             follow_merge,
+            macro_name,
         } => {
             if let Some(from) = ids_from {
                 ids.extend(read_ids(&from)?);
@@ -439,7 +444,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 comment,
                 follow_merges: follow_merge,
             };
-            if let [id] = ids.as_slice() {
+            if let ([id], None) = (ids.as_slice(), &macro_name) {
                 // One incident: read as it is now, then written if nobody changed it since.
                 let mut current = desk.incident(id).await?.incident;
                 if let (true, Status::Redirected, Some(into)) = (
@@ -482,9 +487,16 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 })
                 .collect();
             let cancel = std::sync::atomic::AtomicBool::new(false);
-            let result = desk
-                .update_many(&targets, &edit, &|_, _| {}, &cancel)
-                .await?;
+            let result = match &macro_name {
+                Some(name) => {
+                    desk.apply_macro(name, &targets, &|_, _| {}, &cancel)
+                        .await?
+                }
+                None => {
+                    desk.update_many(&targets, &edit, &|_, _| {}, &cancel)
+                        .await?
+                }
+            };
             let field = terminal::field;
             sayln!(
                 "{} saved, {} skipped, {} failed",

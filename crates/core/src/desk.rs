@@ -775,6 +775,27 @@ impl Desk {
         Ok(result)
     }
 
+    /// The current profile's macro `name` (from the settings file), applied to these incidents
+    /// as one bulk change by the signed-in analyst, each incident checked on its own.
+    pub async fn apply_macro(
+        &self,
+        name: &str,
+        targets: &[BulkTarget],
+        progress: &(dyn Fn(usize, usize) + Send + Sync),
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<BulkResult> {
+        let settings = crate::settings::Settings::load(&self.dirs)?;
+        let profile = self.profile().name.clone();
+        let chosen = crate::macros::find(settings.macros_for(&profile), name).ok_or_else(|| {
+            Error::Invalid(format!(
+                "the profile {profile} has no macro named \"{name}\""
+            ))
+        })?;
+        let me = self.current().account().and_then(|a| a.username);
+        let edit = chosen.edit(me.as_deref(), time::OffsetDateTime::now_utc());
+        self.update_many(targets, &edit, progress, cancel).await
+    }
+
     /// An incident as stored, or as the tenant has it when the store does not hold it.
     async fn as_it_is(&self, e: &Entry, id: &str) -> Result<Incident> {
         let key = id.to_owned();

@@ -14,6 +14,7 @@ pub mod files;
 pub mod incidents;
 pub mod links;
 pub mod logging;
+pub mod macros;
 pub mod net;
 pub mod notify;
 pub mod sandbox;

@@ -54,6 +54,8 @@ pub struct Settings {
     pub notifications: crate::notify::Notifications,
     /// Closing the window keeps the app running in the tray (where the desktop has one).
     pub close_to_tray: bool,
+    /// Each profile's triage macros (a profile not named has none).
+    pub macros: std::collections::BTreeMap<String, Vec<crate::macros::Macro>>,
 }
 
 impl Default for Settings {
@@ -64,12 +66,18 @@ impl Default for Settings {
             log_level: LogLevel::Info,
             notifications: crate::notify::Notifications::default(),
             close_to_tray: false,
+            macros: std::collections::BTreeMap::new(),
         }
     }
 }
 
 impl Settings {
     pub fn validate(&self) -> Result<()> {
+        for (profile, macros) in &self.macros {
+            crate::macros::check(macros).map_err(|e| {
+                Error::Invalid(format!("profile {profile}'s macros: {}", e.user_message()))
+            })?;
+        }
         match self.sync_every_secs {
             Some(s) if !(SYNC_EVERY_MIN..=SYNC_EVERY_MAX).contains(&s) => {
                 Err(Error::Invalid(format!(
@@ -103,6 +111,11 @@ impl Settings {
         Ok(settings)
     }
 
+    /// A profile's triage macros.
+    pub fn macros_for(&self, profile: &str) -> &[crate::macros::Macro] {
+        self.macros.get(profile).map_or(&[], Vec::as_slice)
+    }
+
     /// The saved settings, or the defaults and why the saved ones could not be used.
     pub fn load_or_default(dirs: &Dirs) -> (Self, Option<String>) {
         match Self::load(dirs) {
@@ -130,6 +143,34 @@ mod tests {
             data: tmp.path().join("data"),
         };
         (tmp, dirs)
+    }
+
+    #[test]
+    fn macros_are_kept_per_profile_and_a_broken_one_is_refused_with_its_profile_named() {
+        let (_tmp, dirs) = dirs();
+        let fp = crate::macros::Macro {
+            name: "FP".into(),
+            key: Some(1),
+            status: Some(crate::incidents::model::Status::InProgress),
+            ..crate::macros::Macro::default()
+        };
+        let mut s = Settings::default();
+        s.macros.insert("Contoso".into(), vec![fp.clone()]);
+        s.save(&dirs).unwrap();
+        assert_eq!(
+            Settings::load(&dirs).unwrap().macros_for("Contoso"),
+            std::slice::from_ref(&fp)
+        );
+        assert!(Settings::load(&dirs)
+            .unwrap()
+            .macros_for("Fabrikam")
+            .is_empty());
+        s.macros.insert("Fabrikam".into(), vec![fp.clone(), fp]);
+        let err = s.save(&dirs).unwrap_err().user_message();
+        assert!(
+            err.contains("Fabrikam") && err.contains("two macros"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -78,6 +78,11 @@ export const commands = {
 	exportIncidents: (format: ExportFormat, view: QueueQuery_Deserialize) => __TAURI_INVOKE<string | null>("export_incidents", { format, view }),
 	/**  A report of these incidents (Markdown or HTML), to copy. */
 	incidentReport: (ids: string[], format: ReportFormat) => __TAURI_INVOKE<string>("incident_report", { ids, format }),
+	/**
+	 *  Applies the current profile's macro `name` (as saved in the settings) to these incidents, as
+	 *  `update_incidents` applies a change: progress events, Cancel, a result per incident.
+	 */
+	applyMacro: (name: string, targets: BulkTarget_Deserialize[]) => __TAURI_INVOKE<BulkResult_Serialize>("apply_macro", { name, targets }),
 	/**  Recent assignees and the store's tags, for the triage form's suggestions. */
 	triageSuggestions: () => __TAURI_INVOKE<Suggestions>("triage_suggestions"),
 	/**
@@ -708,6 +713,34 @@ export type IpcError = {
 /**  How much goes to the log file and stderr (`IDESK_LOG`, when set, still wins). */
 export type LogLevel = "error" | "warn" | "info" | "debug";
 
+export type Macro = Macro_Serialize | Macro_Deserialize;
+
+export type Macro_Deserialize = {
+	name?: string,
+	/**  The digit key (1–9) that applies it in the queue, if any. */
+	key?: number | null,
+	status?: string | null,
+	classification?: string | null,
+	determination?: string | null,
+	/**  Tags added (the incident's others stay). */
+	addTags?: string[],
+	/**  The note added as a comment. `{me}` and `{date}` are filled in when it is applied. */
+	note?: string,
+};
+
+export type Macro_Serialize = {
+	name: string,
+	/**  The digit key (1–9) that applies it in the queue, if any. */
+	key: number | null,
+	status: string | null,
+	classification: string | null,
+	determination: string | null,
+	/**  Tags added (the incident's others stay). */
+	addTags: string[],
+	/**  The note added as a comment. `{me}` and `{date}` are filled in when it is applied. */
+	note: string,
+};
+
 /**
  *  An application profile's credential as the setup screen gives it. A client secret crosses IPC
  *  once, toward Rust, and nothing sends it back; a certificate is named by its file, which Rust
@@ -1149,6 +1182,8 @@ export type Settings_Deserialize = {
 	notifications?: Notifications_Deserialize,
 	/**  Closing the window keeps the app running in the tray (where the desktop has one). */
 	closeToTray?: boolean,
+	/**  Each profile's triage macros (a profile not named has none). */
+	macros?: { [key in string]: Macro_Deserialize[] },
 };
 
 export type Settings_Serialize = {
@@ -1159,6 +1194,8 @@ export type Settings_Serialize = {
 	notifications: Notifications_Serialize,
 	/**  Closing the window keeps the app running in the tray (where the desktop has one). */
 	closeToTray: boolean,
+	/**  Each profile's triage macros (a profile not named has none). */
+	macros: { [key in string]: Macro_Serialize[] },
 };
 
 /**  An incident of a view, as shown: its ID and `lastUpdate` (for a selection's conflict check). */
