@@ -296,7 +296,13 @@ try {
 
     // The merged incident says where it went, and links there.
     await (await b.$('[data-testid="bulk-clear"]')).click();
-    await (await b.$(`[data-testid="incident-row"][data-id="${group.merged.id}"]`)).doubleClick();
+    // Alone in the view, so the row is in sight whatever the panels above the queue take.
+    await b.execute(() => { const s = document.querySelector('[data-testid="search"]'); s.value = ''; s.dispatchEvent(new Event('input', { bubbles: true })); });
+    await (await b.$('[data-testid="search"]')).setValue(group.merged.id);
+    const mergedRow = `[data-testid="incident-row"][data-id="${group.merged.id}"]`;
+    await b.waitUntil(async () => (await b.$$('[data-testid="incident-row"]')).length === 1 && (await (await b.$(mergedRow)).isExisting()),
+      { timeout: 10000, timeoutMsg: 'the merged incident alone in the view' });
+    await (await b.$(mergedRow)).doubleClick();
     const banner = await b.$('[data-testid="merged"]');
     await banner.waitForExist({ timeout: 15000 });
     assert.match(await banner.getText(), new RegExp(`Merged into #${group.merged.redirectIncidentId}`));
