@@ -271,9 +271,13 @@ try {
     await (await b.$('summary*=Status')).click();
     await (await b.$('[data-testid="show-merged"]')).click();
     await (await b.$('summary*=Status')).click();
+    assert.equal(await b.execute(() => document.querySelectorAll('details.menu[open]').length), 0, 'the Status menu is closed again');
     for (const i of [group.merged, group.saved, group.changed]) {
       const check = await b.$(`[data-testid="incident-row"][data-id="${i.id}"] [data-testid="row-check"]`);
       await check.waitForExist({ timeout: 10000 });
+      // The bulk panel opens above the queue with the first pick: the next rows move, so each
+      // is brought into sight before it is clicked, as a person would scroll to it.
+      await b.execute((el) => el.scrollIntoView({ block: 'center' }), check);
       await check.click();
     }
     await b.waitUntil(async () => (await (await b.$('[data-testid="bulk-count"]')).getText()) === '3', { timeout: 10000, timeoutMsg: 'three selected' });
