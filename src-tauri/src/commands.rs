@@ -365,13 +365,7 @@ pub async fn update_incidents(
 ) -> IpcResult<BulkResult> {
     let cancel = Arc::clone(&state.bulk_cancel);
     cancel.store(false, Ordering::SeqCst);
-    let progress = move |done: usize, total: usize| {
-        let _ = BulkProgress {
-            done: u32::try_from(done).unwrap_or(u32::MAX),
-            total: u32::try_from(total).unwrap_or(u32::MAX),
-        }
-        .emit(&app);
-    };
+    let progress = bulk_progress(app);
     Ok(state
         .desk()?
         .update_many(&targets, &edit, &progress, &cancel)
@@ -390,17 +384,22 @@ pub async fn apply_macro(
 ) -> IpcResult<BulkResult> {
     let cancel = Arc::clone(&state.bulk_cancel);
     cancel.store(false, Ordering::SeqCst);
-    let progress = move |done: usize, total: usize| {
+    let progress = bulk_progress(app);
+    Ok(state
+        .desk()?
+        .apply_macro(&name, &targets, &progress, &cancel)
+        .await?)
+}
+
+/// A bulk change's progress, as `BulkProgress` events to the window.
+fn bulk_progress(app: tauri::AppHandle) -> impl Fn(usize, usize) + Send + Sync {
+    move |done: usize, total: usize| {
         let _ = BulkProgress {
             done: u32::try_from(done).unwrap_or(u32::MAX),
             total: u32::try_from(total).unwrap_or(u32::MAX),
         }
         .emit(&app);
-    };
-    Ok(state
-        .desk()?
-        .apply_macro(&name, &targets, &progress, &cancel)
-        .await?)
+    }
 }
 
 /// Stops the change to several incidents under way after the incident being written.

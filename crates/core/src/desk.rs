@@ -106,13 +106,7 @@ impl Entry {
         let stale = sync::blocking(&e.cache, |c| c.stale_details(PREFETCH)).await?;
         for id in stale {
             match e.api.get(&e.session, &id).await {
-                Ok(detail) => {
-                    let (key, values) = (id.clone(), entity_values(&detail));
-                    sync::blocking(&e.cache, move |c| c.save_detail(&key, &detail)).await?;
-                    if let Some(index) = e.queue.write().await.as_mut() {
-                        index.set_entities(&id, values);
-                    }
-                }
+                Ok(detail) => e.remember(&id, detail).await?,
                 Err(Error::Api { status: 404, .. }) => {
                     e.forget(&id).await?;
                 }
@@ -131,6 +125,17 @@ impl Entry {
     async fn build_index(&self) -> Result<QueueIndex> {
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         load_index(Arc::clone(&self.cache), generation).await
+    }
+
+    /// Keeps a fetched detail in the store (and its entities in the entity index); the queue's
+    /// search follows its entities at once.
+    async fn remember(&self, id: &str, detail: IncidentDetail) -> Result<()> {
+        let values = entity_values(&detail);
+        sync::remember_detail(&self.cache, id, detail).await?;
+        if let Some(index) = self.queue.write().await.as_mut() {
+            index.set_entities(id, values);
+        }
+        Ok(())
     }
 
     /// An incident the tenant no longer returns leaves the store and the queue; the feed says
@@ -617,7 +622,7 @@ impl Desk {
         match fetched {
             Ok(mut detail) => {
                 // Kept for offline review; failing to keep it must not hide the detail.
-                if let Err(err) = sync::remember_detail(&e.cache, id, detail.clone()).await {
+                if let Err(err) = e.remember(id, detail.clone()).await {
                     tracing::warn!(
                         "could not cache the incident's details: {}",
                         err.user_message()
@@ -625,9 +630,6 @@ impl Desk {
                 }
                 detail.history = history().await.unwrap_or_default();
                 detail.pivots = self.pivots(e, &detail).await;
-                if let Some(index) = e.queue.write().await.as_mut() {
-                    index.set_entities(id, entity_values(&detail));
-                }
                 Ok(detail)
             }
             Err(Error::Api {

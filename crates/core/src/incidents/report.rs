@@ -113,6 +113,19 @@ fn portal_link(url: &str) -> Option<String> {
     (u.scheme() == "https" && u.host_str().is_some()).then(|| u.to_string())
 }
 
+/// An alert's facts a report names beside its title, as `(label, value)`.
+fn alert_facts(a: &Alert) -> impl Iterator<Item = (&'static str, &str)> {
+    [
+        ("category", &a.category),
+        ("source", &a.service_source),
+        ("detected by", &a.detection_source),
+        ("threat", &a.threat_display_name),
+        ("actor", &a.actor_display_name),
+    ]
+    .into_iter()
+    .filter_map(|(label, value)| Some((label, value.as_deref()?)))
+}
+
 fn entity_facts(e: &Evidence) -> Vec<String> {
     let mut facts: Vec<String> = e.verdict.iter().cloned().collect();
     facts.extend(e.roles.iter().map(|r| format!("role: {r}")));
@@ -212,18 +225,9 @@ fn markdown(r: &Report, now: OffsetDateTime) -> String {
                 code(a.severity.as_str()),
                 code(&a.title)
             );
-            let mut more = Vec::new();
-            for (label, value) in [
-                ("category", &a.category),
-                ("source", &a.service_source),
-                ("detected by", &a.detection_source),
-                ("threat", &a.threat_display_name),
-                ("actor", &a.actor_display_name),
-            ] {
-                if let Some(v) = value {
-                    more.push(format!("{label} {}", code(v)));
-                }
-            }
+            let mut more: Vec<String> = alert_facts(a)
+                .map(|(label, v)| format!("{label} {}", code(v)))
+                .collect();
             if !a.mitre_techniques.is_empty() {
                 more.push(format!("MITRE {}", code(&a.mitre_techniques.join(", "))));
             }
@@ -335,18 +339,9 @@ fn html(r: &Report, now: OffsetDateTime) -> String {
                 esc(a.severity.as_str()),
                 esc(&a.title)
             );
-            let mut more = Vec::new();
-            for (label, value) in [
-                ("category", &a.category),
-                ("source", &a.service_source),
-                ("detected by", &a.detection_source),
-                ("threat", &a.threat_display_name),
-                ("actor", &a.actor_display_name),
-            ] {
-                if let Some(v) = value {
-                    more.push(format!("{label} {}", esc(v)));
-                }
-            }
+            let more: Vec<String> = alert_facts(a)
+                .map(|(label, v)| format!("{label} {}", esc(v)))
+                .collect();
             if !more.is_empty() {
                 let _ = write!(out, "<br><span class=\"muted\">{}</span>", more.join(" · "));
             }
