@@ -2,7 +2,7 @@
 // both are ready prints the one line that scripts and tests read:
 //   SANDBOX issuer=<url> graph=<url> defender=<url> tenant=<id> client_id=<id> app_client_id=<id> app_client_secret=<secret>
 //     app_cert_client_id=<id> app_certificate=<PEM file: the certificate app's key and certificate>
-// Runs in the foreground until interrupted. Env: SANDBOX_INCIDENTS, SANDBOX_SEED (data set),
+// Runs in the foreground until interrupted. Env: SANDBOX_TENANT (the tenant ID), SANDBOX_INCIDENTS, SANDBOX_SEED (data set),
 // SANDBOX_LIVE (one change every N seconds), SANDBOX_IDP_PORT, SANDBOX_API_PORT (default:
 // ephemeral), SANDBOX_STATE_DIR (persist the IdP),
 // SANDBOX_API_BIN (the API server binary), SANDBOX_EXIT_WITH_STDIN=1 (stop when standard input
@@ -18,7 +18,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const apiBin = process.env.SANDBOX_API_BIN ?? path.join(root, 'target', 'debug', 'sandbox-api');
 
 async function main() {
-  const idp = await startIdp({ port: Number(process.env.SANDBOX_IDP_PORT ?? 0) });
+  const idp = await startIdp({ port: Number(process.env.SANDBOX_IDP_PORT ?? 0), ...(process.env.SANDBOX_TENANT ? { tenant: process.env.SANDBOX_TENANT } : {}) });
   const api = spawn(apiBin, ['--issuer', idp.issuer, '--port', String(process.env.SANDBOX_API_PORT ?? 0), '--exit-with-stdin'], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });

@@ -220,15 +220,20 @@ pub struct QueueStatus {
     #[serde(with = "time::serde::rfc3339::option")]
     #[specta(type = Option<String>)]
     synced_at: Option<OffsetDateTime>,
+    /// What opening the store set aside and re-syncs (an earlier version's cache, an unreadable
+    /// database), said once.
+    notice: Option<String>,
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn queue_status(state: State<'_, AppState>) -> IpcResult<QueueStatus> {
-    let (status, total) = state.desk()?.store_status().await?;
+    let desk = state.desk()?;
+    let (status, total) = desk.store_status().await?;
     Ok(QueueStatus {
         total: u32::try_from(total).unwrap_or(u32::MAX),
         synced_at: status.synced_at,
+        notice: desk.store_notice(),
     })
 }
 
@@ -300,35 +305,67 @@ pub async fn triage_suggestions(state: State<'_, AppState>) -> IpcResult<Suggest
 }
 
 /// Brings the store up to date with the tenant; emits `SyncProgress` with the running count.
+/// With `all_profiles`, every signed-in profile's store, one after the other: the answer counts
+/// them all, and names in its notice the profiles that could not be synced (it fails only when
+/// none could).
 #[tauri::command]
 #[specta::specta]
 pub async fn sync_incidents(
     app: tauri::AppHandle,
     state: State<'_, AppState>,
+    all_profiles: bool,
 ) -> IpcResult<QueueStatus> {
     let progress = move |n: usize| {
         let fetched = u32::try_from(n).unwrap_or(u32::MAX);
         let _ = SyncProgress { fetched }.emit(&app);
     };
     let desk = state.desk()?;
-    let result = desk.sync_store(&progress).await;
-    let name = desk.current().profile().name.clone();
-    match &result {
-        Ok(r) => state.syncs.push(&format!(
-            "{name}: ok, {} incidents, {} changed",
-            r.total, r.changed
-        )),
-        Err(e) => {
-            tracing::warn!(profile = name, "sync failed: {e}");
-            state
-                .syncs
-                .push(&format!("{name}: failed ({:?}): {e}", e.code()));
+    let outcomes = if all_profiles {
+        desk.sync_all(&progress).await
+    } else {
+        let name = desk.current().profile().name.clone();
+        vec![(name, desk.sync_store(&progress).await)]
+    };
+    let (mut total, mut synced_at, mut failed, mut first_error) = (0usize, None, Vec::new(), None);
+    for (name, result) in outcomes {
+        match result {
+            Ok(r) => {
+                state.syncs.push(&format!(
+                    "{name}: ok, {} incidents, {} changed",
+                    r.total, r.changed
+                ));
+                total += r.total;
+                synced_at = Some(r.synced_at);
+            }
+            Err(e) => {
+                tracing::warn!(profile = name, "sync failed: {e}");
+                state
+                    .syncs
+                    .push(&format!("{name}: failed ({:?}): {e}", e.code()));
+                failed.push(format!("{name} ({})", e.user_message()));
+                first_error.get_or_insert(e);
+            }
         }
     }
-    let report = result?;
+    if synced_at.is_none() {
+        if let Some(e) = first_error {
+            return Err(e.into());
+        }
+    }
+    let notice = match (desk.store_notice(), failed.is_empty()) {
+        (notice, true) => notice,
+        (notice, false) => Some(
+            notice
+                .into_iter()
+                .chain([format!("Not synced: {}.", failed.join("; "))])
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+    };
     Ok(QueueStatus {
-        total: u32::try_from(report.total).unwrap_or(u32::MAX),
-        synced_at: Some(report.synced_at),
+        total: u32::try_from(total).unwrap_or(u32::MAX),
+        synced_at,
+        notice,
     })
 }
 

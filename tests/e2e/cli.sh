@@ -311,4 +311,96 @@ if grep -q ':e2e' <<< "$(keychain)"; then fail "sign-out --wipe left keychain en
 if grep -q ':app' <<< "$(keychain)"; then fail "profile remove left keychain entries: $(keychain | grep ':app')"; fi
 if [ -n "$(ls -A "$IDESK_DATA_DIR/cache" 2>/dev/null)" ]; then fail "profile remove left store files: $(ls "$IDESK_DATA_DIR/cache")"; fi
 grep -q '^. app\b' <<< "$("$IDESK" profile list)" && fail "the removed profile is still listed"
+
+# All profiles in one list (a provider's many customer tenants): a second sandbox with its own
+# tenant ID and data set, and a config of its own with one profile per tenant.
+msp() { IDESK_CONFIG_DIR="$E2E_WORK/msp/config" IDESK_DATA_DIR="$E2E_WORK/msp/data" "$IDESK" "$@"; }
+field2() { tr ' ' '\n' <<< "$IDESK_SANDBOX2" | sed -n "s/^$1=//p"; }
+issuer2=$(field2 issuer)
+tenant2=$(field2 tenant)
+api2_origin=$(cut -d/ -f1-3 <<< "$(field2 graph)")
+[ "$tenant2" != "$tenant" ] || fail "the second sandbox shares the first one's tenant"
+msp profile add contoso --tenant "$tenant" --client-id "$(field client_id)" --authority "${issuer%/v2.0}" --api-base "$(field graph)" > /dev/null
+msp profile add fabrikam --tenant "$tenant2" --client-id "$(field2 client_id)" --authority "${issuer2%/v2.0}" --api-base "$(field2 graph)" > /dev/null
+for p in contoso fabrikam; do
+  msp --profile "$p" sign-in --timeout 90 > /dev/null 2>> "$E2E_WORK/logs/cli.log" || fail "sign-in of $p: $(tail -1 "$E2E_WORK/logs/cli.log")"
+done
+msp sync --all-profiles --json > "$out/msp-sync.json" 2>> "$E2E_WORK/logs/cli.log" || fail "sync --all-profiles: $(tail -1 "$E2E_WORK/logs/cli.log")"
+for p in contoso fabrikam; do
+  msp --profile "$p" incidents --offline --format json > "$out/msp-$p.json" 2>> "$E2E_WORK/logs/cli.log"
+done
+msp incidents --all-profiles --offline --format json > "$out/msp-offline.json" 2>> "$E2E_WORK/logs/cli.log" || fail "incidents --all-profiles --offline"
+msp incidents --all-profiles --format json > "$out/msp-online.json" 2>> "$E2E_WORK/logs/cli.log" || fail "incidents --all-profiles"
+msp incidents --all-profiles --offline --severity high --format csv > "$out/msp-high.csv" 2>> "$E2E_WORK/logs/cli.log"
+msp incidents --all-profiles --offline > "$out/msp-table.txt" 2>> "$E2E_WORK/logs/cli.log"
+SANDBOX_SEED=7 SANDBOX_INCIDENTS=60 "$API" dump --tenant "$tenant2" > "$out/expected2.json"
+python3 - "$out" <<'PY'
+import csv, json, sys
+out = sys.argv[1]
+own = {p: json.load(open(f"{out}/msp-{p}.json")) for p in ("contoso", "fabrikam")}
+sync = json.load(open(f"{out}/msp-sync.json"))
+assert [s["profile"] for s in sync] == ["contoso", "fabrikam"], sync
+assert [s["report"]["total"] for s in sync] == [len(own["contoso"]), len(own["fabrikam"])], (sync, {p: len(v) for p, v in own.items()})
+# The second profile holds the second tenant's incidents, not the first one's.
+expected2 = {i["id"]: i for i in json.load(open(f"{out}/expected2.json")) if i["status"] != "redirected"}
+assert {i["id"] for i in own["fabrikam"]} == set(expected2), "fabrikam lists its own tenant"
+assert all(i["displayName"] == expected2[i["id"]]["displayName"] for i in own["fabrikam"])
+shared = {i["id"] for i in own["contoso"]} & set(expected2)
+assert shared, "the tenants share incident IDs, so rows are told apart by profile"
+want = {(p, i["id"]) for p, rows in own.items() for i in rows}
+for name in ("offline", "online"):
+    rows = json.load(open(f"{out}/msp-{name}.json"))
+    got = [(r["profile"], r["id"]) for r in rows]
+    assert len(got) == len(want) and set(got) == want, f"{name}: {len(got)} rows, {len(want)} expected"
+    times = [r["lastUpdateDateTime"] if "lastUpdateDateTime" in r else r["lastUpdate"] for r in rows]
+    assert times == sorted(times, reverse=True), f"{name}: newest update first"
+high = list(csv.DictReader(open(f"{out}/msp-high.csv")))
+assert high and all(r["severity"] == "high" for r in high), "the filter applies to every profile"
+assert {r["profile"] for r in high} == {"contoso", "fabrikam"}, {r["profile"] for r in high}
+table = open(f"{out}/msp-table.txt").read().splitlines()
+assert len(table) == len(want) and {l.split()[0] for l in table} == {"contoso", "fabrikam"}, "a profile column"
+print(f"cli e2e: all profiles: {len(want)} incidents of 2 tenants, {len(shared)} IDs in both")
+PY
+# One tenant refusing: the others are still listed, and the error names the profile.
+curl -fsS -X POST "$api2_origin/_sandbox/fault" -H 'content-type: application/json' -d '{"kind":"status","status":403}' > /dev/null
+set +e; msp incidents --all-profiles --format json > "$out/msp-partial.json" 2> "$out/msp-partial.err"; rc=$?; set -e
+curl -fsS -X DELETE "$api2_origin/_sandbox/fault" > /dev/null
+[ "$rc" != 0 ] || fail "a refusing tenant did not fail the listing"
+grep -q '^idesk: fabrikam: ' "$out/msp-partial.err" || fail "the refusing profile is not named: $(cat "$out/msp-partial.err")"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r and {x["profile"] for x in r} == {"contoso"}, r[:1]' "$out/msp-partial.json" \
+  || fail "the other tenant's incidents were not listed"
+
+# A damaged store: said, set aside, re-synced; never a crash.
+fab_db="$E2E_WORK/msp/data/cache/$(printf fabrikam | sha256sum | cut -c1-16).db"
+[ -f "$fab_db" ] || fail "no store at $fab_db"
+head -c 8192 /dev/urandom > "$fab_db"
+rm -f "$fab_db-wal" "$fab_db-shm"
+set +e; damaged=$(msp --profile fabrikam incidents --offline --format json 2> "$out/damaged.err"); rc=$?; set -e
+[ "$rc" = 0 ] && [ "$damaged" = "[]" ] || fail "a damaged store: exit $rc, $damaged"
+grep -q 'Cache unreadable — re-syncing' "$out/damaged.err" || fail "a damaged store is not said: $(cat "$out/damaged.err")"
+msp --profile fabrikam sync > /dev/null 2>> "$E2E_WORK/logs/cli.log" || fail "re-sync after a damaged store"
+
+# A full disk during a sync: said, the last committed state stays readable, and the next sync
+# with space resumes and completes. The data dir is a small tmpfs (root only; CI runs as root).
+full="$E2E_WORK/full"
+mkdir -p "$full"
+if mount -t tmpfs -o size=160k tmpfs "$full" 2> /dev/null; then
+  trap 'umount "$full" 2> /dev/null || true' EXIT
+  fullmsp() { IDESK_CONFIG_DIR="$E2E_WORK/msp/config" IDESK_DATA_DIR="$full" "$IDESK" "$@"; }
+  set +e; fullmsp --profile contoso sync > /dev/null 2> "$out/full.err"; rc=$?; set -e
+  [ "$rc" != 0 ] || fail "a sync onto a full disk succeeded"
+  grep -q 'disk is full' "$out/full.err" || fail "a full disk is not said: $(cat "$out/full.err")"
+  kept=$(fullmsp --profile contoso incidents --offline --format json 2>> "$E2E_WORK/logs/cli.log" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') \
+    || fail "the store is unreadable after a full disk"
+  mount -o remount,size=64m "$full"
+  fullmsp --profile contoso sync > /dev/null 2>> "$E2E_WORK/logs/cli.log" || fail "the sync after space was freed: $(tail -1 "$E2E_WORK/logs/cli.log")"
+  after=$(fullmsp --profile contoso incidents --offline --format json 2>> "$E2E_WORK/logs/cli.log" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+  [ "$after" = "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$out/msp-contoso.json")" ] \
+    || fail "after a full disk and a resumed sync the store holds $after incidents"
+  umount "$full"
+  trap - EXIT
+  echo "cli e2e: full disk: said, $kept incidents kept, all $after after space was freed"
+else
+  echo "cli e2e: the full-disk check needs root to mount a tmpfs: not run here"
+fi
 echo "cli e2e: passed"

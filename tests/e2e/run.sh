@@ -41,13 +41,15 @@ start_sandbox() { # name [state dir] → sets SANDBOX_LINE and SANDBOX_PID
   SANDBOX_LINE=$(grep -m1 '^SANDBOX ' "$WORK/sandbox-$1.out") || { echo "e2e: the sandbox did not start" >&2; cat "$WORK/logs/sandbox-$1.log" >&2; return 1; }
 }
 start_sandbox cli; cli_sandbox=$SANDBOX_LINE
+# A second customer tenant for the CLI's all-profiles list: its own tenant ID and data set.
+SANDBOX_TENANT=0b5e9c27-4d61-4f0a-9e3b-2c7d8a6f1e42 SANDBOX_SEED=7 SANDBOX_INCIDENTS=60 start_sandbox cli2; cli2_sandbox=$SANDBOX_LINE
 # The app's tenant is stopped and started again by the app suite (the offline start): it keeps
 # its IdP state (signing keys, grants) in a folder the restart reuses.
 start_sandbox app "$IDP_STATE"; app_sandbox=$SANDBOX_LINE app_sandbox_pid=$SANDBOX_PID
 start_sandbox setup; setup_sandbox=$SANDBOX_LINE
 
 # 1. The CLI, with its own config and data dirs.
-IDESK_SANDBOX="$cli_sandbox" IDESK_CONFIG_DIR="$WORK/cli/config" IDESK_DATA_DIR="$WORK/cli/data" bash tests/e2e/cli.sh
+IDESK_SANDBOX="$cli_sandbox" IDESK_SANDBOX2="$cli2_sandbox" IDESK_CONFIG_DIR="$WORK/cli/config" IDESK_DATA_DIR="$WORK/cli/data" bash tests/e2e/cli.sh
 
 # 2. The desktop app in a real window.
 export IDESK_SANDBOX="$app_sandbox" IDESK_CONFIG_DIR="$WORK/app/config" IDESK_DATA_DIR="$WORK/app/data"

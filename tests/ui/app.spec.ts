@@ -66,7 +66,7 @@ const data = (over: Partial<MockData> = {}): MockData => ({ view: view(), incide
 // These run in the page: only their arguments and `mock` are in scope.
 const signedIn: Handlers = {
   getState: () => mock.data.view,
-  queueStatus: () => ({ total: mock.state.stored.length, syncedAt: mock.state.syncedAt }),
+  queueStatus: () => ({ total: mock.state.stored.length, syncedAt: mock.state.syncedAt, notice: null }),
   connect: () => mock.data.view,
   syncIncidents: () => mock.sync('2026-11-20T12:00:00Z'),
   queryQueue: (q) => mock.query(q),
@@ -679,7 +679,7 @@ test('switches profile: the other tenant shows its own queue', async ({ page }) 
     syncIncidents: () => {
       const contoso = mock.calls('switchProfile').at(-1)?.[0] === 'Contoso';
       mock.state.stored = contoso ? mock.state.incidents.slice(0, 1) : mock.state.incidents;
-      return { total: mock.state.stored.length, syncedAt: null };
+      return { total: mock.state.stored.length, syncedAt: null, notice: null };
     },
   }, data({ view: view({ profiles }), views: { Contoso: view({ profile: CONTOSO, profiles }) } }));
   await page.goto('/');
@@ -688,6 +688,69 @@ test('switches profile: the other tenant shows its own queue', async ({ page }) 
   await expect(rows(page)).toHaveCount(1);
   await expect(page.getByTestId('profile-switcher')).toHaveValue('Contoso');
   expect(await calls(page, 'switchProfile')).toEqual([['Contoso']]);
+});
+
+test('all profiles in one queue: a Tenant column, filters and search across them, a row opens in its own profile', async ({ page }) => {
+  const profiles = [PROFILE, CONTOSO];
+  await mockIpc(page, {
+    ...signedIn,
+    switchProfile: (name) => mock.data.views?.[name] ?? mock.data.view,
+    // Contoso's store holds one incident with an ID the sandbox profile has too; the answer is
+    // both stores merged, newest update first, each row naming its profile.
+    queryQueue: (q) => {
+      if (!q.allProfiles) return mock.query(q);
+      const own = mock.query({ ...q, offset: 0, limit: 500 });
+      const words = (q.filter?.search ?? '').toLowerCase();
+      const theirs = [{ ...mock.data.incidents[0], displayName: 'Contoso: phishing wave', severity: 'low' as const, lastUpdate: '2026-11-20T11:59:00Z' }]
+        .filter((i) => i.displayName.toLowerCase().includes(words) && (!q.filter?.severities?.length || q.filter.severities.includes(i.severity)));
+      const merged = [...own.rows.map((i) => ({ i, p: 'Sandbox' })), ...theirs.map((i) => ({ i, p: 'Contoso' }))]
+        .sort((a, b) => (b.i.lastUpdate ?? '').localeCompare(a.i.lastUpdate ?? ''));
+      return { ...own, total: own.total + 1, matched: merged.length, rows: merged.map((x) => x.i), profiles: merged.map((x) => x.p) };
+    },
+    getIncident: (id) => {
+      const contoso = mock.calls('switchProfile').at(-1)?.[0] === 'Contoso';
+      const incident = contoso ? { ...mock.data.incidents[0], displayName: 'Contoso: phishing wave' } : mock.state.incidents.find((i) => i.id === id)!;
+      return { incident, alerts: [], summary: null, description: null, history: [], pivots: [], fromCache: false };
+    },
+  }, data({ view: view({ profiles }), views: { Contoso: view({ profile: CONTOSO, profiles }) } }));
+  await page.goto('/');
+  await expect(rows(page)).toHaveCount(2);
+  await expect(page.getByTestId('tenant-column')).toHaveCount(0);
+  await page.getByTestId('profile-switcher').selectOption({ label: 'All profiles (2)' });
+  await expect(page.getByTestId('tenant-column')).toHaveText('Tenant');
+  await expect(rows(page)).toHaveCount(3);
+  // The same ID in two tenants: two rows, each with its tenant.
+  const first = INCIDENTS[0].id;
+  await expect(page.locator(`[data-testid="incident-row"][data-id="${first}"]`)).toHaveCount(2);
+  expect((await page.locator(`[data-testid="incident-row"][data-id="${first}"] [data-testid="tenant-cell"]`).allTextContents()).sort()).toEqual(['Contoso', 'Sandbox']);
+  await expect(page.getByTestId('row-check')).toHaveCount(0);
+  expect((await calls(page, 'queryQueue')).at(-1)?.[0].allProfiles).toBe(true);
+  // Search and filters apply across every profile.
+  await page.getByTestId('search').fill('phishing');
+  await expect(rows(page)).toHaveCount(1);
+  await expect(page.getByTestId('tenant-cell')).toHaveText('Contoso');
+  // Opened, the row's profile becomes the open one; the queue still shows every profile.
+  await rows(page).first().dblclick();
+  await expect(page.getByTestId('detail-title')).toHaveText('Contoso: phishing wave');
+  expect(await calls(page, 'switchProfile')).toEqual([['Contoso']]);
+  await expect(page.getByTestId('profile-switcher')).toHaveValue('\u0000all');
+  // Refresh syncs every profile.
+  await page.getByTestId('refresh').click();
+  await expect.poll(async () => (await calls(page, 'syncIncidents')).at(-1)).toEqual([true]);
+  // A profile chosen again shows its own queue only.
+  await page.getByTestId('profile-switcher').selectOption('Sandbox');
+  await expect(page.getByTestId('tenant-column')).toHaveCount(0);
+});
+
+test('a store set aside at start (an earlier version\'s, or unreadable) says so', async ({ page }) => {
+  const said = 'Cache unreadable — re-syncing: the stored incidents could not be read with this profile\'s key.';
+  await mockIpc(page, {
+    ...signedIn,
+    queueStatus: () => ({ total: 0, syncedAt: null, notice: mock.data.views!.said.notice }),
+  }, data({ views: { said: view({ notice: said }) } }));
+  await page.goto('/');
+  await expect(page.getByTestId('profile-notice')).toContainText('Cache unreadable — re-syncing');
+  await expect(rows(page)).toHaveCount(2);
 });
 
 test('removes a profile after asking; removing the last one shows the setup', async ({ page }) => {

@@ -126,7 +126,7 @@ function install(data: MockData, handlers: Record<string, (...args: unknown[]) =
     sync(at) {
       state.stored = json(state.incidents);
       state.syncedAt = at;
-      return { total: state.stored.length, syncedAt: at };
+      return { total: state.stored.length, syncedAt: at, notice: null };
     },
     write(i) {
       const put = (list: Incident[]) => (list.some((x) => x.id === i.id) ? list.map((x) => (x.id === i.id ? i : x)) : [...list, i]);
@@ -170,6 +170,7 @@ function install(data: MockData, handlers: Record<string, (...args: unknown[]) =
         tags: [...new Set(state.stored.flatMap((i) => i.tags))].sort(),
         sources: [...new Set(state.stored.flatMap((i) => i.serviceSources))].sort(),
         generation: state.calls.length,
+        profiles: [],
       };
     },
     overview() {

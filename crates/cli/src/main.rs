@@ -88,6 +88,10 @@ enum Command {
         /// Also list incidents merged into another (status redirected), left out by default.
         #[arg(long)]
         show_merged: bool,
+        /// Every signed-in profile's incidents in one list, each naming its profile (a
+        /// profile column; a "profile" field in JSON).
+        #[arg(long, conflicts_with = "profile")]
+        all_profiles: bool,
     },
     /// One incident with its alerts and evidence.
     Incident {
@@ -149,6 +153,9 @@ enum Command {
     Sync {
         #[arg(long)]
         json: bool,
+        /// Every signed-in profile's store, one after the other, each paced on its own.
+        #[arg(long, conflicts_with = "profile")]
+        all_profiles: bool,
     },
     /// What the syncs found changed elsewhere, newest first: new incidents and alerts, raised
     /// severities, status, assignment and classification changes, merges. From the local store.
@@ -319,6 +326,13 @@ fn note_retirement(desk: &Desk) {
         esayln!(
             "idesk: note: the Defender XDR API stops working on {DEFENDER_RETIREMENT}; move this profile to --api graph"
         );
+    }
+}
+
+/// What opening the profile's store set aside and re-syncs, on stderr.
+fn note_store(desk: &Desk) {
+    if let Some(notice) = desk.store_notice() {
+        esayln!("idesk: note: {notice}");
     }
 }
 
@@ -520,10 +534,46 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 )))
             }
         }
-        Command::Sync { json } => {
+        Command::Sync {
+            json,
+            all_profiles: true,
+        } => {
+            let desk = Desk::open(&dirs, None, keychain()?, false)?;
+            let mut reports = Vec::new();
+            let mut failed = None;
+            for (name, result) in desk.sync_all(&|_| {}).await {
+                match result {
+                    Ok(report) => {
+                        if !json {
+                            sayln!(
+                                "{name}: {} incidents fetched, {} in the store",
+                                report.fetched,
+                                report.total
+                            );
+                        }
+                        reports.push(serde_json::json!({ "profile": name, "report": report }));
+                    }
+                    Err(err) => {
+                        esayln!("idesk: {name}: {}", err.user_message());
+                        failed = Some(err);
+                    }
+                }
+            }
+            if json {
+                sayln!("{}", to_json(&reports)?);
+            }
+            match failed {
+                Some(err) => Err(err),
+                None if reports.is_empty() => Err(Error::NotSignedIn),
+                None => Ok(()),
+            }
+        }
+        Command::Sync { json, .. } => {
             let desk = open_desk(&dirs, &config, chosen)?;
             signed_in(&desk).await?;
-            let report = desk.sync_store(&|_| {}).await?;
+            let report = desk.sync_store(&|_| {}).await;
+            note_store(&desk);
+            let report = report?;
             if json {
                 sayln!("{}", to_json(&report)?);
             } else {
@@ -605,11 +655,79 @@ async fn run(cli: Cli) -> Result<(), Error> {
             output,
             offline,
             show_merged,
+            all_profiles: true,
+        } => {
+            let desk = Desk::open(&dirs, None, keychain()?, false)?;
+            let since = since.as_deref().map(output::parse_since).transpose()?;
+            let mut failed = None;
+            let mut rows: Vec<(String, idesk_core::incidents::model::Incident)> = if offline {
+                desk.stored_across(true).await?
+            } else {
+                let mut rows = Vec::new();
+                for (name, result) in desk.list_across(since).await {
+                    match result {
+                        Ok(list) => rows.extend(list.into_iter().map(|i| (name.clone(), i))),
+                        Err(err) => {
+                            esayln!("idesk: {name}: {}", err.user_message());
+                            failed = Some(err);
+                        }
+                    }
+                }
+                rows
+            };
+            if rows.is_empty() && failed.is_none() && desk.signed_in_profiles().await.is_empty() {
+                return Err(Error::NotSignedIn);
+            }
+            // "me" is each profile's own analyst, as each tenant knows them.
+            let mut me_of = std::collections::HashMap::new();
+            for name in desk.signed_in_profiles().await {
+                desk.switch(&name)?;
+                let me = match desk.current().account() {
+                    Some(a) => a.username,
+                    None => desk
+                        .store_status()
+                        .await?
+                        .0
+                        .account
+                        .and_then(|a| a.username),
+                };
+                me_of.insert(name, me);
+            }
+            rows.retain(|(name, i)| {
+                output::Filter {
+                    since,
+                    status: status.clone(),
+                    severity: severity.clone(),
+                    assigned_to: assigned_to.clone(),
+                    me: me_of.get(name).cloned().flatten(),
+                    show_merged,
+                }
+                .keeps(i)
+            });
+            rows.sort_by_key(|r| std::cmp::Reverse(r.1.last_update));
+            output::write_across(&rows, format, output.as_deref())?;
+            match failed {
+                Some(err) => Err(err),
+                None => Ok(()),
+            }
+        }
+        Command::Incidents {
+            since,
+            status,
+            severity,
+            assigned_to,
+            format,
+            output,
+            offline,
+            show_merged,
+            ..
         } => {
             let desk = open_desk(&dirs, &config, chosen)?;
             let since = since.as_deref().map(output::parse_since).transpose()?;
             let (all, me) = if offline {
-                let snap = desk.cached().await?;
+                let snap = desk.cached().await;
+                note_store(&desk);
+                let snap = snap?;
                 (snap.incidents, snap.account.and_then(|a| a.username))
             } else {
                 let account = signed_in(&desk).await?;

@@ -252,6 +252,39 @@ pub fn write(
     }
 }
 
+/// Incidents of several profiles, each naming its profile: a leading column in a table and in
+/// CSV, a `profile` field in JSON.
+pub fn write_across(
+    rows: &[(String, Incident)],
+    format: Format,
+    path: Option<&std::path::Path>,
+) -> Result<(), Error> {
+    use idesk_core::incidents::export::{render_across, Across, ExportFormat};
+    let across: Vec<Across<'_>> = rows
+        .iter()
+        .map(|(profile, incident)| Across { profile, incident })
+        .collect();
+    let text = match format {
+        Format::Json => render_across(&across, ExportFormat::Json)?,
+        Format::Csv => render_across(&across, ExportFormat::Csv)?,
+        Format::Table => {
+            let mut out = String::new();
+            for (profile, i) in rows {
+                let line = render(std::slice::from_ref(i), Format::Table)?;
+                out.push_str(&format!("{:<16} {line}", crate::terminal::field(profile)));
+            }
+            out
+        }
+    };
+    match path {
+        Some(path) => idesk_core::files::write_atomically(path, text.as_bytes()),
+        None => {
+            crate::terminal::out(&text);
+            Ok(())
+        }
+    }
+}
+
 pub fn render(incidents: &[Incident], format: Format) -> Result<String, Error> {
     Ok(match format {
         Format::Json => idesk_core::incidents::export::json(&incidents.iter().collect::<Vec<_>>())?,

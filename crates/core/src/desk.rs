@@ -48,6 +48,9 @@ struct Entry {
     writes: Arc<std::sync::atomic::AtomicU64>,
     /// Counts the indexes built, so a window can tell an answer from an older one.
     generation: std::sync::atomic::AtomicU32,
+    /// Whether the keychain holds this profile's credential, as last read: the all-profiles
+    /// queue asks on every keystroke, the keychain once. Forgotten at sign-out.
+    credential: std::sync::Mutex<Option<bool>>,
 }
 
 impl Entry {
@@ -74,7 +77,32 @@ impl Entry {
             building: Arc::default(),
             writes: Arc::default(),
             generation: std::sync::atomic::AtomicU32::default(),
+            credential: std::sync::Mutex::default(),
         })
+    }
+
+    fn name(&self) -> &str {
+        &self.session.profile().name
+    }
+
+    /// Signed in this run, or with a credential in the keychain: a profile of the
+    /// all-profiles queue. A keychain that cannot answer counts as not signed in.
+    async fn signed_in(&self) -> bool {
+        if self.session.account().is_some() {
+            return true;
+        }
+        if let Some(known) = *self.credential.lock().unwrap_or_else(|e| e.into_inner()) {
+            return known;
+        }
+        let has = match self.session.has_credential().await {
+            Ok(has) => has,
+            Err(err) => {
+                tracing::warn!(profile = self.name(), "keychain: {}", err.user_message());
+                return false;
+            }
+        };
+        *self.credential.lock().unwrap_or_else(|e| e.into_inner()) = Some(has);
+        has
     }
 
     /// Brings this profile's store up to date, and its index with it.
@@ -476,6 +504,7 @@ impl Desk {
     pub async fn sign_out(&self, wipe: bool) -> Result<()> {
         let e = self.entry();
         e.session.sign_out().await?;
+        *e.credential.lock().unwrap_or_else(|e| e.into_inner()) = Some(false);
         if wipe {
             let cache = Arc::clone(&e.cache);
             tokio::task::spawn_blocking(move || cache.wipe())
@@ -504,8 +533,142 @@ impl Desk {
         Ok((status, total))
     }
 
-    /// One window of the current profile's queue, from the store, without the network.
+    /// What opening the current profile's store set aside and re-syncs (an earlier version's
+    /// cache, an unreadable database), said once.
+    pub fn store_notice(&self) -> Option<String> {
+        self.entry().cache.take_notice()
+    }
+
+    /// The profiles of the all-profiles queue, in the order configured: every one signed in
+    /// whose store can be read. One that cannot is left out and logged; the others still show.
+    async fn signed_in_entries(&self) -> Vec<&Entry> {
+        let mut out = Vec::new();
+        for e in &self.entries {
+            match e.ready().await {
+                Ok(e) if e.signed_in().await => out.push(e),
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::warn!(profile = e.name(), "left out: {}", err.user_message());
+                }
+            }
+        }
+        out
+    }
+
+    /// The names of the profiles the all-profiles queue holds.
+    pub async fn signed_in_profiles(&self) -> Vec<String> {
+        let entries = self.signed_in_entries().await;
+        entries.iter().map(|e| e.name().to_owned()).collect()
+    }
+
+    /// One window of every signed-in profile's queue merged, each row with its profile. "Mine"
+    /// is the analyst of each profile's tenant.
+    async fn query_all(&self, q: &QueueQuery) -> Result<QueuePage> {
+        let entries = self.signed_in_entries().await;
+        let mut indexes = Vec::with_capacity(entries.len());
+        for e in &entries {
+            indexes.push(e.index().await?);
+        }
+        let mut parts = Vec::with_capacity(entries.len());
+        for (e, index) in entries.iter().zip(&indexes) {
+            let me = match e.session.account() {
+                Some(a) => a.username,
+                None => sync::status(&e.cache)
+                    .await?
+                    .account
+                    .and_then(|a| a.username),
+            };
+            parts.push(crate::incidents::queue::Part {
+                profile: e.name(),
+                index,
+                me,
+            });
+        }
+        Ok(crate::incidents::queue::query_across(
+            &parts,
+            q,
+            time::OffsetDateTime::now_utc(),
+        ))
+    }
+
+    /// Every stored incident of every signed-in profile, with its profile's name, as the
+    /// all-profiles queue shows them (merged ones left out unless `show_merged`), newest
+    /// update first. Without the network.
+    pub async fn stored_across(&self, show_merged: bool) -> Result<Vec<(String, Incident)>> {
+        let q = QueueQuery {
+            filter: crate::incidents::queue::QueueFilter {
+                show_merged,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        self.matches_across(&q).await
+    }
+
+    /// Every incident of the all-profiles view `q`, in its order, with its profile's name.
+    async fn matches_across(&self, q: &QueueQuery) -> Result<Vec<(String, Incident)>> {
+        let mut out = Vec::new();
+        let mut offset = 0u32;
+        loop {
+            let page = self
+                .query_all(&QueueQuery {
+                    offset,
+                    limit: crate::incidents::queue::MAX_WINDOW,
+                    ..q.clone()
+                })
+                .await?;
+            let n = u32::try_from(page.rows.len()).unwrap_or(u32::MAX);
+            out.extend(page.profiles.into_iter().zip(page.rows));
+            offset += n;
+            if n == 0 || offset >= page.matched {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Brings every signed-in profile's store up to date, one after the other, each paced by
+    /// its own API client. Returns each profile's outcome: one failing does not stop the others.
+    pub async fn sync_all(&self, progress: Progress<'_>) -> Vec<(String, Result<SyncReport>)> {
+        let mut out = Vec::new();
+        for e in self.signed_in_entries().await {
+            let result = async {
+                if e.session.account().is_none() && e.session.resume().await?.is_none() {
+                    return Err(Error::NotSignedIn);
+                }
+                e.sync(progress).await
+            }
+            .await;
+            out.push((e.name().to_owned(), result));
+        }
+        out
+    }
+
+    /// Every incident updated since `since` (or all) of every signed-in profile, straight from
+    /// each tenant, with its profile's name. Returns each profile's outcome.
+    pub async fn list_across(
+        &self,
+        since: Option<time::OffsetDateTime>,
+    ) -> Vec<(String, Result<Vec<Incident>>)> {
+        let mut out = Vec::new();
+        for e in self.signed_in_entries().await {
+            let result = async {
+                if e.session.account().is_none() && e.session.resume().await?.is_none() {
+                    return Err(Error::NotSignedIn);
+                }
+                e.api.list(&e.session, since, &|_| {}).await
+            }
+            .await;
+            out.push((e.name().to_owned(), result));
+        }
+        out
+    }
+
+    /// One window of the current profile's queue (or of all profiles', `all_profiles`), from
+    /// the store, without the network.
     pub async fn query(&self, q: &QueueQuery) -> Result<QueuePage> {
+        if q.all_profiles {
+            return self.query_all(q).await;
+        }
         let e = self.ready().await?;
         let now = time::OffsetDateTime::now_utc();
         if let Some(index) = e.queue.read().await.as_ref() {
@@ -843,6 +1006,14 @@ impl Desk {
 
     /// The incidents of a queue view, in its order, as JSON or CSV.
     pub async fn export_view(&self, q: &QueueQuery, format: ExportFormat) -> Result<String> {
+        if q.all_profiles {
+            let rows = self.matches_across(q).await?;
+            let rows: Vec<export::Across<'_>> = rows
+                .iter()
+                .map(|(profile, incident)| export::Across { profile, incident })
+                .collect();
+            return export::render_across(&rows, format);
+        }
         let e = self.ready().await?;
         let x = e.index().await?;
         let ids = x.ids(q, time::OffsetDateTime::now_utc());

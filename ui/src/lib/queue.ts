@@ -66,9 +66,10 @@ export function queryFilter(f: Filter): QueueFilter {
   };
 }
 
-/** The query for rows `[offset, offset + limit)` of a view. */
-export function viewQuery(f: Filter, s: Sort, me: string | null, offset = 0, limit = 0): QueueQuery {
-  return { filter: queryFilter(f), sort: s, me, offset, limit };
+/** The query for rows `[offset, offset + limit)` of a view; `allProfiles`: every signed-in
+ * profile's queue in one. */
+export function viewQuery(f: Filter, s: Sort, me: string | null, offset = 0, limit = 0, allProfiles = false): QueueQuery {
+  return { filter: queryFilter(f), sort: s, me, offset, limit, allProfiles };
 }
 
 export interface Sort {

@@ -146,6 +146,15 @@ enum Backing {
     Memory,
 }
 
+/// Said when an earlier version's cache file is found: it is deleted, not migrated.
+pub const LEGACY_DROPPED: &str = "The incident cache of an earlier version was deleted: the queue \
+is filled again by the next sync.";
+/// Said when the database cannot be read with this profile's key (torn, tampered, another
+/// profile's or key's), or its key is gone from the keychain.
+pub const UNREADABLE: &str = "Cache unreadable — re-syncing: the stored incidents could not be \
+read with this profile's key (damaged, or another profile's), so they were set aside and the next \
+sync fills the queue again.";
+
 pub struct Cache {
     backing: Backing,
     profile: String,
@@ -155,6 +164,9 @@ pub struct Cache {
     /// The legacy AES-GCM files of this profile, deleted on first open and by `wipe`.
     legacy: Vec<PathBuf>,
     conn: Mutex<Option<Connection>>,
+    /// What opening the store set aside (an earlier version's cache, an unreadable database),
+    /// for the user, said once (`take_notice`).
+    notice: Mutex<Option<String>>,
 }
 
 /// The stored form's JSON, and time as milliseconds (sortable, unlike RFC 3339 text with and
@@ -164,6 +176,17 @@ fn millis(t: Option<OffsetDateTime>) -> Option<i64> {
 }
 
 fn db_error(e: rusqlite::Error) -> Error {
+    // A full disk is the user's to fix, and loses nothing: the failed transaction rolled back,
+    // and the store holds what was committed before.
+    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+        return Error::Io(
+            "the incident store".into(),
+            std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "the disk is full; what was stored before is kept: free some space and sync again",
+            ),
+        );
+    }
     Error::Internal(format!("incident store: {e}"))
 }
 
@@ -193,7 +216,19 @@ impl Cache {
                 dir.join(format!("{name}.details.idc")),
             ],
             conn: Mutex::new(None),
+            notice: Mutex::new(None),
         }
+    }
+
+    /// What the last opening of the store set aside and re-syncs, once: the window and `idesk`
+    /// say it, so a queue that starts empty is never a mystery.
+    pub fn take_notice(&self) -> Option<String> {
+        self.notice.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    fn say(&self, notice: &str) {
+        tracing::warn!("{notice}");
+        *self.notice.lock().unwrap_or_else(|e| e.into_inner()) = Some(notice.to_owned());
     }
 
     /// The files this store may write (none in session-only mode): the database and its WAL.
@@ -268,14 +303,14 @@ impl Cache {
             return Ok(Some(conn));
         };
         if self.legacy.iter().any(|p| p.exists()) {
-            tracing::warn!("the incident cache of an earlier version is dropped; the next sync fills the new store");
+            self.say(LEGACY_DROPPED);
             self.remove_files(&self.legacy)?;
         }
         let exists = path.exists();
         let key = match self.key(false)? {
             Some(k) => Some(k),
             None if exists => {
-                tracing::warn!("the incident store has no key in the keychain; starting empty");
+                self.say(UNREADABLE);
                 self.remove_files(&self.paths())?;
                 None
             }
@@ -297,7 +332,8 @@ impl Cache {
         match self.open_file(path, &key) {
             Ok(conn) => Ok(Some(conn)),
             Err(reason) => {
-                tracing::warn!("the incident store cannot be read ({reason}); re-syncing");
+                tracing::warn!("the incident store cannot be read: {reason}");
+                self.say(UNREADABLE);
                 self.remove_files(&self.paths())?;
                 if !create {
                     return Ok(None);
@@ -852,6 +888,7 @@ impl Cache {
                 tags: Vec::new(),
                 sources: Vec::new(),
                 generation: 0,
+                profiles: Vec::new(),
             },
             |c| {
                 let total: i64 = c
@@ -892,6 +929,7 @@ impl Cache {
                     tags: Vec::new(),
                     sources: Vec::new(),
                     generation: 0,
+                    profiles: Vec::new(),
                 })
             },
         )
@@ -2190,6 +2228,12 @@ mod tests {
         // Another key (a re-bound profile's, or a lost one): unreadable, set aside.
         let rebound = Cache::new(&dirs, "Contoso", "another-fp", Arc::clone(&store), true);
         assert!(rebound.load().unwrap().incidents.is_empty());
+        assert_eq!(
+            rebound.take_notice().as_deref(),
+            Some(UNREADABLE),
+            "and says so"
+        );
+        assert_eq!(rebound.take_notice(), None, "once");
         rebound.save(&snap).unwrap();
         assert_eq!(
             rebound.load().unwrap().incidents.len(),
@@ -2214,6 +2258,7 @@ mod tests {
         let keyless = Cache::new(&dirs, "Keyless", "fp", Arc::clone(&store), true);
         assert!(keyless.load().unwrap().incidents.is_empty());
         assert!(!keyless.paths()[0].exists());
+        assert_eq!(keyless.take_notice().as_deref(), Some(UNREADABLE));
         drop(contoso);
     }
 
@@ -2246,6 +2291,7 @@ mod tests {
             }
         );
         assert!(cache.legacy.iter().all(|p| !p.exists()));
+        assert_eq!(cache.take_notice().as_deref(), Some(LEGACY_DROPPED));
         assert_eq!(
             cache.watermark().unwrap(),
             parse_time("2026-11-20T10:00:00Z")

@@ -31,6 +31,28 @@ pub fn render(incidents: &[&Incident], format: ExportFormat) -> Result<String> {
     }
 }
 
+/// An incident with the profile it belongs to: a row of the all-profiles queue.
+#[derive(Serialize)]
+pub struct Across<'a> {
+    pub profile: &'a str,
+    #[serde(flatten)]
+    pub incident: &'a Incident,
+}
+
+/// Incidents of several profiles: each JSON object names its `profile`, and CSV has a leading
+/// `profile` column.
+pub fn render_across(rows: &[Across<'_>], format: ExportFormat) -> Result<String> {
+    match format {
+        ExportFormat::Json => serde_json::to_string_pretty(rows)
+            .map(|s| s + "\n")
+            .map_err(|e| Error::Internal(format!("JSON export: {e}"))),
+        ExportFormat::Csv => Ok(csv_rows(
+            rows.iter().map(|r| (Some(r.profile), r.incident)),
+            true,
+        )),
+    }
+}
+
 pub fn json(incidents: &[&Incident]) -> Result<String> {
     serde_json::to_string_pretty(incidents)
         .map(|s| s + "\n")
@@ -38,10 +60,22 @@ pub fn json(incidents: &[&Incident]) -> Result<String> {
 }
 
 pub fn csv(incidents: &[&Incident]) -> String {
-    let mut out = String::from(
+    csv_rows(incidents.iter().map(|i| (None, *i)), false)
+}
+
+fn csv_rows<'a>(
+    rows: impl Iterator<Item = (Option<&'a str>, &'a Incident)>,
+    with_profile: bool,
+) -> String {
+    let mut out = String::from(if with_profile { "profile," } else { "" });
+    out.push_str(
         "id,severity,status,assignedTo,classification,determination,tags,created,lastUpdate,displayName,webUrl\n",
     );
-    for i in incidents {
+    for (profile, i) in rows {
+        if let Some(p) = profile {
+            out.push_str(&csv_field(p));
+            out.push(',');
+        }
         let tags = i.tags.join(";");
         let created = i.created.map(rfc3339).unwrap_or_default();
         let last_update = i.last_update.map(rfc3339).unwrap_or_default();
@@ -81,6 +115,51 @@ fn csv_field(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_of_several_profiles_name_their_profile() {
+        use crate::incidents::model::{Classification, Determination, Severity, Status};
+        let i = Incident {
+            id: "7".into(),
+            display_name: "=cmd".into(),
+            severity: Severity::High,
+            status: Status::Active,
+            assigned_to: None,
+            classification: Classification::Unknown,
+            determination: Determination::Unknown,
+            created: None,
+            last_update: None,
+            tags: vec![],
+            system_tags: vec![],
+            web_url: None,
+            redirect_incident_id: None,
+            comments: vec![],
+            alert_count: None,
+            service_sources: vec![],
+            categories: vec![],
+            priority_score: None,
+            last_modified_by: None,
+        };
+        let rows = [Across {
+            profile: "Fabrikam, Ltd",
+            incident: &i,
+        }];
+        let csv = render_across(&rows, ExportFormat::Csv).unwrap();
+        let mut lines = csv.lines();
+        assert!(lines.next().unwrap().starts_with("profile,id,severity,"));
+        assert!(lines
+            .next()
+            .unwrap()
+            .starts_with("\"Fabrikam, Ltd\",7,high,active,"));
+        let json: serde_json::Value =
+            serde_json::from_str(&render_across(&rows, ExportFormat::Json).unwrap()).unwrap();
+        assert_eq!(json[0]["profile"], "Fabrikam, Ltd");
+        assert_eq!(json[0]["id"], "7");
+        assert_eq!(
+            json[0]["displayName"], "=cmd",
+            "JSON is data, not a spreadsheet"
+        );
+    }
 
     #[test]
     fn csv_quotes_and_defuses_formulas() {

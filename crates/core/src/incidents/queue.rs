@@ -96,13 +96,17 @@ pub struct QueueQuery {
     pub limit: u32,
     /// The signed-in analyst, for "assigned to me".
     pub me: Option<String>,
+    /// Every signed-in profile's queue in one (many customer tenants), each row naming its
+    /// profile (`QueuePage::profiles`).
+    pub all_profiles: bool,
 }
 
 impl QueueQuery {
     /// A query the store's own indexes answer without the queue's index: no words, tag or
     /// source, in the default order (the newest update first). The app's first window is one.
     pub fn simple(&self) -> bool {
-        self.filter.search.trim().is_empty()
+        !self.all_profiles
+            && self.filter.search.trim().is_empty()
             && self.filter.tag.is_empty()
             && self.filter.source.is_empty()
             && self.sort == QueueSort::default()
@@ -129,6 +133,8 @@ pub struct QueuePage {
     /// Changes whenever the store's incidents change: a window holding rows of an older
     /// generation asks again.
     pub generation: u32,
+    /// In an all-profiles answer, the profile of each row, in the rows' order; empty otherwise.
+    pub profiles: Vec<String>,
 }
 
 /// An incident of a view, as shown: its ID and `lastUpdate` (for a selection's conflict check).
@@ -674,7 +680,30 @@ impl QueueIndex {
             tags: self.tags.clone(),
             sources: self.sources.clone(),
             generation: self.generation,
+            profiles: Vec::new(),
         }
+    }
+
+    /// The first `take` incidents that match, in the query's order, and how many match in all.
+    fn first_matches(
+        &self,
+        q: &QueueQuery,
+        now: OffsetDateTime,
+        take: usize,
+    ) -> (Vec<&Incident>, usize) {
+        let order = self.order(q.sort);
+        let m = Matcher::new(self, &q.filter, q.me.as_deref(), now);
+        let mut matched = 0usize;
+        let mut rows = Vec::with_capacity(take.min(order.len()));
+        for &n in order.iter() {
+            if m.matches(&self.columns, n) {
+                if rows.len() < take {
+                    rows.push(&self.rows[n as usize]);
+                }
+                matched += 1;
+            }
+        }
+        (rows, matched)
     }
 
     /// The IDs of every incident that matches, in the query's order (an export of the view).
@@ -763,6 +792,83 @@ impl QueueIndex {
                 })
                 .collect(),
         }
+    }
+}
+
+/// One profile's part of an all-profiles query: its name, its index, and who the analyst is in
+/// its tenant (for "assigned to me").
+pub struct Part<'a> {
+    pub profile: &'a str,
+    pub index: &'a QueueIndex,
+    pub me: Option<String>,
+}
+
+/// Two incidents in `sort`'s order, as one index orders its rows: the key in its direction, then
+/// the newest update first, then the ID.
+fn compare(sort: QueueSort, x: &Incident, y: &Incident) -> std::cmp::Ordering {
+    let text = |s: &str| s.to_lowercase();
+    let p = match sort.key {
+        SortKey::Severity => x.severity.rank().cmp(&y.severity.rank()),
+        SortKey::Id => numeric_id(&x.id).cmp(&numeric_id(&y.id)),
+        SortKey::DisplayName => text(&x.display_name).cmp(&text(&y.display_name)),
+        SortKey::AssignedTo => text(x.assigned_to.as_deref().unwrap_or(""))
+            .cmp(&text(y.assigned_to.as_deref().unwrap_or(""))),
+        SortKey::Status => x.status.as_str().cmp(y.status.as_str()),
+        SortKey::LastUpdate => x.last_update.cmp(&y.last_update),
+        SortKey::Created => x.created.cmp(&y.created),
+        SortKey::AlertCount => x.alert_count.cmp(&y.alert_count),
+        SortKey::Priority => x.priority_score.cmp(&y.priority_score),
+    };
+    let p = if sort.desc { p.reverse() } else { p };
+    p.then_with(|| y.last_update.cmp(&x.last_update))
+        .then_with(|| x.id.cmp(&y.id))
+}
+
+/// One window of several profiles' queues merged into one, in the query's order (equal rows in
+/// the parts' order): each part answers its first `offset + limit` matches, and the window is
+/// taken from their merge. Counts add up; the facets are the union.
+pub fn query_across(parts: &[Part<'_>], q: &QueueQuery, now: OffsetDateTime) -> QueuePage {
+    let limit = q.limit.min(MAX_WINDOW) as usize;
+    let offset = q.offset as usize;
+    let mut lists = Vec::with_capacity(parts.len());
+    let (mut matched, mut total) = (0usize, 0usize);
+    let (mut tags, mut sources) = (BTreeSet::new(), BTreeSet::new());
+    let mut generation = 0u32;
+    for p in parts {
+        let q = QueueQuery {
+            me: p.me.clone(),
+            ..q.clone()
+        };
+        let (rows, n) = p.index.first_matches(&q, now, offset + limit);
+        lists.push(rows);
+        matched += n;
+        total += p.index.shown_total();
+        tags.extend(p.index.tags.iter().cloned());
+        sources.extend(p.index.sources.iter().cloned());
+        generation = generation.wrapping_mul(31).wrapping_add(p.index.generation);
+    }
+    let mut at = vec![0usize; lists.len()];
+    let (mut rows, mut profiles) = (Vec::with_capacity(limit), Vec::with_capacity(limit));
+    for n in 0..offset + limit {
+        let next = (0..lists.len())
+            .filter(|&k| at[k] < lists[k].len())
+            .min_by(|&a, &b| compare(q.sort, lists[a][at[a]], lists[b][at[b]]).then(a.cmp(&b)));
+        let Some(k) = next else { break };
+        if n >= offset {
+            rows.push(lists[k][at[k]].clone());
+            profiles.push(parts[k].profile.to_owned());
+        }
+        at[k] += 1;
+    }
+    QueuePage {
+        total: count(total),
+        matched: count(matched),
+        offset: q.offset,
+        rows,
+        tags: tags.into_iter().collect(),
+        sources: sources.into_iter().collect(),
+        generation,
+        profiles,
     }
 }
 
@@ -1096,6 +1202,166 @@ mod tests {
         assert_eq!(find(&x, "wks-fin-023"), ["102", "105"]);
         x.set_entities("102", vec![]);
         assert_eq!(find(&x, "wks-fin-023"), ["105"]);
+    }
+
+    #[test]
+    fn an_all_profiles_window_merges_every_profiles_queue_in_order_with_each_rows_profile() {
+        // Two tenants, one ID in both: each row stays its own, named by its profile.
+        let contoso = sample();
+        let fabrikam = QueueIndex::new(
+            vec![
+                incident(101, |i| {
+                    i.display_name = "Fabrikam: phishing wave".into();
+                    i.severity = Severity::High;
+                    i.assigned_to = Some("eve@fabrikam.test".into());
+                    i.tags = vec!["Phish".into()];
+                }),
+                incident(201, |i| i.assigned_to = Some("eve@fabrikam.test".into())),
+                incident(202, |i| i.status = Status::Redirected),
+            ],
+            7,
+        );
+        let parts = [
+            Part {
+                profile: "Contoso",
+                index: &contoso,
+                me: Some("bob@contoso.test".into()),
+            },
+            Part {
+                profile: "Fabrikam",
+                index: &fabrikam,
+                me: Some("eve@fabrikam.test".into()),
+            },
+        ];
+        for sort in [
+            QueueSort::default(),
+            QueueSort {
+                key: SortKey::Severity,
+                desc: true,
+            },
+            QueueSort {
+                key: SortKey::DisplayName,
+                desc: false,
+            },
+            QueueSort {
+                key: SortKey::Id,
+                desc: true,
+            },
+        ] {
+            let q = QueueQuery {
+                sort,
+                limit: 100,
+                all_profiles: true,
+                ..QueueQuery::default()
+            };
+            let all = query_across(&parts, &q, NOW);
+            assert_eq!(
+                (all.total, all.matched),
+                (7, 7),
+                "merged ones left out, counts add"
+            );
+            // The merge is each part's own order, interleaved by the same comparison.
+            let mut expected: Vec<(String, &Incident)> = Vec::new();
+            for p in &parts {
+                for i in &p.index.query(&q, NOW).rows {
+                    expected.push((p.profile.to_owned(), p.index.get(&i.id).unwrap()));
+                }
+            }
+            expected.sort_by(|a, b| compare(sort, a.1, b.1).then(a.0.cmp(&b.0)));
+            let got: Vec<(String, String)> = all
+                .profiles
+                .iter()
+                .cloned()
+                .zip(all.rows.iter().map(|i| i.id.clone()))
+                .collect();
+            let want: Vec<(String, String)> = expected
+                .iter()
+                .map(|(p, i)| (p.clone(), i.id.clone()))
+                .collect();
+            assert_eq!(got, want, "{sort:?}");
+            // Any window is the same slice of that order.
+            let window = query_across(
+                &parts,
+                &QueueQuery {
+                    offset: 2,
+                    limit: 3,
+                    ..q.clone()
+                },
+                NOW,
+            );
+            assert_eq!(window.profiles, all.profiles[2..5]);
+            assert_eq!(ids(&window), ids(&all)[2..5]);
+            assert_eq!(window.matched, 7);
+        }
+        // Filters and words apply to every part; "mine" is each tenant's own analyst.
+        let q = |filter: QueueFilter| QueueQuery {
+            filter,
+            limit: 100,
+            all_profiles: true,
+            ..QueueQuery::default()
+        };
+        let phish = query_across(
+            &parts,
+            &q(QueueFilter {
+                search: "phishing".into(),
+                ..QueueFilter::default()
+            }),
+            NOW,
+        );
+        assert_eq!(
+            (phish.profiles.clone(), ids(&phish)),
+            (vec!["Fabrikam".to_owned()], vec!["101"])
+        );
+        let mine = query_across(
+            &parts,
+            &q(QueueFilter {
+                assignment: Assignment::Mine,
+                ..QueueFilter::default()
+            }),
+            NOW,
+        );
+        let mut mine: Vec<(String, &str)> = mine.profiles.iter().cloned().zip(ids(&mine)).collect();
+        mine.sort();
+        assert_eq!(
+            mine,
+            [("Contoso", "102"), ("Fabrikam", "101"), ("Fabrikam", "201")]
+                .map(|(p, i)| (p.to_owned(), i))
+        );
+        let high = query_across(
+            &parts,
+            &q(QueueFilter {
+                severities: vec!["high".into()],
+                ..QueueFilter::default()
+            }),
+            NOW,
+        );
+        assert_eq!(high.profiles, ["Contoso", "Fabrikam"].map(String::from));
+        assert_eq!(
+            high.tags,
+            ["Phish", "Ransom"].map(String::from),
+            "facets of both"
+        );
+        // One index's change changes the answer's generation.
+        let mut changed = fabrikam;
+        changed.upsert(incident(203, |_| {}));
+        let again = query_across(
+            &[
+                Part {
+                    profile: "Contoso",
+                    index: &contoso,
+                    me: None,
+                },
+                Part {
+                    profile: "Fabrikam",
+                    index: &changed,
+                    me: None,
+                },
+            ],
+            &q(QueueFilter::default()),
+            NOW,
+        );
+        assert_ne!(again.generation, phish.generation);
+        assert_eq!(again.total, 8);
     }
 
     #[test]

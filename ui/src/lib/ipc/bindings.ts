@@ -57,8 +57,13 @@ export const commands = {
 	cancelUpdateIncidents: () => __TAURI_INVOKE<void>("cancel_update_incidents"),
 	/**  Every incident of a queue view, in its order, with its `lastUpdate` as shown: "select all". */
 	queryIds: (query: QueueQuery_Deserialize) => __TAURI_INVOKE<Shown_Serialize[]>("query_ids", { query }),
-	/**  Brings the store up to date with the tenant; emits `SyncProgress` with the running count. */
-	syncIncidents: () => __TAURI_INVOKE<QueueStatus_Serialize>("sync_incidents"),
+	/**
+	 *  Brings the store up to date with the tenant; emits `SyncProgress` with the running count.
+	 *  With `all_profiles`, every signed-in profile's store, one after the other: the answer counts
+	 *  them all, and names in its notice the profiles that could not be synced (it fails only when
+	 *  none could).
+	 */
+	syncIncidents: (allProfiles: boolean) => __TAURI_INVOKE<QueueStatus_Serialize>("sync_incidents", { allProfiles }),
 	/**  One incident with its alerts and evidence; offline, as cached when it was last opened. */
 	getIncident: (id: string) => __TAURI_INVOKE<IncidentDetail_Serialize>("get_incident", { id }),
 	/**
@@ -1008,6 +1013,8 @@ export type QueuePage_Deserialize = {
 	 *  generation asks again.
 	 */
 	generation: number,
+	/**  In an all-profiles answer, the profile of each row, in the rows' order; empty otherwise. */
+	profiles: string[],
 };
 
 /**  One answer. */
@@ -1027,6 +1034,8 @@ export type QueuePage_Serialize = {
 	 *  generation asks again.
 	 */
 	generation: number,
+	/**  In an all-profiles answer, the profile of each row, in the rows' order; empty otherwise. */
+	profiles: string[],
 };
 
 /**
@@ -1046,6 +1055,11 @@ export type QueueQuery_Deserialize = {
 	limit?: number,
 	/**  The signed-in analyst, for "assigned to me". */
 	me?: string | null,
+	/**
+	 *  Every signed-in profile's queue in one (many customer tenants), each row naming its
+	 *  profile (`QueuePage::profiles`).
+	 */
+	allProfiles?: boolean,
 };
 
 /**
@@ -1059,6 +1073,11 @@ export type QueueQuery_Serialize = {
 	limit: number,
 	/**  The signed-in analyst, for "assigned to me". */
 	me: string | null,
+	/**
+	 *  Every signed-in profile's queue in one (many customer tenants), each row naming its
+	 *  profile (`QueuePage::profiles`).
+	 */
+	allProfiles: boolean,
 };
 
 export type QueueSort = {
@@ -1079,6 +1098,11 @@ export type QueueStatus = QueueStatus_Serialize | QueueStatus_Deserialize;
 export type QueueStatus_Deserialize = {
 	total: number,
 	syncedAt: string | null,
+	/**
+	 *  What opening the store set aside and re-syncs (an earlier version's cache, an unreadable
+	 *  database), said once.
+	 */
+	notice?: string | null,
 };
 
 /**
@@ -1088,6 +1112,11 @@ export type QueueStatus_Deserialize = {
 export type QueueStatus_Serialize = {
 	total: number,
 	syncedAt: string | null,
+	/**
+	 *  What opening the store set aside and re-syncs (an earlier version's cache, an unreadable
+	 *  database), said once.
+	 */
+	notice: string | null,
 };
 
 /**
