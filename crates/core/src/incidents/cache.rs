@@ -183,7 +183,7 @@ fn db_error(e: rusqlite::Error) -> Error {
             "the incident store".into(),
             std::io::Error::new(
                 std::io::ErrorKind::StorageFull,
-                "the disk is full; what was stored before is kept: free some space and sync again",
+                "the disk is full; the last synced state is kept: free some space and sync again",
             ),
         );
     }
@@ -434,15 +434,7 @@ impl Cache {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db_error)?;
         let out = f(&tx)?;
-        tx.commit().map_err(|e| match e {
-            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull => {
-                Error::Io(
-                    "the incident store".into(),
-                    std::io::Error::other("the disk is full; the last synced state is kept"),
-                )
-            }
-            e => db_error(e),
-        })?;
+        tx.commit().map_err(db_error)?;
         Ok(out)
     }
 
