@@ -896,10 +896,14 @@ impl Cache {
                 let mut page_args = args.clone();
                 page_args.push(Value::Integer(limit));
                 page_args.push(Value::Integer(i64::from(q.offset)));
+                // The window's rows are picked by their sort keys alone, then only their bodies
+                // are read: sorting whole rows would carry every match's body through the sort.
                 let mut stmt = c
                     .prepare(&format!(
-                        "SELECT body FROM incidents {filter}
-                         ORDER BY last_update DESC, id LIMIT ? OFFSET ?"
+                        "SELECT body FROM incidents WHERE rowid IN (
+                           SELECT rowid FROM incidents {filter}
+                           ORDER BY last_update DESC, id LIMIT ? OFFSET ?)
+                         ORDER BY last_update DESC, id"
                     ))
                     .map_err(db_error)?;
                 let rows = stmt
