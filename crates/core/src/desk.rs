@@ -290,11 +290,8 @@ fn rebind(profile: &Profile, store: &dyn TokenStore, cache: &Cache) -> Result<Op
 /// The queue's index over what `cache` holds, built off the async threads.
 async fn load_index(cache: Arc<Cache>, generation: u32) -> Result<QueueIndex> {
     tokio::task::spawn_blocking(move || {
-        Ok(QueueIndex::with_entities(
-            cache.load()?.incidents,
-            cache.entity_values()?,
-            generation,
-        ))
+        let (incidents, entities) = cache.load_for_index()?;
+        Ok(QueueIndex::with_entities(incidents, entities, generation))
     })
     .await
     .map_err(|e| Error::task("cache", e))?

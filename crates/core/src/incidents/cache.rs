@@ -490,33 +490,63 @@ impl Cache {
 
     /// The stored queue, newest first; empty when there is none.
     pub fn load(&self) -> Result<Snapshot> {
-        self.read(Snapshot::default(), |c| {
-            let time = |k: &str| -> Result<Option<OffsetDateTime>> {
-                Ok(Self::meta(c, k)?
-                    .as_deref()
-                    .and_then(crate::incidents::model::parse_time))
-            };
-            let mut stmt = c
-                .prepare("SELECT body FROM incidents ORDER BY last_update DESC, id")
-                .map_err(db_error)?;
-            let rows = stmt
-                .query_map([], |r| r.get::<_, String>(0))
-                .map_err(db_error)?;
-            let mut incidents = Vec::new();
-            for body in rows {
-                match stored::incident(&body.map_err(db_error)?) {
-                    Some(i) => incidents.push(i),
-                    None => tracing::warn!("an unreadable incident in the store was skipped"),
-                }
+        self.read(Snapshot::default(), Self::load_from)
+    }
+
+    /// Every stored incident and the entities their details name, read on a connection of its
+    /// own: the queue's index is built from this in the background, and a read of the whole
+    /// store on the shared connection would hold up the window's queries until it ends (about
+    /// a second at 100,000 incidents). Session-only stores, in memory, read the shared one.
+    pub fn load_for_index(&self) -> Result<(Vec<Incident>, HashMap<String, Vec<String>>)> {
+        let both = |c: &Connection| Ok((Self::load_from(c)?.incidents, Self::entities_from(c)?));
+        let Backing::File(path) = &self.backing else {
+            return self.read((Vec::new(), HashMap::new()), both);
+        };
+        // The shared connection opens (and migrates) the store first.
+        if self.db(false)?.is_none() {
+            return Ok((Vec::new(), HashMap::new()));
+        }
+        let key = self
+            .key(false)?
+            .ok_or_else(|| Error::Internal("the store's key is gone from the keychain".into()))?;
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(db_error)?;
+        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.expose()))
+            .map_err(db_error)?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(db_error)?;
+        both(&conn)
+    }
+
+    fn load_from(c: &Connection) -> Result<Snapshot> {
+        let time = |k: &str| -> Result<Option<OffsetDateTime>> {
+            Ok(Self::meta(c, k)?
+                .as_deref()
+                .and_then(crate::incidents::model::parse_time))
+        };
+        let mut stmt = c
+            .prepare("SELECT body FROM incidents ORDER BY last_update DESC, id")
+            .map_err(db_error)?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(db_error)?;
+        let mut incidents = Vec::new();
+        for body in rows {
+            match stored::incident(&body.map_err(db_error)?) {
+                Some(i) => incidents.push(i),
+                None => tracing::warn!("an unreadable incident in the store was skipped"),
             }
-            Ok(Snapshot {
-                watermark: time("watermark")?,
-                synced_at: time("synced_at")?,
-                account: Self::meta(c, "account")?
-                    .as_deref()
-                    .and_then(stored::account),
-                incidents,
-            })
+        }
+        Ok(Snapshot {
+            watermark: time("watermark")?,
+            synced_at: time("synced_at")?,
+            account: Self::meta(c, "account")?
+                .as_deref()
+                .and_then(stored::account),
+            incidents,
         })
     }
 
@@ -1161,20 +1191,22 @@ impl Cache {
 
     /// Every incident's indexed entity values (for the queue's search).
     pub fn entity_values(&self) -> Result<HashMap<String, Vec<String>>> {
-        self.read(HashMap::new(), |c| {
-            let mut stmt = c
-                .prepare("SELECT incident_id, value FROM entities ORDER BY incident_id")
-                .map_err(db_error)?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-                .map_err(db_error)?;
-            let mut all: HashMap<String, Vec<String>> = HashMap::new();
-            for row in rows {
-                let (id, value) = row.map_err(db_error)?;
-                all.entry(id).or_default().push(value);
-            }
-            Ok(all)
-        })
+        self.read(HashMap::new(), Self::entities_from)
+    }
+
+    fn entities_from(c: &Connection) -> Result<HashMap<String, Vec<String>>> {
+        let mut stmt = c
+            .prepare("SELECT incident_id, value FROM entities ORDER BY incident_id")
+            .map_err(db_error)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(db_error)?;
+        let mut all: HashMap<String, Vec<String>> = HashMap::new();
+        for row in rows {
+            let (id, value) = row.map_err(db_error)?;
+            all.entry(id).or_default().push(value);
+        }
+        Ok(all)
     }
 
     /// For each entity `alerts` name, the other stored incidents that name it too, updated since
@@ -1847,7 +1879,10 @@ mod tests {
         cache
             .merge(&incidents, OffsetDateTime::now_utc(), None)
             .unwrap();
-        let index = QueueIndex::new(cache.load().unwrap().incidents, 1);
+        // The index is built from a read on a connection of its own: the same store.
+        let (apart, entities) = cache.load_for_index().unwrap();
+        assert_eq!(apart, cache.load().unwrap().incidents);
+        let index = QueueIndex::with_entities(apart, entities, 1);
         let now = parse_time("2026-11-20T12:00:00Z").unwrap();
         let queries = [
             QueueQuery::default(),
