@@ -25,9 +25,13 @@ pids=()
 # so outside the work dir whose files are searched for leaked tokens.
 IDP_STATE=$(mktemp -d "${TMPDIR:-/tmp}/idesk-e2e-idp.XXXXXX")
 cleanup() {
+  local rc=$?
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$IDP_STATE"
+  # A green run leaves no files behind (its screenshots are copied to target/e2e first); a failed
+  # one keeps its logs and says where they are.
+  if [ "$rc" = 0 ]; then rm -rf "$WORK"; else echo "e2e: the logs and files of this run are kept in $WORK" >&2; fi
 }
 trap cleanup EXIT
 
