@@ -479,20 +479,22 @@ impl Cache {
     /// The store's sync state without its incidents: the watermark, the last sync's time and
     /// account (what the app shows before the queue).
     pub fn status(&self) -> Result<Snapshot> {
-        self.read(Snapshot::default(), |c| {
-            let time = |k: &str| -> Result<Option<OffsetDateTime>> {
-                Ok(Self::meta(c, k)?
-                    .as_deref()
-                    .and_then(crate::incidents::model::parse_time))
-            };
-            Ok(Snapshot {
-                watermark: time("watermark")?,
-                synced_at: time("synced_at")?,
-                account: Self::meta(c, "account")?
-                    .as_deref()
-                    .and_then(stored::account),
-                incidents: Vec::new(),
-            })
+        self.read(Snapshot::default(), Self::status_from)
+    }
+
+    fn status_from(c: &Connection) -> Result<Snapshot> {
+        let time = |k: &str| -> Result<Option<OffsetDateTime>> {
+            Ok(Self::meta(c, k)?
+                .as_deref()
+                .and_then(crate::incidents::model::parse_time))
+        };
+        Ok(Snapshot {
+            watermark: time("watermark")?,
+            synced_at: time("synced_at")?,
+            account: Self::meta(c, "account")?
+                .as_deref()
+                .and_then(stored::account),
+            incidents: Vec::new(),
         })
     }
 
@@ -530,11 +532,6 @@ impl Cache {
     }
 
     fn load_from(c: &Connection) -> Result<Snapshot> {
-        let time = |k: &str| -> Result<Option<OffsetDateTime>> {
-            Ok(Self::meta(c, k)?
-                .as_deref()
-                .and_then(crate::incidents::model::parse_time))
-        };
         let mut stmt = c
             .prepare("SELECT body FROM incidents ORDER BY last_update DESC, id")
             .map_err(db_error)?;
@@ -549,12 +546,8 @@ impl Cache {
             }
         }
         Ok(Snapshot {
-            watermark: time("watermark")?,
-            synced_at: time("synced_at")?,
-            account: Self::meta(c, "account")?
-                .as_deref()
-                .and_then(stored::account),
             incidents,
+            ..Self::status_from(c)?
         })
     }
 
