@@ -198,8 +198,28 @@ impl Interner {
         id
     }
 
+    /// The number of `s` lowercased.
+    fn id_lower(&mut self, s: &str) -> u32 {
+        if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.id(s)
+        } else {
+            self.id(&s.to_lowercase())
+        }
+    }
+
     fn get(&self, s: &str) -> Option<u32> {
         self.ids.get(s).copied()
+    }
+}
+
+/// Appends `s` lowercased, as `char::to_lowercase` does it; ASCII (nearly all of it) in one copy.
+fn push_lower(text: &mut String, s: &str) {
+    if s.is_ascii() {
+        let start = text.len();
+        text.push_str(s);
+        text[start..].make_ascii_lowercase();
+    } else {
+        text.extend(s.chars().flat_map(char::to_lowercase));
     }
 }
 
@@ -260,7 +280,7 @@ impl Columns {
     fn push_text(&mut self, row: u32, i: &Incident, entities: &[String]) {
         let start = count(self.text.len());
         for part in [&i.id, &i.display_name] {
-            self.text.extend(part.chars().flat_map(char::to_lowercase));
+            push_lower(&mut self.text, part);
             self.text.push('\n');
         }
         for e in entities {
@@ -268,11 +288,11 @@ impl Columns {
             self.text.push('\n');
         }
         if let Some(a) = &i.assigned_to {
-            self.text.extend(a.chars().flat_map(char::to_lowercase));
+            push_lower(&mut self.text, a);
             self.text.push('\n');
         }
         for t in &i.tags {
-            self.text.extend(t.chars().flat_map(char::to_lowercase));
+            push_lower(&mut self.text, t);
             self.text.push('\n');
         }
         self.text.push('\0');
@@ -284,12 +304,9 @@ impl Columns {
         Values {
             status: w.id(i.status.as_str()),
             severity: w.id(i.severity.as_str()),
-            assignee: i
-                .assigned_to
-                .as_ref()
-                .map_or(0, |a| w.id(&a.to_lowercase())),
+            assignee: i.assigned_to.as_ref().map_or(0, |a| w.id_lower(a)),
             updated: i.last_update.map_or(i64::MIN, millis),
-            tags: i.tags.iter().map(|t| w.id(&t.to_lowercase())).collect(),
+            tags: i.tags.iter().map(|t| w.id_lower(t)).collect(),
             sources: i.service_sources.iter().map(|s| w.id(s)).collect(),
         }
     }
@@ -496,9 +513,20 @@ impl QueueIndex {
         entities: HashMap<String, Vec<String>>,
         generation: u32,
     ) -> Self {
-        let mut index = Self {
-            by_id: HashMap::with_capacity(incidents.len()),
-            rows: incidents,
+        let mut index = Self::filling(entities, generation);
+        index.rows.reserve(incidents.len());
+        for i in incidents {
+            index.push(i);
+        }
+        index.finish()
+    }
+
+    /// An empty index to fill row by row (`push`) and then `finish`: the store's rows are
+    /// indexed as they are read.
+    pub fn filling(entities: HashMap<String, Vec<String>>, generation: u32) -> Self {
+        Self {
+            by_id: HashMap::new(),
+            rows: Vec::new(),
             entities,
             columns: Columns::default(),
             tags: Vec::new(),
@@ -506,9 +534,25 @@ impl QueueIndex {
             merged: 0,
             generation,
             orders: Mutex::default(),
-        };
-        index.rebuild();
-        index
+        }
+    }
+
+    /// Adds an incident the index does not hold yet, while filling.
+    pub fn push(&mut self, incident: Incident) {
+        let entities = self
+            .entities
+            .get(&incident.id)
+            .map_or(&[][..], Vec::as_slice);
+        let n = count(self.rows.len());
+        self.columns.push(&incident, entities);
+        self.by_id.insert(incident.id.clone(), n);
+        self.rows.push(incident);
+    }
+
+    /// The filled index, with its filter menus' facets.
+    pub fn finish(mut self) -> Self {
+        self.facets();
+        self
     }
 
     /// Every column from the rows, and the facets.
@@ -532,11 +576,11 @@ impl QueueIndex {
         let mut tags = BTreeSet::new();
         let mut sources = BTreeSet::new();
         for r in &self.rows {
-            tags.extend(r.tags.iter().cloned());
-            sources.extend(r.service_sources.iter().cloned());
+            tags.extend(r.tags.iter().map(String::as_str));
+            sources.extend(r.service_sources.iter().map(String::as_str));
         }
-        self.tags = tags.into_iter().collect();
-        self.sources = sources.into_iter().collect();
+        self.tags = tags.into_iter().map(str::to_owned).collect();
+        self.sources = sources.into_iter().map(str::to_owned).collect();
         self.merged = self
             .rows
             .iter()
@@ -576,12 +620,7 @@ impl QueueIndex {
                 self.columns.replace(n, &incident, entities);
                 self.rows[n as usize] = incident;
             }
-            None => {
-                let n = count(self.rows.len());
-                self.columns.push(&incident, entities);
-                self.by_id.insert(incident.id.clone(), n);
-                self.rows.push(incident);
-            }
+            None => self.push(incident),
         }
         self.generation = self.generation.wrapping_add(1);
         if self.columns.dead > self.columns.text.len() / 4 {
@@ -947,6 +986,27 @@ mod tests {
             limit: 100,
             ..QueueQuery::default()
         }
+    }
+
+    #[test]
+    fn search_text_is_lowercased_as_char_to_lowercase_does_with_or_without_ascii() {
+        for s in [
+            "SRV-01 Ransomware",
+            "already lower",
+            "Ärger auf DC-02",
+            "ΣΑΣ İstanbul",
+            "",
+        ] {
+            let mut text = String::from("kept\n");
+            push_lower(&mut text, s);
+            let expected: String = s.chars().flat_map(char::to_lowercase).collect();
+            assert_eq!(text, format!("kept\n{expected}"));
+        }
+        let mut words = Interner::default();
+        let bob = words.id_lower("Bob@Contoso.test");
+        assert_eq!(words.id_lower("bob@contoso.test"), bob);
+        assert_eq!(words.get("bob@contoso.test"), Some(bob));
+        assert_eq!(words.id_lower("ÄNNE"), words.id("änne"));
     }
 
     #[test]
