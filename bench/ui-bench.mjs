@@ -23,18 +23,22 @@ function memory() {
   const out = execFileSync('ps', ['-eo', 'pid=,rss=,comm='], { encoding: 'utf8' });
   let rss = 0;
   let pss = 0;
+  const each = {};
   for (const line of out.split('\n')) {
     const [pid, kib, ...name] = line.trim().split(/\s+/);
-    if (!/^(incident-desk|WebKit)/.test(name.join(' '))) continue;
+    const comm = name.join(' ');
+    if (!/^(incident-desk|WebKit)/.test(comm)) continue;
     rss += Number(kib) || 0;
     try {
       const m = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').match(/^Pss:\s+(\d+)/m);
       pss += m ? Number(m[1]) : 0;
+      each[comm] = (each[comm] || 0) + (m ? Number(m[1]) : 0);
     } catch {
       // Gone since ps listed it.
     }
   }
-  return { rss: Math.round(rss / 1024), pss: Math.round(pss / 1024) };
+  const parts = Object.entries(each).map(([comm, kib]) => `${comm} ${Math.round(kib / 1024)}`).join(', ');
+  return { rss: Math.round(rss / 1024), pss: Math.round(pss / 1024), parts };
 }
 
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
@@ -105,7 +109,7 @@ try {
   console.log(`ui  search keystroke, rows updated: p50 ${fmt(pct(dom(keys), 50))}, p95 ${fmt(pct(dom(keys), 95))}, max ${fmt(Math.max(...dom(keys)))} over ${keys.length} keystrokes (goal: ≤ 16 ms, p95); next frame starts at p95 ${fmt(pct(frame(keys), 95))}`);
   console.log(`ui  the store's answer alone (IPC round trip, query in Rust): p50 ${fmt(pct(ipc, 50))}, p95 ${fmt(pct(ipc, 95))} over ${ipc.length} queries`);
   console.log(`ui  jump to the middle of the list, rows shown: ${fmt(scroll)}`);
-  console.log(`ui  memory of the app and its WebKit processes: ${mib.pss} MiB proportional, ${mib.rss} MiB resident (goal: ≤ 300 MB)`);
+  console.log(`ui  memory of the app and its WebKit processes: ${mib.pss} MiB proportional, ${mib.rss} MiB resident (goal: ≤ 300 MB); proportional by process, MiB: ${mib.parts}`);
 } finally {
   await b.deleteSession();
 }

@@ -25,12 +25,8 @@ fn settings() -> Settings {
         .unwrap_or_default()
 }
 
-/// Starts the background sync for the life of the app, and the first build of the queue's
-/// index.
+/// Starts the background sync for the life of the app.
 pub fn start(app: &AppHandle) {
-    if let Ok(desk) = app.state::<AppState>().desk() {
-        tauri::async_runtime::spawn(async move { desk.prepare().await });
-    }
     let wake = Arc::clone(&app.state::<AppState>().wake);
     let app = app.clone();
     tauri::async_runtime::spawn(background::run(

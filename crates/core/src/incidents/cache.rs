@@ -510,14 +510,14 @@ impl Cache {
     ///
     /// The rows come in the table's own order, unsorted (the index sorts): read through an
     /// index, each row is a random page read, and a page decrypted again once the page cache is
-    /// full, about six times slower at 100,000 incidents. The file's rows are read on a thread
-    /// of their own while this one parses and indexes them.
+    /// full, about six times slower at 100,000 incidents. The file's rows are read on one
+    /// thread while a second parses and indexes them.
     pub fn queue_index(&self, generation: u32) -> Result<QueueIndex> {
         let Backing::File(path) = &self.backing else {
             return self.read(QueueIndex::new(Vec::new(), generation), |c| {
                 let mut index = QueueIndex::filling(Self::entities_from(c)?, generation);
                 Self::each_body(c, |body| {
-                    if let Some(i) = stored::incident(&body) {
+                    if let Some(i) = stored::incident(body) {
                         index.push(i);
                     }
                     true
@@ -544,49 +544,68 @@ impl Cache {
         // One read transaction for the entities and the rows: one state of the store.
         conn.execute_batch("BEGIN").map_err(db_error)?;
         let mut index = QueueIndex::filling(Self::entities_from(&conn)?, generation);
-        // Small in tests, so that they hand over several batches.
-        const BATCH: usize = if cfg!(test) { 64 } else { 2048 };
-        let (send, batches) = std::sync::mpsc::sync_channel::<Vec<String>>(4);
-        let reader = std::thread::Builder::new()
-            .name("store-reader".into())
-            .spawn(move || {
-                let mut batch = Vec::with_capacity(BATCH);
-                Self::each_body(&conn, |body| {
-                    batch.push(body);
-                    batch.len() < BATCH
-                        || send
-                            .send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
-                            .is_ok()
-                })?;
-                // Nobody listens only when the index has failed, which says so itself.
-                let _ = send.send(batch);
-                conn.execute_batch("COMMIT").map_err(db_error)
-            })
-            .map_err(|e| Error::Internal(format!("store reader: {e}")))?;
-        let mut unreadable = 0usize;
-        for batch in batches {
-            for body in batch {
-                match stored::incident(&body) {
-                    Some(i) => index.push(i),
-                    None => unreadable += 1,
+        // Bodies cross in batches of one buffer each (their text end to end, and where each
+        // ends): a few allocations per batch instead of one per row, and buffers large enough
+        // to go back to the system once parsed. Small in tests, so that they hand over several.
+        const BATCH: usize = if cfg!(test) { 4 << 10 } else { 256 << 10 };
+        let (send, batches) = std::sync::mpsc::sync_channel::<(String, Vec<usize>)>(4);
+        let read = move || {
+            let fresh = || (String::with_capacity(BATCH + 4096), Vec::new());
+            let (mut text, mut ends) = fresh();
+            Self::each_body(&conn, |body| {
+                text.push_str(body);
+                ends.push(text.len());
+                if text.len() < BATCH {
+                    return true;
+                }
+                let (t, e) = fresh();
+                send.send((
+                    std::mem::replace(&mut text, t),
+                    std::mem::replace(&mut ends, e),
+                ))
+                .is_ok()
+            })?;
+            // Nobody listens only when the indexing has stopped, which says so itself.
+            let _ = send.send((text, ends));
+            conn.execute_batch("COMMIT").map_err(db_error)
+        };
+        let fill = move || {
+            let mut unreadable = 0usize;
+            for (text, ends) in batches {
+                let mut start = 0;
+                for end in ends {
+                    match stored::incident(&text[start..end]) {
+                        Some(i) => index.push(i),
+                        None => unreadable += 1,
+                    }
+                    start = end;
                 }
             }
-        }
-        reader
-            .join()
-            .map_err(|_| Error::Internal("the store's reader stopped".into()))??;
-        if unreadable > 0 {
-            tracing::warn!("{unreadable} unreadable incident(s) in the store were skipped");
-        }
+            if unreadable > 0 {
+                tracing::warn!("{unreadable} unreadable incident(s) in the store were skipped");
+            }
+            index
+        };
+        let stopped = |what: &str| Error::Internal(format!("the store's {what} stopped"));
+        let index = std::thread::scope(|s| {
+            let reader = s.spawn(read);
+            let filled = s.spawn(fill).join().map_err(|_| stopped("indexer"));
+            reader.join().map_err(|_| stopped("reader"))??;
+            filled
+        })?;
         Ok(index.finish())
     }
 
     /// Calls `f` with every stored incident's body, in the table's order, while it says go on.
-    fn each_body(c: &Connection, mut f: impl FnMut(String) -> bool) -> Result<()> {
+    fn each_body(c: &Connection, mut f: impl FnMut(&str) -> bool) -> Result<()> {
         let mut stmt = c.prepare("SELECT body FROM incidents").map_err(db_error)?;
         let mut rows = stmt.query([]).map_err(db_error)?;
         while let Some(row) = rows.next().map_err(db_error)? {
-            if !f(row.get(0).map_err(db_error)?) {
+            let body = row
+                .get_ref(0)
+                .and_then(|v| v.as_str().map_err(Into::into))
+                .map_err(db_error)?;
+            if !f(body) {
                 break;
             }
         }
@@ -598,7 +617,7 @@ impl Cache {
     fn load_from(c: &Connection) -> Result<Snapshot> {
         let mut incidents = Vec::new();
         Self::each_body(c, |body| {
-            match stored::incident(&body) {
+            match stored::incident(body) {
                 Some(i) => incidents.push(i),
                 None => tracing::warn!("an unreadable incident in the store was skipped"),
             }
