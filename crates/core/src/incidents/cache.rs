@@ -380,8 +380,14 @@ impl Cache {
     fn prepare(&self, conn: &Connection) -> Result<()> {
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(db_error)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-            .map_err(db_error)?;
+        // A page cache of up to 16 MiB (SQLite's default is 2): the first windows, answered by
+        // the store while the queue's index is built, scan its covering index, about 6 MB at
+        // 100,000 incidents; kept decrypted here, a filter change there costs 12–40 ms instead of
+        // 35–100 ms (measured in a release build).
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384;",
+        )
+        .map_err(db_error)?;
         let version: usize = conn
             .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
             .map_err(db_error)? as usize;
