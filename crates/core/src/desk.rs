@@ -302,9 +302,18 @@ fn rebind(profile: &Profile, store: &dyn TokenStore, cache: &Cache) -> Result<Op
 
 /// The queue's index over what `cache` holds, built off the async threads.
 async fn load_index(cache: Arc<Cache>, generation: u32) -> Result<QueueIndex> {
-    tokio::task::spawn_blocking(move || cache.queue_index(generation))
-        .await
-        .map_err(|e| Error::task("cache", e))?
+    tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let index = cache.queue_index(generation)?;
+        tracing::info!(
+            "queue index built: {} incidents in {} ms",
+            index.len(),
+            started.elapsed().as_millis()
+        );
+        Ok(index)
+    })
+    .await
+    .map_err(|e| Error::task("cache", e))?
 }
 
 /// How far back "seen in N other incidents" looks.
