@@ -112,9 +112,13 @@ impl Entry {
     /// Brings this profile's store up to date, and its index with it.
     async fn sync(&self, progress: Progress<'_>) -> Result<SyncReport> {
         let result = sync::sync_store(&self.api, &self.session, &self.cache, progress).await;
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        // A failed sync may have kept some pages: the index follows what the store holds.
+        // A failed sync may have kept some pages: the index follows what the store holds. A
+        // sync that changed nothing (the usual one, at launch and every few minutes) leaves
+        // the index, and a build under way, as they are.
         let stale = result.as_ref().map_or(true, |r| r.changed > 0);
+        if stale {
+            self.writes.fetch_add(1, Ordering::SeqCst);
+        }
         if stale && self.queue.read().await.is_some() {
             if let Err(err) = self.refresh_index().await {
                 tracing::warn!("could not read the store back: {}", err.user_message());
