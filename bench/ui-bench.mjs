@@ -53,34 +53,13 @@ try {
   // In the page: from a change until the queue has applied the store's answer to the DOM (a
   // MutationObserver sees the answer counter move, in the same update as the rows), and until
   // the next frame starts after it (the rows are painted in that frame).
-  // Each query_queue ask is timed in the page too, so a figure splits into before the ask,
-  // the ask (IPC and the query in Rust), and after the answer.
-  const asksTimed = await b.execute(() => {
-    const internals = window.__TAURI_INTERNALS__;
-    const invoke = internals.invoke.bind(internals);
-    window.__asks = [];
-    const timedInvoke = async (cmd, ...rest) => {
-      const start = performance.now();
-      const out = await invoke(cmd, ...rest);
-      if (cmd === 'query_queue') window.__asks.push([start, performance.now()]);
-      return out;
-    };
-    try {
-      internals.invoke = timedInvoke;
-    } catch {
-      // Read-only here: the split is not printed.
-    }
-    return internals.invoke === timedInvoke;
-  });
   const timed = (action) => b.executeAsync((action, done) => {
     const grid = document.querySelector('[data-testid="incidents"]');
     const t = performance.now();
-    window.__asks.length = 0;
     const seen = new MutationObserver(() => {
       seen.disconnect();
       const dom = performance.now() - t;
-      const ask = window.__asks[window.__asks.length - 1] ?? [t, t];
-      requestAnimationFrame(() => done([dom, performance.now() - t, ask[0] - t, ask[1] - ask[0], t + dom - ask[1]]));
+      requestAnimationFrame(() => done([dom, performance.now() - t]));
     });
     seen.observe(grid, { attributes: true, attributeFilter: ['data-answered'] });
     const el = document.querySelector(action.sel);
@@ -129,11 +108,6 @@ try {
   const frame = (xs) => xs.map((x) => x[1]);
   console.log(`ui  filter change, rows updated: p50 ${fmt(pct(dom(presets), 50))}, p95 ${fmt(pct(dom(presets), 95))} over ${presets.length} changes (goal: ≤ 16 ms, p95); next frame starts at p95 ${fmt(pct(frame(presets), 95))}`);
   console.log(`ui  search keystroke, rows updated: p50 ${fmt(pct(dom(keys), 50))}, p95 ${fmt(pct(dom(keys), 95))}, max ${fmt(Math.max(...dom(keys)))} over ${keys.length} keystrokes (goal: ≤ 16 ms, p95); next frame starts at p95 ${fmt(pct(frame(keys), 95))}`);
-  const split = (xs) => `before the ask p50 ${fmt(pct(xs.map((x) => x[2]), 50))}, the ask p50 ${fmt(pct(xs.map((x) => x[3]), 50))} / p95 ${fmt(pct(xs.map((x) => x[3]), 95))}, after the answer p50 ${fmt(pct(xs.map((x) => x[4]), 50))} / p95 ${fmt(pct(xs.map((x) => x[4]), 95))}`;
-  if (asksTimed) {
-    console.log(`ui    of which, filter changes: ${split(presets)}`);
-    console.log(`ui    of which, search keystrokes: ${split(keys)}`);
-  }
   console.log(`ui  the store's answer alone (IPC round trip, query in Rust): p50 ${fmt(pct(ipc, 50))}, p95 ${fmt(pct(ipc, 95))} over ${ipc.length} queries`);
   console.log(`ui  jump to the middle of the list, rows shown: ${fmt(scroll)}`);
   console.log(`ui  memory of the app and its WebKit processes: ${mib.pss} MiB proportional, ${mib.rss} MiB resident (goal: ≤ 300 MB); proportional by process, MiB: ${mib.parts}`);
