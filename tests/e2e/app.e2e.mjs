@@ -61,8 +61,21 @@ async function startSandbox() {
 async function allRows(b) {
   const seen = new Map();
   await b.execute(() => { document.querySelector('[data-testid="grid-body"]').scrollTop = 0; });
+  // Every row in view is read once it is shown: on a busy machine the rows of a new scroll
+  // position may arrive after the next step would have scrolled past them.
+  const inView = () => b.execute(() => {
+    const body = document.querySelector('[data-testid="grid-body"]');
+    const shown = new Set([...document.querySelectorAll('[data-testid="incident-row"]')].map((r) => Number(r.getAttribute('aria-rowindex')) - 2));
+    const row = 32;
+    const total = Number(document.querySelector('[data-testid="incidents"]').getAttribute('aria-rowcount')) - 1;
+    const first = Math.floor(body.scrollTop / row);
+    const last = Math.min(total, Math.floor((body.scrollTop + body.clientHeight) / row));
+    for (let at = first; at < last; at++) if (!shown.has(at)) return false;
+    return true;
+  });
   for (let guard = 0; guard < 500; guard++) {
     await b.pause(100);
+    await b.waitUntil(inView, { timeout: 10000, interval: 50, timeoutMsg: 'the rows in view were never shown' });
     const { rows, done } = await b.execute(() => {
       const body = document.querySelector('[data-testid="grid-body"]');
       const rows = [...document.querySelectorAll('[data-testid="incident-row"]')]
