@@ -619,7 +619,7 @@ impl Cache {
     }
 
     /// The whole store, newest update first (then by ID): the rows are read in the table's
-    /// order and sorted here (see `load_for_index`).
+    /// order and sorted here (see `queue_index`).
     fn load_from(c: &Connection) -> Result<Snapshot> {
         let mut incidents = Vec::new();
         Self::each_body(c, |body| {
