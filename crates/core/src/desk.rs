@@ -24,7 +24,9 @@ use crate::incidents::cache::{Cache, Snapshot};
 use crate::incidents::changes::Change;
 use crate::incidents::export::{self, ExportFormat};
 use crate::incidents::model::{Incident, IncidentDetail, Status, Update};
-use crate::incidents::queue::{Overview, QueueIndex, QueuePage, QueueQuery, Shown, Suggestions};
+use crate::incidents::queue::{
+    Overview, QueueIndex, QueuePage, QueueQuery, Shown, Suggestions, Window,
+};
 use crate::incidents::report::{self, ReportFormat};
 use crate::incidents::sync::{self, SyncReport};
 
@@ -320,6 +322,15 @@ async fn load_index(cache: Arc<Cache>, generation: u32) -> Result<QueueIndex> {
     .map_err(|e| Error::task("cache", e))?
 }
 
+/// A window's rows, read from the store (the index holds none). A row forgotten since the index
+/// answered is left out; the index is rebuilt after that change, and its next answer agrees.
+async fn fill(cache: &Arc<Cache>, window: Window) -> Result<QueuePage> {
+    let Window { mut page, ids } = window;
+    let rows = sync::blocking(cache, move |c| c.incidents(&ids)).await?;
+    page.rows = rows.into_iter().flatten().collect();
+    Ok(page)
+}
+
 /// How far back "seen in N other incidents" looks.
 const PIVOT_DAYS: i64 = 30;
 
@@ -604,11 +615,31 @@ impl Desk {
                 me,
             });
         }
-        Ok(crate::incidents::queue::query_across(
-            &parts,
-            q,
-            time::OffsetDateTime::now_utc(),
-        ))
+        let Window { mut page, ids } =
+            crate::incidents::queue::query_across(&parts, q, time::OffsetDateTime::now_utc());
+        drop(parts);
+        drop(indexes);
+        // Each row from its own profile's store.
+        let mut rows: Vec<Option<Incident>> = vec![None; ids.len()];
+        for e in &entries {
+            let at: Vec<usize> = (0..ids.len())
+                .filter(|&k| page.profiles[k] == e.name())
+                .collect();
+            if at.is_empty() {
+                continue;
+            }
+            let wanted: Vec<String> = at.iter().map(|&k| ids[k].clone()).collect();
+            let found = sync::blocking(&e.cache, move |c| c.incidents(&wanted)).await?;
+            for (k, incident) in at.into_iter().zip(found) {
+                rows[k] = incident;
+            }
+        }
+        (page.profiles, page.rows) = std::mem::take(&mut page.profiles)
+            .into_iter()
+            .zip(rows)
+            .filter_map(|(p, r)| r.map(|r| (p, r)))
+            .unzip();
+        Ok(page)
     }
 
     /// Every stored incident of every signed-in profile, with its profile's name, as the
@@ -691,8 +722,9 @@ impl Desk {
         }
         let e = self.ready().await?;
         let now = time::OffsetDateTime::now_utc();
-        if let Some(index) = e.queue.read().await.as_ref() {
-            return Ok(index.query(q, now));
+        let answered = e.queue.read().await.as_ref().map(|x| x.query(q, now));
+        if let Some(window) = answered {
+            return fill(&e.cache, window).await;
         }
         // No index yet (the app just started): the store answers a simple window at once, and
         // the index is built meanwhile for the next keystroke, starting once that window is
@@ -705,7 +737,8 @@ impl Desk {
             e.start_build();
             return page;
         }
-        Ok(e.index().await?.query(q, now))
+        let window = e.index().await?.query(q, now);
+        fill(&e.cache, window).await
     }
 
     /// The current profile's change feed, newest first, with how many are unseen.
@@ -834,7 +867,8 @@ impl Desk {
                 })
             }
             Err(err) if err.code() == crate::ErrorCode::Offline => {
-                let incident = e.index().await?.get(id).cloned();
+                let key = id.to_owned();
+                let incident = sync::blocking(&e.cache, move |c| c.get(&key)).await?;
                 match (incident, sync::cached_detail(&e.cache, id).await?) {
                     (Some(incident), Some(stored)) => {
                         let mut detail = IncidentDetail {
@@ -876,7 +910,7 @@ impl Desk {
         sync::remember(&e.cache, updated.clone()).await?;
         e.writes.fetch_add(1, Ordering::SeqCst);
         if let Some(index) = e.queue.write().await.as_mut() {
-            index.upsert(updated.clone());
+            index.upsert(&updated);
         }
         Ok(updated)
     }
@@ -1039,9 +1073,9 @@ impl Desk {
             return export::render_across(&rows, format);
         }
         let e = self.ready().await?;
-        let x = e.index().await?;
-        let ids = x.ids(q, time::OffsetDateTime::now_utc());
-        let chosen: Vec<&Incident> = ids.iter().filter_map(|id| x.get(id)).collect();
+        let ids = e.index().await?.ids(q, time::OffsetDateTime::now_utc());
+        let rows = sync::blocking(&e.cache, move |c| c.incidents(&ids)).await?;
+        let chosen: Vec<&Incident> = rows.iter().flatten().collect();
         export::render(&chosen, format)
     }
 

@@ -520,11 +520,11 @@ impl Cache {
     /// thread while a second parses and indexes them.
     pub fn queue_index(&self, generation: u32) -> Result<QueueIndex> {
         let Backing::File(path) = &self.backing else {
-            return self.read(QueueIndex::new(Vec::new(), generation), |c| {
+            return self.read(QueueIndex::new(&[], generation), |c| {
                 let mut index = QueueIndex::filling(Self::entities_from(c)?, generation);
                 Self::each_body(c, |body| {
                     if let Some(i) = stored::incident(body) {
-                        index.push(i);
+                        index.push(&i);
                     }
                     true
                 })?;
@@ -533,7 +533,7 @@ impl Cache {
         };
         // The shared connection opens (and migrates) the store first.
         if self.db(false)?.is_none() {
-            return Ok(QueueIndex::new(Vec::new(), generation));
+            return Ok(QueueIndex::new(&[], generation));
         }
         let key = self
             .key(false)?
@@ -581,7 +581,7 @@ impl Cache {
                 let mut start = 0;
                 for end in ends {
                     match stored::incident(&text[start..end]) {
-                        Some(i) => index.push(i),
+                        Some(i) => index.push(&i),
                         None => unreadable += 1,
                     }
                     start = end;
@@ -931,6 +931,23 @@ impl Cache {
             Ok(Self::body(c, INCIDENT_BODY, id)?
                 .as_deref()
                 .and_then(stored::incident))
+        })
+    }
+
+    /// The stored incidents with these IDs, in this order; `None` for one the store no longer
+    /// holds (forgotten since it was asked for). A window's rows: the queue's index holds none.
+    pub fn incidents(&self, ids: &[String]) -> Result<Vec<Option<Incident>>> {
+        self.read(vec![None; ids.len()], |c| {
+            let mut stmt = c.prepare_cached(INCIDENT_BODY).map_err(db_error)?;
+            ids.iter()
+                .map(|id| {
+                    let body: Option<String> = stmt
+                        .query_row(params![id], |r| r.get(0))
+                        .optional()
+                        .map_err(db_error)?;
+                    Ok(body.as_deref().and_then(stored::incident))
+                })
+                .collect()
         })
     }
 
@@ -1980,10 +1997,29 @@ mod tests {
         // from a second thread: the same store, every row of it.
         let index = cache.queue_index(1).unwrap();
         assert_eq!(index.len(), 300);
-        for i in &incidents {
-            assert_eq!(index.get(&i.id), Some(i));
-        }
+        assert!(incidents.iter().all(|i| index.contains(&i.id)));
+        // A window's rows are read back by ID, in the order asked, as they were written.
+        let mut ids: Vec<String> = incidents.iter().rev().map(|i| i.id.clone()).collect();
+        ids.push("no-such-id".into());
+        let back = cache.incidents(&ids).unwrap();
+        assert_eq!(back.last(), Some(&None));
+        let back: Vec<Incident> = back.into_iter().flatten().collect();
+        assert_eq!(back, incidents.iter().rev().cloned().collect::<Vec<_>>());
         let now = parse_time("2026-11-20T12:00:00Z").unwrap();
+        // The index keeps each `lastUpdate` exactly (a selection's conflict check compares it).
+        let every = QueueQuery {
+            filter: QueueFilter {
+                show_merged: true,
+                ..QueueFilter::default()
+            },
+            ..QueueQuery::default()
+        };
+        let shown = index.shown(&every, now);
+        assert_eq!(shown.len(), 300);
+        for s in &shown {
+            let i = incidents.iter().find(|i| i.id == s.id).unwrap();
+            assert_eq!(s.last_update, i.last_update);
+        }
         let queries = [
             QueueQuery::default(),
             QueueQuery {
@@ -2054,10 +2090,10 @@ mod tests {
                 let ids = |p: &QueuePage| p.rows.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
                 let (from_store, from_index) =
                     (cache.window(&q, now).unwrap(), index.query(&q, now));
-                assert_eq!(ids(&from_store), ids(&from_index), "{q:?}");
+                assert_eq!(ids(&from_store), from_index.ids, "{q:?}");
                 assert_eq!(
                     (from_store.total, from_store.matched),
-                    (from_index.total, from_index.matched),
+                    (from_index.page.total, from_index.page.matched),
                     "{q:?}"
                 );
             }

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::incidents::model::{Incident, Status};
+use crate::incidents::model::{Incident, Severity, Status};
 
 /// Who an incident is assigned to, as the queue filters it.
 #[derive(
@@ -181,10 +181,13 @@ pub struct Suggestions {
 /// Assignees suggested, at most.
 const SUGGESTED: usize = 20;
 
-/// Strings stored once, numbered: filters compare numbers, not text.
+/// Strings stored once, numbered: filters compare numbers, not text. Each string also knows the
+/// number of its lowercased form, for the filters that ignore case.
 #[derive(Default)]
 struct Interner {
-    ids: HashMap<String, u32>,
+    ids: HashMap<Box<str>, u32>,
+    /// By number - 1: the string, and the number of its lowercased form.
+    names: Vec<(Box<str>, u32)>,
 }
 
 impl Interner {
@@ -193,22 +196,40 @@ impl Interner {
         if let Some(&id) = self.ids.get(s) {
             return id;
         }
-        let id = count(self.ids.len() + 1);
-        self.ids.insert(s.to_owned(), id);
-        id
+        let lower = lowercase(s);
+        let lower = if lower == s {
+            None
+        } else if let Some(&id) = self.ids.get(lower.as_str()) {
+            Some(id)
+        } else {
+            Some(self.insert(&lower, None))
+        };
+        self.insert(s, lower)
     }
 
-    /// The number of `s` lowercased.
-    fn id_lower(&mut self, s: &str) -> u32 {
-        if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.id(s)
-        } else {
-            self.id(&s.to_lowercase())
-        }
+    fn insert(&mut self, s: &str, lower: Option<u32>) -> u32 {
+        let id = count(self.names.len() + 1);
+        self.names.push((s.into(), lower.unwrap_or(id)));
+        self.ids.insert(s.into(), id);
+        id
     }
 
     fn get(&self, s: &str) -> Option<u32> {
         self.ids.get(s).copied()
+    }
+
+    /// The string numbered `id`; empty for 0.
+    fn name(&self, id: u32) -> &str {
+        self.entry(id).map_or("", |(s, _)| s)
+    }
+
+    /// The number of `id`'s lowercased form; 0 for 0.
+    fn lower(&self, id: u32) -> u32 {
+        self.entry(id).map_or(0, |&(_, l)| l)
+    }
+
+    fn entry(&self, id: u32) -> Option<&(Box<str>, u32)> {
+        id.checked_sub(1).and_then(|k| self.names.get(k as usize))
     }
 }
 
@@ -223,6 +244,13 @@ fn push_lower(text: &mut String, s: &str) {
     }
 }
 
+/// `s` lowercased, as the search text and the case-blind filters compare it.
+fn lowercase(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    push_lower(&mut out, s);
+    out
+}
+
 /// Where one row's search text sits in the shared text.
 #[derive(Clone, Copy)]
 struct Segment {
@@ -233,24 +261,30 @@ struct Segment {
 
 const DEAD: u32 = u32::MAX;
 
-/// What filters look at, one column per field, in row order: a filter pass reads a few bytes
-/// per row instead of each incident.
+/// What the queue looks at, one column per field, in row order: a filter pass reads a few bytes
+/// per row, and the index holds no incident (a window's rows are read from the store).
 #[derive(Default)]
 struct Columns {
     status: Vec<u32>,
     severity: Vec<u32>,
-    /// Lowercased assignee, 0 for none.
+    /// The assignee as written, 0 for none (`words.lower` gives its lowercased form).
     assignee: Vec<u32>,
-    /// Unix milliseconds, `i64::MIN` for none.
+    /// Unix nanoseconds (exact: a selection's conflict check compares them), `i64::MIN` for none.
     updated: Vec<i64>,
-    /// Lowercased tags.
+    created: Vec<i64>,
+    alerts: Vec<Option<u32>>,
+    priority: Vec<Option<u32>>,
+    /// Tags as written.
     tags: Vec<Box<[u32]>>,
     sources: Vec<Box<[u32]>>,
-    /// Every row's lowercased search text (ID, name, assignee, tags), each followed by a NUL, so
-    /// one scan finds a word in every row and a word never spans two rows.
+    /// Every row's lowercased search text: its ID and name on the first two lines, then the
+    /// entities its details name, its assignee and tags, one per line, and a NUL; one scan finds
+    /// a word in every row, and a word never spans two rows.
     text: String,
     /// The rows' texts in `text` order (by start).
     segments: Vec<Segment>,
+    /// Where each row's text starts.
+    at: Vec<u32>,
     /// Bytes of `text` that belong to no row any more.
     dead: usize,
     words: Interner,
@@ -262,12 +296,23 @@ struct Values {
     severity: u32,
     assignee: u32,
     updated: i64,
+    created: i64,
+    alerts: Option<u32>,
+    priority: Option<u32>,
     tags: Box<[u32]>,
     sources: Box<[u32]>,
 }
 
-fn millis(t: OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+fn nanos(t: Option<OffsetDateTime>) -> i64 {
+    t.map_or(i64::MIN, |t| {
+        i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX)
+    })
+}
+
+fn time_of(n: i64) -> Option<OffsetDateTime> {
+    (n != i64::MIN)
+        .then(|| OffsetDateTime::from_unix_timestamp_nanos(n.into()).ok())
+        .flatten()
 }
 
 fn count(n: usize) -> u32 {
@@ -275,28 +320,79 @@ fn count(n: usize) -> u32 {
 }
 
 impl Columns {
-    /// Appends row `row`'s search text: its ID, name, assignee, tags, and the entities its
-    /// stored details name (`entities`, already lowercased).
-    fn push_text(&mut self, row: u32, i: &Incident, entities: &[String]) {
+    /// Appends row `row`'s search text (see `text`); `rest` is its assignee and tags.
+    fn push_text<'a>(
+        &mut self,
+        row: u32,
+        id: &str,
+        name: &str,
+        entities: &[String],
+        rest: impl IntoIterator<Item = &'a str>,
+    ) {
         let start = count(self.text.len());
-        for part in [&i.id, &i.display_name] {
-            push_lower(&mut self.text, part);
-            self.text.push('\n');
-        }
-        for e in entities {
-            self.text.push_str(e);
-            self.text.push('\n');
-        }
-        if let Some(a) = &i.assigned_to {
-            push_lower(&mut self.text, a);
-            self.text.push('\n');
-        }
-        for t in &i.tags {
-            push_lower(&mut self.text, t);
+        let parts = [id, name]
+            .into_iter()
+            .chain(entities.iter().map(String::as_str));
+        for part in parts.chain(rest.into_iter().map(|s| -> &str { s })) {
+            // A line break or NUL inside a value would split it, or end the row's text early.
+            if part.contains(['\n', '\0']) {
+                push_lower(&mut self.text, &part.replace(['\n', '\0'], " "));
+            } else {
+                push_lower(&mut self.text, part);
+            }
             self.text.push('\n');
         }
         self.text.push('\0');
         self.segments.push(Segment { start, row });
+        match self.at.get_mut(row as usize) {
+            Some(at) => *at = start,
+            None => self.at.push(start),
+        }
+    }
+
+    /// Row `n`'s text, without its NUL.
+    fn text_of(&self, n: usize) -> &str {
+        let start = self.at[n] as usize;
+        let rest = &self.text[start..];
+        memchr::memchr(0, rest.as_bytes()).map_or(rest, |end| &rest[..end])
+    }
+
+    /// Row `n`'s lowercased name: its text's second line.
+    fn name_key(&self, n: usize) -> &str {
+        let mut lines = self.text_of(n).split('\n');
+        lines.next();
+        lines.next().unwrap_or("")
+    }
+
+    /// Leaves row `n`'s text in place, unowned, until `compact`.
+    fn drop_text(&mut self, n: usize) {
+        let start = self.at[n];
+        let len = self.text_of(n).len() + 1;
+        if let Ok(k) = self.segments.binary_search_by_key(&start, |s| s.start) {
+            self.segments[k].row = DEAD;
+            self.dead += len;
+        }
+    }
+
+    /// The text again without the unowned parts.
+    fn compact(&mut self) {
+        let mut text = String::with_capacity(self.text.len() - self.dead);
+        let mut segments = Vec::with_capacity(self.at.len());
+        for n in 0..self.at.len() {
+            let start = count(text.len());
+            text.push_str(self.text_of(n));
+            text.push('\0');
+            segments.push(Segment {
+                start,
+                row: count(n),
+            });
+        }
+        for (at, s) in self.at.iter_mut().zip(&segments) {
+            *at = s.start;
+        }
+        self.text = text;
+        self.segments = segments;
+        self.dead = 0;
     }
 
     fn values(&mut self, i: &Incident) -> Values {
@@ -304,11 +400,19 @@ impl Columns {
         Values {
             status: w.id(i.status.as_str()),
             severity: w.id(i.severity.as_str()),
-            assignee: i.assigned_to.as_ref().map_or(0, |a| w.id_lower(a)),
-            updated: i.last_update.map_or(i64::MIN, millis),
-            tags: i.tags.iter().map(|t| w.id_lower(t)).collect(),
+            assignee: i.assigned_to.as_ref().map_or(0, |a| w.id(a)),
+            updated: nanos(i.last_update),
+            created: nanos(i.created),
+            alerts: i.alert_count,
+            priority: i.priority_score,
+            tags: i.tags.iter().map(|t| w.id(t)).collect(),
             sources: i.service_sources.iter().map(|s| w.id(s)).collect(),
         }
+    }
+
+    /// An incident's assignee and tags, the end of its search text.
+    fn rest(i: &Incident) -> impl Iterator<Item = &str> {
+        i.assigned_to.iter().chain(&i.tags).map(String::as_str)
     }
 
     fn push(&mut self, i: &Incident, entities: &[String]) {
@@ -318,12 +422,15 @@ impl Columns {
         self.severity.push(v.severity);
         self.assignee.push(v.assignee);
         self.updated.push(v.updated);
+        self.created.push(v.created);
+        self.alerts.push(v.alerts);
+        self.priority.push(v.priority);
         self.tags.push(v.tags);
         self.sources.push(v.sources);
-        self.push_text(row, i, entities);
+        self.push_text(row, &i.id, &i.display_name, entities, Self::rest(i));
     }
 
-    /// Replaces row `row`'s values; its old text stays in place, unowned, until a rebuild.
+    /// Replaces row `row`'s values; its old text stays in place, unowned, until `compact`.
     fn replace(&mut self, row: u32, i: &Incident, entities: &[String]) {
         let n = row as usize;
         let v = self.values(i);
@@ -331,17 +438,31 @@ impl Columns {
         self.severity[n] = v.severity;
         self.assignee[n] = v.assignee;
         self.updated[n] = v.updated;
+        self.created[n] = v.created;
+        self.alerts[n] = v.alerts;
+        self.priority[n] = v.priority;
         self.tags[n] = v.tags;
         self.sources[n] = v.sources;
-        if let Some(k) = self.segments.iter().position(|s| s.row == row) {
-            let end = self
-                .segments
-                .get(k + 1)
-                .map_or(self.text.len(), |s| s.start as usize);
-            self.dead += end - self.segments[k].start as usize;
-            self.segments[k].row = DEAD;
-        }
-        self.push_text(row, i, entities);
+        self.drop_text(n);
+        self.push_text(row, &i.id, &i.display_name, entities, Self::rest(i));
+    }
+
+    /// Row `row`'s text again with other entities: its ID and name from its text, its assignee
+    /// and tags from the columns.
+    fn retext(&mut self, row: u32, entities: &[String]) {
+        let n = row as usize;
+        let mut lines = self.text_of(n).split('\n');
+        let id = lines.next().unwrap_or("").to_owned();
+        let name = lines.next().unwrap_or("").to_owned();
+        let w = &self.words;
+        let rest: Vec<String> = (self.assignee[n] != 0)
+            .then_some(self.assignee[n])
+            .into_iter()
+            .chain(self.tags[n].iter().copied())
+            .map(|id| w.name(w.lower(id)).to_owned())
+            .collect();
+        self.drop_text(n);
+        self.push_text(row, &id, &name, entities, rest.iter().map(String::as_str));
     }
 
     /// The rows whose text contains `word`, as a bit set: one scan of the shared text, jumping
@@ -410,9 +531,9 @@ impl Matcher {
             .filter(|s: &String| !s.is_empty())
             .collect();
         let words = (!words.is_empty()).then(|| {
-            let mut all = x.columns.containing(&words[0], x.rows.len());
+            let mut all = x.columns.containing(&words[0], x.len());
             for word in &words[1..] {
-                for (a, b) in all.iter_mut().zip(x.columns.containing(word, x.rows.len())) {
+                for (a, b) in all.iter_mut().zip(x.columns.containing(word, x.len())) {
                     *a &= b;
                 }
             }
@@ -428,11 +549,11 @@ impl Matcher {
                     .any(|s| s == Status::Redirected.as_str()),
             severities: set(&filter.severities),
             assignment: filter.assignment,
-            me: me.map_or(0, |m| w.get(&m.to_lowercase()).unwrap_or(0)),
+            me: me.map_or(0, |m| w.get(&lowercase(m)).unwrap_or(0)),
             since: filter
                 .updated_within_hours
-                .map(|h| millis(now) - i64::from(h) * 3_600_000),
-            tag: one(&filter.tag.to_lowercase()),
+                .map(|h| nanos(Some(now)).saturating_sub(i64::from(h) * 3_600_000_000_000)),
+            tag: one(&lowercase(&filter.tag)),
             source: one(&filter.source),
             words,
         }
@@ -465,7 +586,7 @@ impl Matcher {
                 }
             }
             Assignment::Mine => {
-                if self.me == 0 || c.assignee[n] != self.me {
+                if self.me == 0 || c.words.lower(c.assignee[n]) != self.me {
                     return false;
                 }
             }
@@ -473,7 +594,10 @@ impl Matcher {
         if self.since.is_some_and(|since| c.updated[n] < since) {
             return false;
         }
-        if self.tag.is_some_and(|t| !c.tags[n].contains(&t)) {
+        if self
+            .tag
+            .is_some_and(|t| !c.tags[n].iter().any(|&v| c.words.lower(v) == t))
+        {
             return false;
         }
         if self.source.is_some_and(|s| !c.sources[n].contains(&s)) {
@@ -485,14 +609,16 @@ impl Matcher {
     }
 }
 
-/// The queue's index over one profile's stored incidents.
+/// The queue's index over one profile's stored incidents: columns of what the queue filters,
+/// sorts and counts by, not the incidents (a window's rows are read from the store by ID).
 pub struct QueueIndex {
-    rows: Vec<Incident>,
+    /// Each row's incident ID.
+    ids: Vec<Box<str>>,
     /// The entities each incident's stored details name (device, user, IP, hash, URL, mailbox),
     /// lowercased: a search finds incidents by them.
     entities: HashMap<String, Vec<String>>,
     columns: Columns,
-    by_id: HashMap<String, u32>,
+    by_id: HashMap<Box<str>, u32>,
     tags: Vec<String>,
     sources: Vec<String>,
     /// Rows merged into another incident (status `redirected`).
@@ -502,19 +628,34 @@ pub struct QueueIndex {
     orders: Mutex<HashMap<QueueSort, Arc<Vec<u32>>>>,
 }
 
+/// An answer whose rows are still to be read: the page (its `rows` empty) and the IDs of its
+/// rows, in order. The store holds the incidents; `Desk` reads them (`Cache::incidents`).
+#[derive(Debug, Clone)]
+pub struct Window {
+    pub page: QueuePage,
+    pub ids: Vec<String>,
+}
+
+/// A row's key in one sort order: a number, a lowercased text, or an ID (numbers first).
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum Key<'a> {
+    Number(i64),
+    Text(&'a str),
+    Id(u64, &'a str),
+}
+
 impl QueueIndex {
-    pub fn new(incidents: Vec<Incident>, generation: u32) -> Self {
+    pub fn new(incidents: &[Incident], generation: u32) -> Self {
         Self::with_entities(incidents, HashMap::new(), generation)
     }
 
     /// An index whose search also finds incidents by the entities their details name.
     pub fn with_entities(
-        incidents: Vec<Incident>,
+        incidents: &[Incident],
         entities: HashMap<String, Vec<String>>,
         generation: u32,
     ) -> Self {
         let mut index = Self::filling(entities, generation);
-        index.rows.reserve(incidents.len());
         for i in incidents {
             index.push(i);
         }
@@ -525,8 +666,8 @@ impl QueueIndex {
     /// indexed as they are read.
     pub fn filling(entities: HashMap<String, Vec<String>>, generation: u32) -> Self {
         Self {
+            ids: Vec::new(),
             by_id: HashMap::new(),
-            rows: Vec::new(),
             entities,
             columns: Columns::default(),
             tags: Vec::new(),
@@ -538,15 +679,16 @@ impl QueueIndex {
     }
 
     /// Adds an incident the index does not hold yet, while filling.
-    pub fn push(&mut self, incident: Incident) {
+    pub fn push(&mut self, incident: &Incident) {
         let entities = self
             .entities
             .get(&incident.id)
             .map_or(&[][..], Vec::as_slice);
-        let n = count(self.rows.len());
-        self.columns.push(&incident, entities);
-        self.by_id.insert(incident.id.clone(), n);
-        self.rows.push(incident);
+        let n = count(self.ids.len());
+        self.columns.push(incident, entities);
+        let id: Box<str> = incident.id.as_str().into();
+        self.by_id.insert(id.clone(), n);
+        self.ids.push(id);
     }
 
     /// The filled index, with its filter menus' facets.
@@ -555,37 +697,21 @@ impl QueueIndex {
         self
     }
 
-    /// Every column from the rows, and the facets.
-    fn rebuild(&mut self) {
-        let mut columns = Columns::default();
-        columns.text.reserve(self.rows.len() * 96);
-        for i in &self.rows {
-            columns.push(i, self.entities.get(&i.id).map_or(&[][..], Vec::as_slice));
-        }
-        self.columns = columns;
-        self.by_id = self
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(n, r)| (r.id.clone(), count(n)))
-            .collect();
-        self.facets();
-    }
-
     fn facets(&mut self) {
-        let mut tags = BTreeSet::new();
-        let mut sources = BTreeSet::new();
-        for r in &self.rows {
-            tags.extend(r.tags.iter().map(String::as_str));
-            sources.extend(r.service_sources.iter().map(String::as_str));
-        }
-        self.tags = tags.into_iter().map(str::to_owned).collect();
-        self.sources = sources.into_iter().map(str::to_owned).collect();
-        self.merged = self
-            .rows
-            .iter()
-            .filter(|r| r.status == Status::Redirected)
-            .count();
+        let c = &self.columns;
+        let used = |column: &[Box<[u32]>]| -> Vec<String> {
+            let ids: BTreeSet<u32> = column.iter().flat_map(|v| v.iter().copied()).collect();
+            let names: BTreeSet<&str> = ids.into_iter().map(|id| c.words.name(id)).collect();
+            names.into_iter().map(str::to_owned).collect()
+        };
+        self.tags = used(&c.tags);
+        self.sources = used(&c.sources);
+        let merged = c.words.get(Status::Redirected.as_str()).unwrap_or(0);
+        self.merged = if merged == 0 {
+            0
+        } else {
+            c.status.iter().filter(|&&s| s == merged).count()
+        };
         self.orders
             .get_mut()
             .unwrap_or_else(|e| e.into_inner())
@@ -593,45 +719,48 @@ impl QueueIndex {
     }
 
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.ids.len()
     }
 
     /// How many incidents the queue counts: every row but the merged ones.
     pub fn shown_total(&self) -> usize {
-        self.rows.len() - self.merged
+        self.ids.len() - self.merged
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.ids.is_empty()
     }
 
     pub fn generation(&self) -> u32 {
         self.generation
     }
 
+    /// Whether the index holds incident `id`.
+    pub fn contains(&self, id: &str) -> bool {
+        self.by_id.contains_key(id)
+    }
+
     /// An incident written by this app (a triage change): its row replaced or added at once.
-    pub fn upsert(&mut self, incident: Incident) {
+    pub fn upsert(&mut self, incident: &Incident) {
         let entities = self
             .entities
             .get(&incident.id)
             .map_or(&[][..], Vec::as_slice);
-        match self.by_id.get(&incident.id) {
-            Some(&n) => {
-                self.columns.replace(n, &incident, entities);
-                self.rows[n as usize] = incident;
-            }
+        match self.by_id.get(incident.id.as_str()) {
+            Some(&n) => self.columns.replace(n, incident, entities),
             None => self.push(incident),
         }
-        self.generation = self.generation.wrapping_add(1);
-        if self.columns.dead > self.columns.text.len() / 4 {
-            self.rebuild();
-        } else {
-            self.facets();
-        }
+        self.changed();
     }
 
-    pub fn get(&self, id: &str) -> Option<&Incident> {
-        self.by_id.get(id).map(|&n| &self.rows[n as usize])
+    /// After a row changed: a new generation, the text compacted when a quarter of it is
+    /// unowned, and the facets and orders again.
+    fn changed(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        if self.columns.dead > self.columns.text.len() / 4 {
+            self.columns.compact();
+        }
+        self.facets();
     }
 
     /// The entities an incident's details name, as they were just stored: its search text
@@ -640,55 +769,63 @@ impl QueueIndex {
         if self.entities.get(id) == Some(&entities) {
             return;
         }
-        self.entities.insert(id.to_owned(), entities);
-        if let Some(i) = self.get(id).cloned() {
-            self.upsert(i);
+        if let Some(&n) = self.by_id.get(id) {
+            self.columns.retext(n, &entities);
+            self.entities.insert(id.to_owned(), entities);
+            self.changed();
+        } else {
+            self.entities.insert(id.to_owned(), entities);
         }
     }
 
-    /// Row numbers in `sort`'s order: the key in its direction, then the newest update first,
-    /// then the ID, so equal keys keep a stable order.
+    /// Row `n`'s key in order `key`.
+    fn key(&self, key: SortKey, n: usize) -> Key<'_> {
+        let c = &self.columns;
+        let w = &c.words;
+        match key {
+            SortKey::Severity => Key::Number(Severity::from(w.name(c.severity[n])).rank().into()),
+            SortKey::Id => {
+                let (number, id) = numeric_id(&self.ids[n]);
+                Key::Id(number, id)
+            }
+            SortKey::DisplayName => Key::Text(c.name_key(n)),
+            SortKey::AssignedTo => Key::Text(w.name(w.lower(c.assignee[n]))),
+            SortKey::Status => Key::Text(w.name(c.status[n])),
+            SortKey::LastUpdate => Key::Number(c.updated[n]),
+            SortKey::Created => Key::Number(c.created[n]),
+            SortKey::AlertCount => Key::Number(c.alerts[n].map_or(-1, i64::from)),
+            SortKey::Priority => Key::Number(c.priority[n].map_or(-1, i64::from)),
+        }
+    }
+
+    /// Row `a` of this index against row `b` of `other` (this index or another profile's) in
+    /// `sort`'s order: the key in its direction, then the newest update first, then the ID, so
+    /// equal keys keep a stable order.
+    fn compare(
+        &self,
+        sort: QueueSort,
+        (a, ka): (usize, &Key<'_>),
+        other: &QueueIndex,
+        (b, kb): (usize, &Key<'_>),
+    ) -> std::cmp::Ordering {
+        let p = ka.cmp(kb);
+        let p = if sort.desc { p.reverse() } else { p };
+        p.then_with(|| other.columns.updated[b].cmp(&self.columns.updated[a]))
+            .then_with(|| self.ids[a].cmp(&other.ids[b]))
+    }
+
+    /// Row numbers in `sort`'s order (`compare`).
     fn order(&self, sort: QueueSort) -> Arc<Vec<u32>> {
         let mut orders = self.orders.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(o) = orders.get(&sort) {
             return Arc::clone(o);
         }
-        let (rows, c) = (&self.rows, &self.columns);
-        let mut order: Vec<u32> = (0..count(rows.len())).collect();
-        // Text keys are lowercased once per row, not once per comparison.
-        let text_key: Option<Vec<String>> = match sort.key {
-            SortKey::DisplayName => {
-                Some(rows.iter().map(|i| i.display_name.to_lowercase()).collect())
-            }
-            SortKey::AssignedTo => Some(
-                rows.iter()
-                    .map(|i| i.assigned_to.as_deref().unwrap_or("").to_lowercase())
-                    .collect(),
-            ),
-            _ => None,
-        };
-        let ids: Vec<(u64, &str)> = rows.iter().map(|i| numeric_id(&i.id)).collect();
-        let primary = |a: usize, b: usize| -> std::cmp::Ordering {
-            let (x, y) = (&rows[a], &rows[b]);
-            match sort.key {
-                SortKey::Severity => x.severity.rank().cmp(&y.severity.rank()),
-                SortKey::Id => ids[a].cmp(&ids[b]),
-                SortKey::DisplayName | SortKey::AssignedTo => text_key
-                    .as_ref()
-                    .map_or(std::cmp::Ordering::Equal, |k| k[a].cmp(&k[b])),
-                SortKey::Status => x.status.as_str().cmp(y.status.as_str()),
-                SortKey::LastUpdate => c.updated[a].cmp(&c.updated[b]),
-                SortKey::Created => x.created.cmp(&y.created),
-                SortKey::AlertCount => x.alert_count.cmp(&y.alert_count),
-                SortKey::Priority => x.priority_score.cmp(&y.priority_score),
-            }
-        };
+        // Each row's key once, not once per comparison.
+        let keys: Vec<Key<'_>> = (0..self.len()).map(|n| self.key(sort.key, n)).collect();
+        let mut order: Vec<u32> = (0..count(self.len())).collect();
         order.sort_unstable_by(|&a, &b| {
             let (a, b) = (a as usize, b as usize);
-            let p = primary(a, b);
-            let p = if sort.desc { p.reverse() } else { p };
-            p.then_with(|| c.updated[b].cmp(&c.updated[a]))
-                .then_with(|| rows[a].id.cmp(&rows[b].id))
+            self.compare(sort, (a, &keys[a]), self, (b, &keys[b]))
         });
         let order = Arc::new(order);
         orders.insert(sort, Arc::clone(&order));
@@ -696,48 +833,43 @@ impl QueueIndex {
     }
 
     /// Answers one query at time `now` (for "updated within").
-    pub fn query(&self, q: &QueueQuery, now: OffsetDateTime) -> QueuePage {
-        let order = self.order(q.sort);
-        let m = Matcher::new(self, &q.filter, q.me.as_deref(), now);
+    pub fn query(&self, q: &QueueQuery, now: OffsetDateTime) -> Window {
         let limit = q.limit.min(MAX_WINDOW) as usize;
-        let offset = q.offset as usize;
-        let mut matched = 0usize;
-        let mut rows = Vec::with_capacity(limit);
-        for &n in order.iter() {
-            if m.matches(&self.columns, n) {
-                if matched >= offset && rows.len() < limit {
-                    rows.push(self.rows[n as usize].clone());
-                }
-                matched += 1;
-            }
-        }
-        QueuePage {
-            total: count(self.shown_total()),
-            matched: count(matched),
-            offset: q.offset,
-            rows,
-            tags: self.tags.clone(),
-            sources: self.sources.clone(),
-            generation: self.generation,
-            profiles: Vec::new(),
+        let (rows, matched) = self.matches(q, now, q.offset as usize, limit);
+        Window {
+            page: QueuePage {
+                total: count(self.shown_total()),
+                matched: count(matched),
+                offset: q.offset,
+                rows: Vec::new(),
+                tags: self.tags.clone(),
+                sources: self.sources.clone(),
+                generation: self.generation,
+                profiles: Vec::new(),
+            },
+            ids: rows
+                .iter()
+                .map(|&n| self.ids[n as usize].to_string())
+                .collect(),
         }
     }
 
-    /// The first `take` incidents that match, in the query's order, and how many match in all.
-    fn first_matches(
+    /// The matching rows `[skip, skip + take)`, in the query's order, and how many match in all.
+    fn matches(
         &self,
         q: &QueueQuery,
         now: OffsetDateTime,
+        skip: usize,
         take: usize,
-    ) -> (Vec<&Incident>, usize) {
+    ) -> (Vec<u32>, usize) {
         let order = self.order(q.sort);
         let m = Matcher::new(self, &q.filter, q.me.as_deref(), now);
         let mut matched = 0usize;
         let mut rows = Vec::with_capacity(take.min(order.len()));
         for &n in order.iter() {
             if m.matches(&self.columns, n) {
-                if rows.len() < take {
-                    rows.push(&self.rows[n as usize]);
+                if matched >= skip && rows.len() < take {
+                    rows.push(n);
                 }
                 matched += 1;
             }
@@ -747,13 +879,7 @@ impl QueueIndex {
 
     /// The IDs of every incident that matches, in the query's order (an export of the view).
     pub fn ids(&self, q: &QueueQuery, now: OffsetDateTime) -> Vec<String> {
-        let order = self.order(q.sort);
-        let m = Matcher::new(self, &q.filter, q.me.as_deref(), now);
-        order
-            .iter()
-            .filter(|&&n| m.matches(&self.columns, n))
-            .map(|&n| self.rows[n as usize].id.clone())
-            .collect()
+        self.shown(q, now).into_iter().map(|s| s.id).collect()
     }
 
     /// Every incident that matches, in the query's order, as shown (a "select all").
@@ -763,12 +889,9 @@ impl QueueIndex {
         order
             .iter()
             .filter(|&&n| m.matches(&self.columns, n))
-            .map(|&n| {
-                let i = &self.rows[n as usize];
-                Shown {
-                    id: i.id.clone(),
-                    last_update: i.last_update,
-                }
+            .map(|&n| Shown {
+                id: self.ids[n as usize].to_string(),
+                last_update: time_of(self.columns.updated[n as usize]),
             })
             .collect()
     }
@@ -776,13 +899,14 @@ impl QueueIndex {
     /// Recent assignees and every tag, for the triage form.
     pub fn suggestions(&self) -> Suggestions {
         let order = self.order(QueueSort::default());
+        let (c, w) = (&self.columns, &self.columns.words);
         let mut seen = std::collections::HashSet::new();
         let assignees = order
             .iter()
-            .filter_map(|&n| self.rows[n as usize].assigned_to.as_deref())
-            .filter(|a| seen.insert(a.to_lowercase()))
+            .map(|&n| c.assignee[n as usize])
+            .filter(|&a| a != 0 && seen.insert(w.lower(a)))
             .take(SUGGESTED)
-            .map(str::to_owned)
+            .map(|a| w.name(a).to_owned())
             .collect();
         Suggestions {
             assignees,
@@ -793,16 +917,18 @@ impl QueueIndex {
     /// Counts by severity, by status, and new incidents per day over the 30 days before `now`;
     /// merged incidents are not counted (their alerts count in the incident they joined).
     pub fn overview(&self, now: OffsetDateTime) -> Overview {
+        let (c, w) = (&self.columns, &self.columns.words);
+        let merged = w.get(Status::Redirected.as_str()).unwrap_or(0);
         let mut severity: HashMap<&str, u32> = HashMap::new();
         let mut status: HashMap<&str, u32> = HashMap::new();
         let today = now.date();
         let first = today - time::Duration::days(29);
         let mut days: BTreeMap<time::Date, u32> = BTreeMap::new();
-        for i in self.rows.iter().filter(|i| i.status != Status::Redirected) {
-            *severity.entry(i.severity.as_str()).or_default() += 1;
-            *status.entry(i.status.as_str()).or_default() += 1;
-            if let Some(c) = i.created {
-                let d = c.to_offset(time::UtcOffset::UTC).date();
+        for n in (0..self.len()).filter(|&n| merged == 0 || c.status[n] != merged) {
+            *severity.entry(w.name(c.severity[n])).or_default() += 1;
+            *status.entry(w.name(c.status[n])).or_default() += 1;
+            if let Some(created) = time_of(c.created[n]) {
+                let d = created.to_offset(time::UtcOffset::UTC).date();
                 if d >= first && d <= today {
                     *days.entry(d).or_default() += 1;
                 }
@@ -842,31 +968,11 @@ pub struct Part<'a> {
     pub me: Option<String>,
 }
 
-/// Two incidents in `sort`'s order, as one index orders its rows: the key in its direction, then
-/// the newest update first, then the ID.
-fn compare(sort: QueueSort, x: &Incident, y: &Incident) -> std::cmp::Ordering {
-    let text = |s: &str| s.to_lowercase();
-    let p = match sort.key {
-        SortKey::Severity => x.severity.rank().cmp(&y.severity.rank()),
-        SortKey::Id => numeric_id(&x.id).cmp(&numeric_id(&y.id)),
-        SortKey::DisplayName => text(&x.display_name).cmp(&text(&y.display_name)),
-        SortKey::AssignedTo => text(x.assigned_to.as_deref().unwrap_or(""))
-            .cmp(&text(y.assigned_to.as_deref().unwrap_or(""))),
-        SortKey::Status => x.status.as_str().cmp(y.status.as_str()),
-        SortKey::LastUpdate => x.last_update.cmp(&y.last_update),
-        SortKey::Created => x.created.cmp(&y.created),
-        SortKey::AlertCount => x.alert_count.cmp(&y.alert_count),
-        SortKey::Priority => x.priority_score.cmp(&y.priority_score),
-    };
-    let p = if sort.desc { p.reverse() } else { p };
-    p.then_with(|| y.last_update.cmp(&x.last_update))
-        .then_with(|| x.id.cmp(&y.id))
-}
-
 /// One window of several profiles' queues merged into one, in the query's order (equal rows in
 /// the parts' order): each part answers its first `offset + limit` matches, and the window is
-/// taken from their merge. Counts add up; the facets are the union.
-pub fn query_across(parts: &[Part<'_>], q: &QueueQuery, now: OffsetDateTime) -> QueuePage {
+/// taken from their merge. Counts add up; the facets are the union. `page.profiles` names each
+/// row's profile.
+pub fn query_across(parts: &[Part<'_>], q: &QueueQuery, now: OffsetDateTime) -> Window {
     let limit = q.limit.min(MAX_WINDOW) as usize;
     let offset = q.offset as usize;
     let mut lists = Vec::with_capacity(parts.len());
@@ -878,8 +984,12 @@ pub fn query_across(parts: &[Part<'_>], q: &QueueQuery, now: OffsetDateTime) -> 
             me: p.me.clone(),
             ..q.clone()
         };
-        let (rows, n) = p.index.first_matches(&q, now, offset + limit);
-        lists.push(rows);
+        let (rows, n) = p.index.matches(&q, now, 0, offset + limit);
+        let keyed: Vec<(usize, Key<'_>)> = rows
+            .into_iter()
+            .map(|r| (r as usize, p.index.key(q.sort.key, r as usize)))
+            .collect();
+        lists.push(keyed);
         matched += n;
         total += p.index.shown_total();
         tags.extend(p.index.tags.iter().cloned());
@@ -887,27 +997,37 @@ pub fn query_across(parts: &[Part<'_>], q: &QueueQuery, now: OffsetDateTime) -> 
         generation = generation.wrapping_mul(31).wrapping_add(p.index.generation);
     }
     let mut at = vec![0usize; lists.len()];
-    let (mut rows, mut profiles) = (Vec::with_capacity(limit), Vec::with_capacity(limit));
+    let (mut ids, mut profiles) = (Vec::with_capacity(limit), Vec::with_capacity(limit));
     for n in 0..offset + limit {
         let next = (0..lists.len())
             .filter(|&k| at[k] < lists[k].len())
-            .min_by(|&a, &b| compare(q.sort, lists[a][at[a]], lists[b][at[b]]).then(a.cmp(&b)));
+            .min_by(|&a, &b| {
+                let (ra, ka) = &lists[a][at[a]];
+                let (rb, kb) = &lists[b][at[b]];
+                parts[a]
+                    .index
+                    .compare(q.sort, (*ra, ka), parts[b].index, (*rb, kb))
+                    .then(a.cmp(&b))
+            });
         let Some(k) = next else { break };
         if n >= offset {
-            rows.push(lists[k][at[k]].clone());
+            ids.push(parts[k].index.ids[lists[k][at[k]].0].to_string());
             profiles.push(parts[k].profile.to_owned());
         }
         at[k] += 1;
     }
-    QueuePage {
-        total: count(total),
-        matched: count(matched),
-        offset: q.offset,
-        rows,
-        tags: tags.into_iter().collect(),
-        sources: sources.into_iter().collect(),
-        generation,
-        profiles,
+    Window {
+        page: QueuePage {
+            total: count(total),
+            matched: count(matched),
+            offset: q.offset,
+            rows: Vec::new(),
+            tags: tags.into_iter().collect(),
+            sources: sources.into_iter().collect(),
+            generation,
+            profiles,
+        },
+        ids,
     }
 }
 
@@ -951,33 +1071,55 @@ mod tests {
     }
 
     fn sample() -> QueueIndex {
-        QueueIndex::new(
-            vec![
-                incident(101, |i| {
-                    i.display_name = "Ransomware on SRV-01".into();
-                    i.severity = Severity::High;
-                    i.tags = vec!["Ransom".into()];
-                }),
-                incident(102, |i| {
-                    i.severity = Severity::Low;
-                    i.status = Status::InProgress;
-                    i.assigned_to = Some("Bob@Contoso.test".into());
-                    i.service_sources = vec!["microsoftDefenderForEndpoint".into()];
-                }),
-                incident(103, |i| i.status = Status::from("someNewStatus")),
-                incident(104, |i| {
-                    i.status = Status::Resolved;
-                    i.last_update = Some(NOW - time::Duration::days(40));
-                    i.created = Some(NOW - time::Duration::days(45));
-                }),
-                incident(105, |i| i.severity = Severity::Informational),
-            ],
-            1,
-        )
+        QueueIndex::new(&sample_incidents(), 1)
     }
 
-    fn ids(page: &QueuePage) -> Vec<&str> {
-        page.rows.iter().map(|i| i.id.as_str()).collect()
+    fn sample_incidents() -> Vec<Incident> {
+        vec![
+            incident(101, |i| {
+                i.display_name = "Ransomware on SRV-01".into();
+                i.severity = Severity::High;
+                i.tags = vec!["Ransom".into()];
+            }),
+            incident(102, |i| {
+                i.severity = Severity::Low;
+                i.status = Status::InProgress;
+                i.assigned_to = Some("Bob@Contoso.test".into());
+                i.service_sources = vec!["microsoftDefenderForEndpoint".into()];
+            }),
+            incident(103, |i| i.status = Status::from("someNewStatus")),
+            incident(104, |i| {
+                i.status = Status::Resolved;
+                i.last_update = Some(NOW - time::Duration::days(40));
+                i.created = Some(NOW - time::Duration::days(45));
+            }),
+            incident(105, |i| i.severity = Severity::Informational),
+        ]
+    }
+
+    /// Two incidents in `sort`'s order, written out from the incidents themselves: what the
+    /// index's columns must agree with.
+    fn compare(sort: QueueSort, x: &Incident, y: &Incident) -> std::cmp::Ordering {
+        let text = |s: &str| s.to_lowercase();
+        let p = match sort.key {
+            SortKey::Severity => x.severity.rank().cmp(&y.severity.rank()),
+            SortKey::Id => numeric_id(&x.id).cmp(&numeric_id(&y.id)),
+            SortKey::DisplayName => text(&x.display_name).cmp(&text(&y.display_name)),
+            SortKey::AssignedTo => text(x.assigned_to.as_deref().unwrap_or(""))
+                .cmp(&text(y.assigned_to.as_deref().unwrap_or(""))),
+            SortKey::Status => x.status.as_str().cmp(y.status.as_str()),
+            SortKey::LastUpdate => x.last_update.cmp(&y.last_update),
+            SortKey::Created => x.created.cmp(&y.created),
+            SortKey::AlertCount => x.alert_count.cmp(&y.alert_count),
+            SortKey::Priority => x.priority_score.cmp(&y.priority_score),
+        };
+        let p = if sort.desc { p.reverse() } else { p };
+        p.then_with(|| y.last_update.cmp(&x.last_update))
+            .then_with(|| x.id.cmp(&y.id))
+    }
+
+    fn ids(window: &Window) -> Vec<&str> {
+        window.ids.iter().map(String::as_str).collect()
     }
 
     fn query(filter: QueueFilter) -> QueueQuery {
@@ -1003,17 +1145,24 @@ mod tests {
             assert_eq!(text, format!("kept\n{expected}"));
         }
         let mut words = Interner::default();
-        let bob = words.id_lower("Bob@Contoso.test");
-        assert_eq!(words.id_lower("bob@contoso.test"), bob);
-        assert_eq!(words.get("bob@contoso.test"), Some(bob));
-        assert_eq!(words.id_lower("ÄNNE"), words.id("änne"));
+        let bob = words.id("Bob@Contoso.test");
+        let lower = words.lower(bob);
+        assert_ne!(bob, lower);
+        assert_eq!(words.name(bob), "Bob@Contoso.test");
+        assert_eq!(words.name(lower), "bob@contoso.test");
+        assert_eq!(words.id("bob@contoso.test"), lower);
+        assert_eq!(words.lower(lower), lower);
+        assert_eq!(words.get("bob@contoso.test"), Some(lower));
+        let anne = words.id("ÄNNE");
+        assert_eq!(words.lower(anne), words.id("änne"));
+        assert_eq!((words.name(0), words.lower(0)), ("", 0), "0 is none");
     }
 
     #[test]
     fn filters_by_status_severity_assignment_time_tag_source_and_words() {
         let x = sample();
         let all = x.query(&query(QueueFilter::default()), NOW);
-        assert_eq!((all.total, all.matched), (5, 5));
+        assert_eq!((all.page.total, all.page.matched), (5, 5));
         let f = |filter| {
             ids(&x.query(&query(filter), NOW))
                 .into_iter()
@@ -1053,7 +1202,7 @@ mod tests {
         assert_eq!(ids(&x.query(&mine, NOW)), ["102"], "mine ignores case");
         let nobody = QueueQuery { me: None, ..mine };
         assert!(
-            x.query(&nobody, NOW).rows.is_empty(),
+            x.query(&nobody, NOW).ids.is_empty(),
             "no account, nothing is mine"
         );
         assert_eq!(
@@ -1142,7 +1291,7 @@ mod tests {
     #[test]
     fn a_window_is_a_slice_of_the_result_with_the_full_count() {
         let many: Vec<Incident> = (1..=1000).map(|n| incident(n, |_| {})).collect();
-        let x = QueueIndex::new(many, 7);
+        let x = QueueIndex::new(&many, 7);
         let q = QueueQuery {
             offset: 990,
             limit: 50,
@@ -1153,17 +1302,20 @@ mod tests {
             ..QueueQuery::default()
         };
         let page = x.query(&q, NOW);
-        assert_eq!((page.total, page.matched, page.offset), (1000, 1000, 990));
+        assert_eq!(
+            (page.page.total, page.page.matched, page.page.offset),
+            (1000, 1000, 990)
+        );
         assert_eq!(ids(&page).first(), Some(&"991"));
-        assert_eq!(page.rows.len(), 10);
-        assert_eq!(page.generation, 7);
+        assert_eq!(page.ids.len(), 10);
+        assert_eq!(page.page.generation, 7);
         let huge = QueueQuery {
             offset: 0,
             limit: 100_000,
             ..q
         };
         assert_eq!(
-            x.query(&huge, NOW).rows.len(),
+            x.query(&huge, NOW).ids.len(),
             MAX_WINDOW as usize,
             "a window, never the list"
         );
@@ -1174,30 +1326,34 @@ mod tests {
     fn an_upsert_replaces_the_row_and_moves_it_in_the_sort() {
         let mut x = sample();
         let before = x.query(&query(QueueFilter::default()), NOW);
-        let mut changed = x.get("104").unwrap().clone();
+        let mut changed = sample_incidents().remove(3);
+        assert_eq!(changed.id, "104");
         changed.last_update = Some(NOW);
         changed.tags = vec!["late".into()];
-        x.upsert(changed);
+        x.upsert(&changed);
         let after = x.query(&query(QueueFilter::default()), NOW);
         assert_eq!(ids(&after)[0], "104", "the sorted order is rebuilt");
-        assert_eq!(after.total, 5, "replaced, not added");
-        assert_ne!(after.generation, before.generation);
-        assert!(after.tags.contains(&"late".to_owned()), "facets follow");
-        x.upsert(incident(200, |_| {}));
+        assert_eq!(after.page.total, 5, "replaced, not added");
+        assert_ne!(after.page.generation, before.page.generation);
+        assert!(
+            after.page.tags.contains(&"late".to_owned()),
+            "facets follow"
+        );
+        x.upsert(&incident(200, |_| {}));
         assert_eq!(x.len(), 6);
     }
 
     #[test]
     fn merged_incidents_are_left_out_of_the_queue_the_counts_and_the_overview_unless_asked_for() {
         let mut x = sample();
-        x.upsert(incident(106, |i| {
+        x.upsert(&incident(106, |i| {
             i.status = Status::Redirected;
             i.redirect_incident_id = Some("101".into());
             i.severity = Severity::High;
             i.display_name = "Ransomware, merged".into();
         }));
         let all = x.query(&query(QueueFilter::default()), NOW);
-        assert_eq!((all.total, all.matched), (5, 5));
+        assert_eq!((all.page.total, all.page.matched), (5, 5));
         assert!(!ids(&all).contains(&"106"));
         let searched = x.query(
             &query(QueueFilter {
@@ -1242,7 +1398,7 @@ mod tests {
             "102".to_owned(),
             vec!["wks-fin-023".to_owned(), "203.0.113.9".to_owned()],
         );
-        let mut x = QueueIndex::with_entities(sample().rows.clone(), entities, 1);
+        let mut x = QueueIndex::with_entities(&sample_incidents(), entities, 1);
         let find = |x: &QueueIndex, words: &str| {
             ids(&x.query(
                 &query(QueueFilter {
@@ -1268,19 +1424,26 @@ mod tests {
     fn an_all_profiles_window_merges_every_profiles_queue_in_order_with_each_rows_profile() {
         // Two tenants, one ID in both: each row stays its own, named by its profile.
         let contoso = sample();
-        let fabrikam = QueueIndex::new(
-            vec![
-                incident(101, |i| {
-                    i.display_name = "Fabrikam: phishing wave".into();
-                    i.severity = Severity::High;
-                    i.assigned_to = Some("eve@fabrikam.test".into());
-                    i.tags = vec!["Phish".into()];
-                }),
-                incident(201, |i| i.assigned_to = Some("eve@fabrikam.test".into())),
-                incident(202, |i| i.status = Status::Redirected),
-            ],
-            7,
-        );
+        let fabrikam_incidents = vec![
+            incident(101, |i| {
+                i.display_name = "Fabrikam: phishing wave".into();
+                i.severity = Severity::High;
+                i.assigned_to = Some("eve@fabrikam.test".into());
+                i.tags = vec!["Phish".into()];
+            }),
+            incident(201, |i| i.assigned_to = Some("eve@fabrikam.test".into())),
+            incident(202, |i| i.status = Status::Redirected),
+        ];
+        let fabrikam = QueueIndex::new(&fabrikam_incidents, 7);
+        let (contoso_incidents, mut stored) = (sample_incidents(), HashMap::new());
+        for (profile, list) in [
+            ("Contoso", &contoso_incidents),
+            ("Fabrikam", &fabrikam_incidents),
+        ] {
+            for i in list {
+                stored.insert((profile, i.id.clone()), i);
+            }
+        }
         let parts = [
             Part {
                 profile: "Contoso",
@@ -1316,23 +1479,24 @@ mod tests {
             };
             let all = query_across(&parts, &q, NOW);
             assert_eq!(
-                (all.total, all.matched),
+                (all.page.total, all.page.matched),
                 (7, 7),
                 "merged ones left out, counts add"
             );
             // The merge is each part's own order, interleaved by the same comparison.
             let mut expected: Vec<(String, &Incident)> = Vec::new();
             for p in &parts {
-                for i in &p.index.query(&q, NOW).rows {
-                    expected.push((p.profile.to_owned(), p.index.get(&i.id).unwrap()));
+                for id in p.index.query(&q, NOW).ids {
+                    expected.push((p.profile.to_owned(), stored[&(p.profile, id)]));
                 }
             }
             expected.sort_by(|a, b| compare(sort, a.1, b.1).then(a.0.cmp(&b.0)));
             let got: Vec<(String, String)> = all
+                .page
                 .profiles
                 .iter()
                 .cloned()
-                .zip(all.rows.iter().map(|i| i.id.clone()))
+                .zip(all.ids.iter().cloned())
                 .collect();
             let want: Vec<(String, String)> = expected
                 .iter()
@@ -1349,9 +1513,9 @@ mod tests {
                 },
                 NOW,
             );
-            assert_eq!(window.profiles, all.profiles[2..5]);
+            assert_eq!(window.page.profiles, all.page.profiles[2..5]);
             assert_eq!(ids(&window), ids(&all)[2..5]);
-            assert_eq!(window.matched, 7);
+            assert_eq!(window.page.matched, 7);
         }
         // Filters and words apply to every part; "mine" is each tenant's own analyst.
         let q = |filter: QueueFilter| QueueQuery {
@@ -1369,7 +1533,7 @@ mod tests {
             NOW,
         );
         assert_eq!(
-            (phish.profiles.clone(), ids(&phish)),
+            (phish.page.profiles.clone(), ids(&phish)),
             (vec!["Fabrikam".to_owned()], vec!["101"])
         );
         let mine = query_across(
@@ -1380,7 +1544,8 @@ mod tests {
             }),
             NOW,
         );
-        let mut mine: Vec<(String, &str)> = mine.profiles.iter().cloned().zip(ids(&mine)).collect();
+        let mut mine: Vec<(String, &str)> =
+            mine.page.profiles.iter().cloned().zip(ids(&mine)).collect();
         mine.sort();
         assert_eq!(
             mine,
@@ -1395,15 +1560,18 @@ mod tests {
             }),
             NOW,
         );
-        assert_eq!(high.profiles, ["Contoso", "Fabrikam"].map(String::from));
         assert_eq!(
-            high.tags,
+            high.page.profiles,
+            ["Contoso", "Fabrikam"].map(String::from)
+        );
+        assert_eq!(
+            high.page.tags,
             ["Phish", "Ransom"].map(String::from),
             "facets of both"
         );
         // One index's change changes the answer's generation.
         let mut changed = fabrikam;
-        changed.upsert(incident(203, |_| {}));
+        changed.upsert(&incident(203, |_| {}));
         let again = query_across(
             &[
                 Part {
@@ -1420,14 +1588,57 @@ mod tests {
             &q(QueueFilter::default()),
             NOW,
         );
-        assert_ne!(again.generation, phish.generation);
-        assert_eq!(again.total, 8);
+        assert_ne!(again.page.generation, phish.page.generation);
+        assert_eq!(again.page.total, 8);
+    }
+
+    #[test]
+    fn a_selection_gets_each_last_update_exactly_and_a_text_sort_survives_line_breaks() {
+        let exact = datetime!(2026-11-20 17:59:58.123_456_789 UTC);
+        let x = QueueIndex::new(
+            &[
+                incident(1, |i| {
+                    i.last_update = Some(exact);
+                    i.display_name = "b\nsecond line".into();
+                }),
+                incident(2, |i| {
+                    i.last_update = None;
+                    i.display_name = "a\0".into();
+                }),
+                incident(3, |i| i.display_name = "C".into()),
+            ],
+            1,
+        );
+        let shown = x.shown(&query(QueueFilter::default()), NOW);
+        let at = |id: &str| shown.iter().find(|s| s.id == id).unwrap().last_update;
+        assert_eq!(at("1"), Some(exact));
+        assert_eq!(at("2"), None);
+        let by_name = QueueQuery {
+            sort: QueueSort {
+                key: SortKey::DisplayName,
+                desc: false,
+            },
+            ..query(QueueFilter::default())
+        };
+        assert_eq!(ids(&x.query(&by_name, NOW)), ["2", "1", "3"]);
+        let found = x.query(
+            &query(QueueFilter {
+                search: "second".into(),
+                ..QueueFilter::default()
+            }),
+            NOW,
+        );
+        assert_eq!(
+            ids(&found),
+            ["1"],
+            "the words after a line break are searched"
+        );
     }
 
     #[test]
     fn suggestions_are_recent_assignees_once_and_every_tag() {
         let mut x = sample();
-        x.upsert(incident(106, |i| {
+        x.upsert(&incident(106, |i| {
             i.assigned_to = Some("bob@contoso.TEST".into());
             i.tags = vec!["VIP".into()];
         }));
