@@ -8,6 +8,7 @@
 //! Nothing here touches the network until a flow needs it: opening the desk, its status and the
 //! cached queue work offline, which is what lets the app start instantly and without a tenant.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,7 +57,21 @@ struct Entry {
     /// Whether the keychain holds this profile's credential, as last read: the all-profiles
     /// queue asks on every keystroke, the keychain once. Forgotten at sign-out.
     credential: std::sync::Mutex<Option<bool>>,
+    /// The rows of the last windows, parsed (see `rows`).
+    shown: std::sync::Mutex<ShownRows>,
 }
+
+/// The incidents of the last windows shown, read from the store at one generation of the
+/// index: a keystroke shows many of the rows the one before it showed, and a row found here
+/// costs no read and no parse. Emptied when the index changes, and when it is full.
+#[derive(Default)]
+struct ShownRows {
+    generation: u32,
+    rows: HashMap<String, Incident>,
+}
+
+/// At most this many rows are kept in `ShownRows` (a few megabytes).
+const SHOWN_ROWS: usize = 2000;
 
 impl Entry {
     fn new(
@@ -84,6 +99,7 @@ impl Entry {
             writes: Arc::default(),
             generation: std::sync::atomic::AtomicU32::default(),
             credential: std::sync::Mutex::default(),
+            shown: std::sync::Mutex::default(),
         })
     }
 
@@ -159,10 +175,17 @@ impl Entry {
         Ok(Some((report, changes)))
     }
 
+    /// A number no index or change of this profile's queue had: a window tells an answer from
+    /// an older one by it, and the last windows' rows are kept per number.
+    fn next_generation(&self) -> u32 {
+        self.generation
+            .fetch_add(1, Ordering::SeqCst)
+            .wrapping_add(1)
+    }
+
     /// A fresh index of the store, built off the async threads.
     async fn build_index(&self) -> Result<QueueIndex> {
-        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
-        load_index(Arc::clone(&self.cache), generation).await
+        load_index(Arc::clone(&self.cache), self.next_generation()).await
     }
 
     /// Keeps a fetched detail in the store (and its entities in the entity index); the queue's
@@ -171,7 +194,7 @@ impl Entry {
         let values = entity_values(&detail);
         sync::remember_detail(&self.cache, id, detail).await?;
         if let Some(index) = self.queue.write().await.as_mut() {
-            index.set_entities(id, values);
+            index.set_entities(id, values, self.next_generation());
         }
         Ok(())
     }
@@ -201,7 +224,7 @@ impl Entry {
             Arc::clone(&self.built),
             Arc::clone(&self.writes),
         );
-        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let generation = self.next_generation();
         tokio::spawn(async move {
             loop {
                 let seen = writes.load(Ordering::SeqCst);
@@ -253,6 +276,65 @@ impl Entry {
         let fresh = self.build_index().await?;
         *self.queue.write().await = Some(fresh);
         Ok(())
+    }
+
+    /// The incidents with these IDs, in this order, for a window the index answered at
+    /// `generation`: from the last windows' rows where they are, else read from the store. A row
+    /// forgotten since the index answered is `None`; the index is rebuilt after that change.
+    async fn rows(&self, generation: u32, ids: Vec<String>) -> Result<Vec<Option<Incident>>> {
+        let started = std::time::Instant::now();
+        let mut rows: Vec<Option<Incident>> = Vec::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        {
+            let mut shown = self.shown.lock().unwrap_or_else(|e| e.into_inner());
+            if shown.generation != generation {
+                *shown = ShownRows {
+                    generation,
+                    rows: HashMap::new(),
+                };
+            }
+            for (k, id) in ids.iter().enumerate() {
+                let kept = shown.rows.get(id).cloned();
+                if kept.is_none() {
+                    missing.push(k);
+                }
+                rows.push(kept);
+            }
+        }
+        if missing.is_empty() {
+            return Ok(rows);
+        }
+        let wanted: Vec<String> = missing.iter().map(|&k| ids[k].clone()).collect();
+        let read = sync::blocking(&self.cache, move |c| c.incidents(&wanted)).await?;
+        let mut shown = self.shown.lock().unwrap_or_else(|e| e.into_inner());
+        if shown.generation == generation && shown.rows.len() + read.len() > SHOWN_ROWS {
+            shown.rows.clear();
+        }
+        for (k, incident) in missing.iter().zip(read) {
+            if let (Some(i), true) = (&incident, shown.generation == generation) {
+                shown.rows.insert(i.id.clone(), i.clone());
+            }
+            rows[*k] = incident;
+        }
+        tracing::debug!(
+            "queue window: {} rows, {} read from the store, in {} µs",
+            ids.len(),
+            missing.len(),
+            started.elapsed().as_micros()
+        );
+        Ok(rows)
+    }
+
+    /// A window of this profile's queue with its rows.
+    async fn fill(&self, window: Window) -> Result<QueuePage> {
+        let Window { mut page, ids } = window;
+        page.rows = self
+            .rows(page.generation, ids)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
+        Ok(page)
     }
 
     /// Before the profile's credential or cache is used: anything stored for another identity
@@ -320,15 +402,6 @@ async fn load_index(cache: Arc<Cache>, generation: u32) -> Result<QueueIndex> {
     })
     .await
     .map_err(|e| Error::task("cache", e))?
-}
-
-/// A window's rows, read from the store (the index holds none). A row forgotten since the index
-/// answered is left out; the index is rebuilt after that change, and its next answer agrees.
-async fn fill(cache: &Arc<Cache>, window: Window) -> Result<QueuePage> {
-    let Window { mut page, ids } = window;
-    let rows = sync::blocking(cache, move |c| c.incidents(&ids)).await?;
-    page.rows = rows.into_iter().flatten().collect();
-    Ok(page)
 }
 
 /// How far back "seen in N other incidents" looks.
@@ -618,10 +691,11 @@ impl Desk {
         let Window { mut page, ids } =
             crate::incidents::queue::query_across(&parts, q, time::OffsetDateTime::now_utc());
         drop(parts);
+        let generations: Vec<u32> = indexes.iter().map(|x| x.generation()).collect();
         drop(indexes);
         // Each row from its own profile's store.
         let mut rows: Vec<Option<Incident>> = vec![None; ids.len()];
-        for e in &entries {
+        for (e, generation) in entries.iter().zip(generations) {
             let at: Vec<usize> = (0..ids.len())
                 .filter(|&k| page.profiles[k] == e.name())
                 .collect();
@@ -629,7 +703,7 @@ impl Desk {
                 continue;
             }
             let wanted: Vec<String> = at.iter().map(|&k| ids[k].clone()).collect();
-            let found = sync::blocking(&e.cache, move |c| c.incidents(&wanted)).await?;
+            let found = e.rows(generation, wanted).await?;
             for (k, incident) in at.into_iter().zip(found) {
                 rows[k] = incident;
             }
@@ -724,7 +798,7 @@ impl Desk {
         let now = time::OffsetDateTime::now_utc();
         let answered = e.queue.read().await.as_ref().map(|x| x.query(q, now));
         if let Some(window) = answered {
-            return fill(&e.cache, window).await;
+            return e.fill(window).await;
         }
         // No index yet (the app just started): the store answers a simple window at once, and
         // the index is built meanwhile for the next keystroke, starting once that window is
@@ -738,7 +812,7 @@ impl Desk {
             return page;
         }
         let window = e.index().await?.query(q, now);
-        fill(&e.cache, window).await
+        e.fill(window).await
     }
 
     /// The current profile's change feed, newest first, with how many are unseen.
@@ -910,7 +984,7 @@ impl Desk {
         sync::remember(&e.cache, updated.clone()).await?;
         e.writes.fetch_add(1, Ordering::SeqCst);
         if let Some(index) = e.queue.write().await.as_mut() {
-            index.upsert(&updated);
+            index.upsert(&updated, e.next_generation());
         }
         Ok(updated)
     }
@@ -1082,7 +1156,7 @@ impl Desk {
     /// The cached incidents with these ids, in this order, as JSON or CSV.
     pub async fn export(&self, ids: &[String], format: ExportFormat) -> Result<String> {
         let snap = self.cached().await?;
-        let by_id: std::collections::HashMap<&str, &Incident> =
+        let by_id: HashMap<&str, &Incident> =
             snap.incidents.iter().map(|i| (i.id.as_str(), i)).collect();
         let chosen: Vec<&Incident> = ids
             .iter()

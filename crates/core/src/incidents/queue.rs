@@ -741,7 +741,9 @@ impl QueueIndex {
     }
 
     /// An incident written by this app (a triage change): its row replaced or added at once.
-    pub fn upsert(&mut self, incident: &Incident) {
+    /// `generation` is the index's new one: the owner numbers every index and change, so no two
+    /// states of the queue share a number.
+    pub fn upsert(&mut self, incident: &Incident, generation: u32) {
         let entities = self
             .entities
             .get(&incident.id)
@@ -750,13 +752,13 @@ impl QueueIndex {
             Some(&n) => self.columns.replace(n, incident, entities),
             None => self.push(incident),
         }
-        self.changed();
+        self.changed(generation);
     }
 
-    /// After a row changed: a new generation, the text compacted when a quarter of it is
+    /// After a row changed: its new generation, the text compacted when a quarter of it is
     /// unowned, and the facets and orders again.
-    fn changed(&mut self) {
-        self.generation = self.generation.wrapping_add(1);
+    fn changed(&mut self, generation: u32) {
+        self.generation = generation;
         if self.columns.dead > self.columns.text.len() / 4 {
             self.columns.compact();
         }
@@ -764,15 +766,15 @@ impl QueueIndex {
     }
 
     /// The entities an incident's details name, as they were just stored: its search text
-    /// follows at once.
-    pub fn set_entities(&mut self, id: &str, entities: Vec<String>) {
+    /// follows at once. `generation` as for `upsert`.
+    pub fn set_entities(&mut self, id: &str, entities: Vec<String>, generation: u32) {
         if self.entities.get(id) == Some(&entities) {
             return;
         }
         if let Some(&n) = self.by_id.get(id) {
             self.columns.retext(n, &entities);
             self.entities.insert(id.to_owned(), entities);
-            self.changed();
+            self.changed(generation);
         } else {
             self.entities.insert(id.to_owned(), entities);
         }
@@ -1330,7 +1332,7 @@ mod tests {
         assert_eq!(changed.id, "104");
         changed.last_update = Some(NOW);
         changed.tags = vec!["late".into()];
-        x.upsert(&changed);
+        x.upsert(&changed, 2);
         let after = x.query(&query(QueueFilter::default()), NOW);
         assert_eq!(ids(&after)[0], "104", "the sorted order is rebuilt");
         assert_eq!(after.page.total, 5, "replaced, not added");
@@ -1339,19 +1341,22 @@ mod tests {
             after.page.tags.contains(&"late".to_owned()),
             "facets follow"
         );
-        x.upsert(&incident(200, |_| {}));
+        x.upsert(&incident(200, |_| {}), 3);
         assert_eq!(x.len(), 6);
     }
 
     #[test]
     fn merged_incidents_are_left_out_of_the_queue_the_counts_and_the_overview_unless_asked_for() {
         let mut x = sample();
-        x.upsert(&incident(106, |i| {
-            i.status = Status::Redirected;
-            i.redirect_incident_id = Some("101".into());
-            i.severity = Severity::High;
-            i.display_name = "Ransomware, merged".into();
-        }));
+        x.upsert(
+            &incident(106, |i| {
+                i.status = Status::Redirected;
+                i.redirect_incident_id = Some("101".into());
+                i.severity = Severity::High;
+                i.display_name = "Ransomware, merged".into();
+            }),
+            2,
+        );
         let all = x.query(&query(QueueFilter::default()), NOW);
         assert_eq!((all.page.total, all.page.matched), (5, 5));
         assert!(!ids(&all).contains(&"106"));
@@ -1414,9 +1419,9 @@ mod tests {
         assert_eq!(find(&x, "WKS-FIN-023"), ["102"]);
         assert_eq!(find(&x, "203.0.113.9"), ["102"]);
         // Details fetched later: the search follows.
-        x.set_entities("105", vec!["wks-fin-023".into()]);
+        x.set_entities("105", vec!["wks-fin-023".into()], 2);
         assert_eq!(find(&x, "wks-fin-023"), ["102", "105"]);
-        x.set_entities("102", vec![]);
+        x.set_entities("102", vec![], 3);
         assert_eq!(find(&x, "wks-fin-023"), ["105"]);
     }
 
@@ -1571,7 +1576,7 @@ mod tests {
         );
         // One index's change changes the answer's generation.
         let mut changed = fabrikam;
-        changed.upsert(&incident(203, |_| {}));
+        changed.upsert(&incident(203, |_| {}), 8);
         let again = query_across(
             &[
                 Part {
@@ -1638,10 +1643,13 @@ mod tests {
     #[test]
     fn suggestions_are_recent_assignees_once_and_every_tag() {
         let mut x = sample();
-        x.upsert(&incident(106, |i| {
-            i.assigned_to = Some("bob@contoso.TEST".into());
-            i.tags = vec!["VIP".into()];
-        }));
+        x.upsert(
+            &incident(106, |i| {
+                i.assigned_to = Some("bob@contoso.TEST".into());
+                i.tags = vec!["VIP".into()];
+            }),
+            2,
+        );
         let s = x.suggestions();
         assert_eq!(
             s.assignees,

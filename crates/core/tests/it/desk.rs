@@ -287,9 +287,25 @@ async fn the_queue_is_a_view_over_the_store_kept_current_by_syncs_writes_and_wip
         assigned_to: Some(me.clone()),
         ..Update::default()
     };
+    // Shown once before the write: the row itself is shown as written afterwards, not as the
+    // window last read it.
+    let by_id = |id: &str| QueueQuery {
+        filter: QueueFilter {
+            search: id.to_owned(),
+            ..QueueFilter::default()
+        },
+        limit: 10,
+        ..QueueQuery::default()
+    };
+    let shown = desk.query(&by_id(&target.id)).await.unwrap();
+    let row = shown.rows.iter().find(|i| i.id == target.id).unwrap();
+    assert_eq!(row.assigned_to, None);
     desk.update(&target.id, &take, target.last_update)
         .await
         .unwrap();
+    let shown = desk.query(&by_id(&target.id)).await.unwrap();
+    let row = shown.rows.iter().find(|i| i.id == target.id).unwrap();
+    assert_eq!(row.assigned_to, me, "the row as written");
     let mine = QueueQuery {
         filter: QueueFilter {
             assignment: Assignment::Mine,
@@ -322,6 +338,12 @@ async fn the_queue_is_a_view_over_the_store_kept_current_by_syncs_writes_and_wip
         .update(&elsewhere.id, &tag, elsewhere.last_update)
         .await
         .unwrap();
+    let shown = desk.query(&by_id(&elsewhere.id)).await.unwrap();
+    let row = shown.rows.iter().find(|i| i.id == elsewhere.id).unwrap();
+    assert!(
+        !row.tags.contains(&"tagged-elsewhere".to_owned()),
+        "not synced yet"
+    );
     let report = desk.sync_store(&|_| {}).await.unwrap();
     assert!(report.changed >= 1, "the sync wrote the change");
     let tagged = QueueQuery {
@@ -335,6 +357,7 @@ async fn the_queue_is_a_view_over_the_store_kept_current_by_syncs_writes_and_wip
     let page = desk.query(&tagged).await.unwrap();
     assert_eq!(page.matched, 1);
     assert_eq!(page.rows[0].id, elsewhere.id);
+    assert_eq!(page.rows[0].tags, ["tagged-elsewhere"], "the row as synced");
     assert!(
         page.tags.contains(&"tagged-elsewhere".to_owned()),
         "and in the tag menu"
