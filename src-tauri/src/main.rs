@@ -14,6 +14,14 @@ mod live;
 mod state;
 
 fn main() {
+    // Linux: the window draws without GPU compositing unless the user says otherwise
+    // (`WEBKIT_DISABLE_COMPOSITING_MODE=0`). A grid of text gains nothing from it; it costs the
+    // WebKit processes about 100 MiB (they load the GL driver), and it is the usual cause of a
+    // blank window on some GPU drivers. Set first, before any thread starts or WebKit reads it.
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
     let log_file = idesk_core::logging::app_log_file().ok();
     let (settings, settings_problem) = idesk_core::config::Dirs::from_env()
         .map(|d| idesk_core::settings::Settings::load_or_default(&d))

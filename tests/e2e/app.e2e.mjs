@@ -1,6 +1,6 @@
 // The desktop app in a real window (WebDriver through tauri-driver), signing in on the sandbox
 // tenant with headless Chromium as the system browser, then restarting and signing out.
-import { openApp } from './window.mjs';
+import { openApp, screenshot } from './window.mjs';
 import { startNotifications } from '../support/notifications.mjs';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -166,7 +166,7 @@ try {
     assert.equal(await title.getText(), hostile.displayName);
     await (await b.$('[data-testid="alerts"]')).waitForExist({ timeout: 15000 });
     assert.equal(await b.execute(() => document.querySelectorAll('[data-testid="detail"] img').length), 0);
-    await b.saveScreenshot(path.join(work, 'detail.png'));
+    await screenshot(b, path.join(work, 'detail.png'));
   });
 
   await step('triage round trip: assign to me, the API has it, the queue shows it after refresh', async () => {
@@ -188,7 +188,7 @@ try {
     await choosePreset(b, 'Active and in progress');
     await b.execute(() => document.activeElement?.blur());
     await b.keys(['Escape']); // close the detail for a clean picture of the queue
-    await b.saveScreenshot(path.join(work, 'queue.png'));
+    await screenshot(b, path.join(work, 'queue.png'));
   });
 
   await step('unassigns in the detail view: the API holds no assignee', async () => {
@@ -241,7 +241,7 @@ try {
     await group.waitForExist({ timeout: 40000, timeoutMsg: 'the reassignment is not in the feed within one interval' });
     assert.match(await group.getText(), /assigned to bob@contoso-sandbox\.test/);
     assert.ok(await (await b.$(`[data-testid="change-group"][data-id="${made.id}"]`)).isExisting(), 'the new incident is in the feed too');
-    await b.saveScreenshot(path.join(work, 'changes.png'));
+    await screenshot(b, path.join(work, 'changes.png'));
 
     // Clicking the notification opens its incident.
     await notifications.click(note.id);
@@ -365,7 +365,7 @@ try {
     await (await b.$('[data-testid="detail-from-cache"]')).waitForExist({ timeout: 15000 });
     assert.ok(await (await b.$('[data-testid="alerts"]')).isExisting(), 'the alerts of an incident opened before, from the cache');
     assert.ok(await (await b.$('[data-testid="offline-read-only"]')).isExisting(), 'triage waits for the tenant');
-    await b.saveScreenshot(path.join(work, 'offline.png'));
+    await screenshot(b, path.join(work, 'offline.png'));
     await b.keys(['Escape']);
   });
 
@@ -384,7 +384,7 @@ try {
     await (await b.$('[data-testid="sign-in"]')).waitForExist({ timeout: 15000 });
     assert.deepEqual(cacheFiles(), [], 'no cache file is left');
     assert.doesNotMatch(keychain(), /:Sandbox/, 'no keychain entry of the profile is left, nor any part of one');
-    await b.saveScreenshot(path.join(work, 'signed-out.png'));
+    await screenshot(b, path.join(work, 'signed-out.png'));
   });
 } finally {
   await b.deleteSession();

@@ -15,3 +15,23 @@ export async function openApp(application) {
     capabilities: { 'tauri:options': { application }, 'wdio:enforceWebDriverClassic': true },
   });
 }
+
+/** Saves a screenshot of the window. Without GPU compositing (the app's default on Linux) WebKit
+ * takes it after the page's next paint, and a page that has stopped changing may not paint again
+ * (WebKitGTK 2.50): a dot in the corner changes for a couple of seconds, so a paint comes. */
+export async function screenshot(b, file) {
+  await b.execute(() => {
+    const dot = document.createElement('div');
+    dot.setAttribute('aria-hidden', 'true');
+    Object.assign(dot.style, { position: 'fixed', right: '0', bottom: '0', width: '1px', height: '1px', pointerEvents: 'none', zIndex: '2147483647' });
+    document.body.append(dot);
+    let n = 0;
+    const step = () => {
+      dot.style.backgroundColor = n % 2 ? 'rgba(128, 128, 128, 0.02)' : 'rgba(128, 128, 128, 0.03)';
+      if (++n < 120) requestAnimationFrame(step);
+      else dot.remove();
+    };
+    requestAnimationFrame(step);
+  });
+  await b.saveScreenshot(file);
+}
