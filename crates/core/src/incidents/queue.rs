@@ -233,6 +233,43 @@ impl Interner {
     }
 }
 
+/// Lists of numbered strings (a row's tags, its service sources), each stored once and numbered:
+/// rows share a few combinations, and a number per row costs 4 bytes where a list costs 40.
+struct Sets {
+    lists: Vec<Box<[u32]>>,
+    ids: HashMap<Box<[u32]>, u32>,
+}
+
+impl Default for Sets {
+    fn default() -> Self {
+        Self {
+            lists: vec![Box::default()],
+            ids: HashMap::from([(Box::default(), 0)]),
+        }
+    }
+}
+
+impl Sets {
+    /// The number of `list`; 0 for the empty one.
+    fn id(&mut self, list: Vec<u32>) -> u32 {
+        if list.is_empty() {
+            return 0;
+        }
+        if let Some(&id) = self.ids.get(list.as_slice()) {
+            return id;
+        }
+        let id = count(self.lists.len());
+        let list = list.into_boxed_slice();
+        self.lists.push(list.clone());
+        self.ids.insert(list, id);
+        id
+    }
+
+    fn get(&self, id: u32) -> &[u32] {
+        self.lists.get(id as usize).map_or(&[], |l| l)
+    }
+}
+
 /// Appends `s` lowercased, as `char::to_lowercase` does it; ASCII (nearly all of it) in one copy.
 fn push_lower(text: &mut String, s: &str) {
     if s.is_ascii() {
@@ -274,9 +311,10 @@ struct Columns {
     created: Vec<i64>,
     alerts: Vec<Option<u32>>,
     priority: Vec<Option<u32>>,
-    /// Tags as written.
-    tags: Vec<Box<[u32]>>,
-    sources: Vec<Box<[u32]>>,
+    /// Tags as written, as a number of `sets`.
+    tags: Vec<u32>,
+    sources: Vec<u32>,
+    sets: Sets,
     /// Every row's lowercased search text: its ID and name on the first two lines, then the
     /// entities its details name, its assignee and tags, one per line, and a NUL; one scan finds
     /// a word in every row, and a word never spans two rows.
@@ -299,8 +337,8 @@ struct Values {
     created: i64,
     alerts: Option<u32>,
     priority: Option<u32>,
-    tags: Box<[u32]>,
-    sources: Box<[u32]>,
+    tags: u32,
+    sources: u32,
 }
 
 fn nanos(t: Option<OffsetDateTime>) -> i64 {
@@ -405,8 +443,10 @@ impl Columns {
             created: nanos(i.created),
             alerts: i.alert_count,
             priority: i.priority_score,
-            tags: i.tags.iter().map(|t| w.id(t)).collect(),
-            sources: i.service_sources.iter().map(|s| w.id(s)).collect(),
+            tags: self.sets.id(i.tags.iter().map(|t| w.id(t)).collect()),
+            sources: self
+                .sets
+                .id(i.service_sources.iter().map(|s| w.id(s)).collect()),
         }
     }
 
@@ -458,7 +498,7 @@ impl Columns {
         let rest: Vec<String> = (self.assignee[n] != 0)
             .then_some(self.assignee[n])
             .into_iter()
-            .chain(self.tags[n].iter().copied())
+            .chain(self.sets.get(self.tags[n]).iter().copied())
             .map(|id| w.name(w.lower(id)).to_owned())
             .collect();
         self.drop_text(n);
@@ -596,11 +636,14 @@ impl Matcher {
         }
         if self
             .tag
-            .is_some_and(|t| !c.tags[n].iter().any(|&v| c.words.lower(v) == t))
+            .is_some_and(|t| !c.sets.get(c.tags[n]).iter().any(|&v| c.words.lower(v) == t))
         {
             return false;
         }
-        if self.source.is_some_and(|s| !c.sources[n].contains(&s)) {
+        if self
+            .source
+            .is_some_and(|s| !c.sets.get(c.sources[n]).contains(&s))
+        {
             return false;
         }
         self.words
@@ -613,12 +656,12 @@ impl Matcher {
 /// sorts and counts by, not the incidents (a window's rows are read from the store by ID).
 pub struct QueueIndex {
     /// Each row's incident ID.
-    ids: Vec<Box<str>>,
+    ids: Vec<Arc<str>>,
     /// The entities each incident's stored details name (device, user, IP, hash, URL, mailbox),
     /// lowercased: a search finds incidents by them.
     entities: HashMap<String, Vec<String>>,
     columns: Columns,
-    by_id: HashMap<Box<str>, u32>,
+    by_id: HashMap<Arc<str>, u32>,
     tags: Vec<String>,
     sources: Vec<String>,
     /// Rows merged into another incident (status `redirected`).
@@ -686,21 +729,39 @@ impl QueueIndex {
             .map_or(&[][..], Vec::as_slice);
         let n = count(self.ids.len());
         self.columns.push(incident, entities);
-        let id: Box<str> = incident.id.as_str().into();
-        self.by_id.insert(id.clone(), n);
+        let id: Arc<str> = incident.id.as_str().into();
+        self.by_id.insert(Arc::clone(&id), n);
         self.ids.push(id);
     }
 
-    /// The filled index, with its filter menus' facets.
+    /// The filled index, with its filter menus' facets, and no spare room.
     pub fn finish(mut self) -> Self {
+        let c = &mut self.columns;
+        c.status.shrink_to_fit();
+        c.severity.shrink_to_fit();
+        c.assignee.shrink_to_fit();
+        c.updated.shrink_to_fit();
+        c.created.shrink_to_fit();
+        c.alerts.shrink_to_fit();
+        c.priority.shrink_to_fit();
+        c.tags.shrink_to_fit();
+        c.sources.shrink_to_fit();
+        c.text.shrink_to_fit();
+        c.segments.shrink_to_fit();
+        c.at.shrink_to_fit();
+        self.ids.shrink_to_fit();
         self.facets();
         self
     }
 
     fn facets(&mut self) {
         let c = &self.columns;
-        let used = |column: &[Box<[u32]>]| -> Vec<String> {
-            let ids: BTreeSet<u32> = column.iter().flat_map(|v| v.iter().copied()).collect();
+        let used = |column: &[u32]| -> Vec<String> {
+            let lists: BTreeSet<u32> = column.iter().copied().collect();
+            let ids: BTreeSet<u32> = lists
+                .into_iter()
+                .flat_map(|l| c.sets.get(l).iter().copied())
+                .collect();
             let names: BTreeSet<&str> = ids.into_iter().map(|id| c.words.name(id)).collect();
             names.into_iter().map(str::to_owned).collect()
         };
