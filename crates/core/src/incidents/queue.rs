@@ -328,6 +328,41 @@ struct Columns {
     words: Interner,
 }
 
+/// What the index reads of one incident: from an `Incident`, or from a stored one without making
+/// an `Incident` of it (`Cache::queue_index`).
+pub struct Fields<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    /// Wire values (`Severity::as_str`, `Status::as_str`).
+    pub severity: &'a str,
+    pub status: &'a str,
+    pub assignee: Option<&'a str>,
+    pub created: Option<OffsetDateTime>,
+    pub updated: Option<OffsetDateTime>,
+    pub alerts: Option<u32>,
+    pub priority: Option<u32>,
+    pub tags: Vec<&'a str>,
+    pub sources: Vec<&'a str>,
+}
+
+impl<'a> From<&'a Incident> for Fields<'a> {
+    fn from(i: &'a Incident) -> Self {
+        Self {
+            id: &i.id,
+            name: &i.display_name,
+            severity: i.severity.as_str(),
+            status: i.status.as_str(),
+            assignee: i.assigned_to.as_deref(),
+            created: i.created,
+            updated: i.last_update,
+            alerts: i.alert_count,
+            priority: i.priority_score,
+            tags: i.tags.iter().map(String::as_str).collect(),
+            sources: i.service_sources.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
 /// One row's values for the columns.
 struct Values {
     status: u32,
@@ -433,29 +468,27 @@ impl Columns {
         self.dead = 0;
     }
 
-    fn values(&mut self, i: &Incident) -> Values {
+    fn values(&mut self, i: &Fields<'_>) -> Values {
         let w = &mut self.words;
         Values {
-            status: w.id(i.status.as_str()),
-            severity: w.id(i.severity.as_str()),
-            assignee: i.assigned_to.as_ref().map_or(0, |a| w.id(a)),
-            updated: nanos(i.last_update),
+            status: w.id(i.status),
+            severity: w.id(i.severity),
+            assignee: i.assignee.map_or(0, |a| w.id(a)),
+            updated: nanos(i.updated),
             created: nanos(i.created),
-            alerts: i.alert_count,
-            priority: i.priority_score,
+            alerts: i.alerts,
+            priority: i.priority,
             tags: self.sets.id(i.tags.iter().map(|t| w.id(t)).collect()),
-            sources: self
-                .sets
-                .id(i.service_sources.iter().map(|s| w.id(s)).collect()),
+            sources: self.sets.id(i.sources.iter().map(|s| w.id(s)).collect()),
         }
     }
 
     /// An incident's assignee and tags, the end of its search text.
-    fn rest(i: &Incident) -> impl Iterator<Item = &str> {
-        i.assigned_to.iter().chain(&i.tags).map(String::as_str)
+    fn rest<'a>(i: &'a Fields<'_>) -> impl Iterator<Item = &'a str> {
+        i.assignee.into_iter().chain(i.tags.iter().copied())
     }
 
-    fn push(&mut self, i: &Incident, entities: &[String]) {
+    fn push(&mut self, i: &Fields<'_>, entities: &[String]) {
         let row = count(self.status.len());
         let v = self.values(i);
         self.status.push(v.status);
@@ -467,11 +500,11 @@ impl Columns {
         self.priority.push(v.priority);
         self.tags.push(v.tags);
         self.sources.push(v.sources);
-        self.push_text(row, &i.id, &i.display_name, entities, Self::rest(i));
+        self.push_text(row, i.id, i.name, entities, Self::rest(i));
     }
 
     /// Replaces row `row`'s values; its old text stays in place, unowned, until `compact`.
-    fn replace(&mut self, row: u32, i: &Incident, entities: &[String]) {
+    fn replace(&mut self, row: u32, i: &Fields<'_>, entities: &[String]) {
         let n = row as usize;
         let v = self.values(i);
         self.status[n] = v.status;
@@ -484,7 +517,7 @@ impl Columns {
         self.tags[n] = v.tags;
         self.sources[n] = v.sources;
         self.drop_text(n);
-        self.push_text(row, &i.id, &i.display_name, entities, Self::rest(i));
+        self.push_text(row, i.id, i.name, entities, Self::rest(i));
     }
 
     /// Row `row`'s text again with other entities: its ID and name from its text, its assignee
@@ -723,13 +756,18 @@ impl QueueIndex {
 
     /// Adds an incident the index does not hold yet, while filling.
     pub fn push(&mut self, incident: &Incident) {
+        self.push_fields(&Fields::from(incident));
+    }
+
+    /// Adds an incident the index does not hold yet, while filling, from what the index reads.
+    pub fn push_fields(&mut self, incident: &Fields<'_>) {
         let entities = self
             .entities
-            .get(&incident.id)
+            .get(incident.id)
             .map_or(&[][..], Vec::as_slice);
         let n = count(self.ids.len());
         self.columns.push(incident, entities);
-        let id: Arc<str> = incident.id.as_str().into();
+        let id: Arc<str> = incident.id.into();
         self.by_id.insert(Arc::clone(&id), n);
         self.ids.push(id);
     }
@@ -809,9 +847,10 @@ impl QueueIndex {
             .entities
             .get(&incident.id)
             .map_or(&[][..], Vec::as_slice);
+        let fields = Fields::from(incident);
         match self.by_id.get(incident.id.as_str()) {
-            Some(&n) => self.columns.replace(n, incident, entities),
-            None => self.push(incident),
+            Some(&n) => self.columns.replace(n, &fields, entities),
+            None => self.push_fields(&fields),
         }
         self.changed(generation);
     }
