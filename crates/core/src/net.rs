@@ -52,7 +52,11 @@ pub async fn body_within(
     if resp.content_length().is_some_and(|n| n > limit as u64) {
         return Ok(None);
     }
-    let mut body = Vec::new();
+    // Sized once when the server says how long the body is.
+    let told = resp
+        .content_length()
+        .map_or(0, |n| n.min(limit as u64) as usize);
+    let mut body = Vec::with_capacity(told);
     while let Some(chunk) = resp.chunk().await? {
         if body.len() + chunk.len() > limit {
             return Ok(None);
