@@ -14,12 +14,15 @@ mod live;
 mod state;
 
 fn main() {
-    // Linux: the window draws without GPU compositing unless the user says otherwise
-    // (`WEBKIT_DISABLE_COMPOSITING_MODE=0`). A grid of text gains nothing from it; it costs the
-    // WebKit processes about 100 MiB (they load the GL driver), and it is the usual cause of a
-    // blank window on some GPU drivers. Set first, before any thread starts or WebKit reads it.
+    // Linux: the window draws without GPU compositing unless `IDESK_GPU_COMPOSITING=1` (or
+    // WebKit's own variable is set). A grid of text gains nothing from it; it costs the WebKit
+    // processes about 100 MiB (they load the GL driver), and it is the usual cause of a blank
+    // window on some GPU drivers. WebKit reads the variable whatever its value, so it is set
+    // only when wanted. Set first, before any thread starts or WebKit reads it.
     #[cfg(target_os = "linux")]
-    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none()
+        && std::env::var_os("IDESK_GPU_COMPOSITING").is_none_or(|v| v != "1")
+    {
         std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
     }
     let log_file = idesk_core::logging::app_log_file().ok();
