@@ -616,6 +616,8 @@ impl Desk {
                 .map_err(|e| Error::task("cache", e))??;
             e.writes.fetch_add(1, Ordering::SeqCst);
             *e.queue.write().await = None;
+            // No incident stays in memory either.
+            *e.shown.lock().unwrap_or_else(|e| e.into_inner()) = ShownRows::default();
         }
         Ok(())
     }
