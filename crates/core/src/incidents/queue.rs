@@ -6,7 +6,9 @@
 //! and kept current by the syncs and writes that change the store. Measured at 100,000 incidents
 //! (`make bench`), a filtered, sorted window from the index takes about a millisecond, where the
 //! same query in SQLCipher scans and decrypts every page of the table; sorted orders are kept
-//! until the data changes, so a keystroke is one pass over a sorted list of row numbers.
+//! until the data changes, so a keystroke is one pass over a sorted list of row numbers. The index
+//! holds columns, not incidents: it answers a window's row IDs (`Window`), and the desk reads those
+//! rows from the store.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
