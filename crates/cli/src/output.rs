@@ -1,5 +1,6 @@
 //! What `idesk` prints: status, incident filters and the json / csv / table formats.
 
+use std::io::Write;
 use std::time::SystemTime;
 
 use clap::ValueEnum;
@@ -245,13 +246,8 @@ pub fn write(
     };
     match format {
         Format::Json => idesk_core::files::write_atomically_with(path, |out| {
-            // A buffer of its own type: serde's many small writes go to it directly, not each
-            // through the file's `dyn Write`.
-            use std::io::Write;
-            let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
-            serde_json::to_writer_pretty(&mut buffered, incidents)?;
-            buffered.write_all(b"\n")?;
-            buffered.flush()
+            serde_json::to_writer_pretty(&mut *out, incidents)?;
+            out.write_all(b"\n")
         }),
         other => idesk_core::files::write_atomically(path, render(incidents, other)?.as_bytes()),
     }

@@ -35,11 +35,15 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomically_with(path, |w| w.write_all(bytes))
 }
 
+/// What `write_atomically_with` writes to: a buffered file, its type known, so a serializer's
+/// many small writes are copies into the buffer rather than calls through `dyn Write`.
+pub type Out = std::io::BufWriter<std::fs::File>;
+
 /// Like `write_atomically`, for content written piece by piece (a large export is streamed, not
 /// built in memory first).
 pub fn write_atomically_with(
     path: &Path,
-    content: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    content: impl FnOnce(&mut Out) -> std::io::Result<()>,
 ) -> Result<()> {
     let io = |e| Error::Io(path.display().to_string(), e);
     let parent = path.parent().unwrap_or(Path::new("."));
@@ -67,7 +71,7 @@ pub(crate) fn temp_path(path: &Path) -> std::path::PathBuf {
 
 fn write_synced(
     path: &Path,
-    content: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    content: impl FnOnce(&mut Out) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

@@ -49,14 +49,12 @@ pub async fn body_within(
     mut resp: reqwest::Response,
     limit: usize,
 ) -> std::result::Result<Option<Vec<u8>>, reqwest::Error> {
-    if resp.content_length().is_some_and(|n| n > limit as u64) {
+    let told = resp.content_length();
+    if told.is_some_and(|n| n > limit as u64) {
         return Ok(None);
     }
     // Sized once when the server says how long the body is.
-    let told = resp
-        .content_length()
-        .map_or(0, |n| n.min(limit as u64) as usize);
-    let mut body = Vec::with_capacity(told);
+    let mut body = Vec::with_capacity(told.map_or(0, |n| n as usize));
     while let Some(chunk) = resp.chunk().await? {
         if body.len() + chunk.len() > limit {
             return Ok(None);

@@ -924,11 +924,7 @@ impl Cache {
 
     /// One stored incident.
     pub fn get(&self, id: &str) -> Result<Option<Incident>> {
-        self.read(None, |c| {
-            Ok(Self::body(c, INCIDENT_BODY, id)?
-                .as_deref()
-                .and_then(stored::incident))
-        })
+        Ok(self.incidents(&[id.to_owned()])?.pop().flatten())
     }
 
     /// The stored incidents with these IDs, in this order; `None` for one the store no longer
