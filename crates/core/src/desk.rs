@@ -80,8 +80,10 @@ impl Entry {
         store: &Arc<dyn TokenStore>,
         persist: bool,
     ) -> Result<Self> {
+        let session = Session::new(profile, Arc::clone(store))?;
+        let profile = session.profile();
         Ok(Self {
-            api: Arc::new(IncidentApi::for_profile(&profile)?),
+            api: Arc::new(IncidentApi::with_client(profile, session.http_client())?),
             cache: Arc::new(Cache::new(
                 dirs,
                 &profile.name,
@@ -89,7 +91,7 @@ impl Entry {
                 Arc::clone(store),
                 persist,
             )),
-            session: Arc::new(Session::new(profile, Arc::clone(store))?),
+            session: Arc::new(session),
             store: Arc::clone(store),
             bound: tokio::sync::OnceCell::new(),
             notice: std::sync::Mutex::default(),

@@ -18,13 +18,21 @@ pub const IDENTITY_BODY_LIMIT: usize = 1024 * 1024;
 /// The largest incident API page read: 32 MiB.
 pub const API_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
-/// A client with Incident Desk's settings and this overall timeout.
-pub fn client(timeout: Duration, proxy: Option<&Url>) -> Result<reqwest::Client> {
+/// An API request's overall timeout: the client's own.
+pub const API_TIMEOUT: Duration = Duration::from_secs(60);
+/// An identity request's overall timeout, set on each request.
+pub const IDENTITY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A client with Incident Desk's settings, `API_TIMEOUT` unless a request sets its own. A profile
+/// builds one for its identity and API traffic together: building one reads the operating
+/// system's certificate store (hundreds of files), which took a fifth of the CPU of an `idesk
+/// sync` that found nothing new when each built its own.
+pub fn client(proxy: Option<&Url>) -> Result<reqwest::Client> {
     let mut b = reqwest::Client::builder()
         .user_agent(crate::USER_AGENT)
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(10))
-        .timeout(timeout);
+        .timeout(API_TIMEOUT);
     if let Some(p) = proxy {
         let proxy = reqwest::Proxy::all(p.clone())
             .map_err(|e| Error::Config(format!("the proxy {p} cannot be used: {e}")))?;

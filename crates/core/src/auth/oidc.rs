@@ -49,13 +49,19 @@ pub struct IdentityHttp(reqwest::Client);
 
 impl IdentityHttp {
     pub fn new(proxy: Option<&Url>) -> Result<Self> {
-        Ok(Self(net::client(Duration::from_secs(30), proxy)?))
+        Ok(Self(net::client(proxy)?))
+    }
+
+    /// The client underneath, for the profile's API traffic (one client per profile).
+    pub(crate) fn client(&self) -> reqwest::Client {
+        self.0.clone()
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &Url, what: &str) -> Result<T> {
         let resp = self
             .0
             .get(url.clone())
+            .timeout(net::IDENTITY_TIMEOUT)
             .send()
             .await
             .map_err(|e| Error::Network(url.origin().ascii_serialization(), e))?;
@@ -74,7 +80,8 @@ impl IdentityHttp {
         &self,
         request: HttpRequest,
     ) -> std::result::Result<HttpResponse, HttpClientError<reqwest::Error>> {
-        let request: reqwest::Request = request.try_into().map_err(Box::new)?;
+        let mut request: reqwest::Request = request.try_into().map_err(Box::new)?;
+        *request.timeout_mut() = Some(net::IDENTITY_TIMEOUT);
         let resp = self.0.execute(request).await.map_err(Box::new)?;
         let mut builder = oauth2::http::Response::builder().status(resp.status());
         for (name, value) in resp.headers() {

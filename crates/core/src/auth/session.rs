@@ -109,6 +109,11 @@ impl Session {
         &self.profile
     }
 
+    /// The profile's HTTP client, for its API traffic too.
+    pub(crate) fn http_client(&self) -> reqwest::Client {
+        self.http.client()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -84,18 +84,18 @@ pub struct IncidentApi {
 
 impl IncidentApi {
     pub fn for_profile(profile: &Profile) -> Result<Self> {
+        Self::with_client(profile, crate::net::client(profile.proxy.as_ref())?)
+    }
+
+    /// The profile's API over a client it already has (its sign-in's: see `net::client`).
+    pub fn with_client(profile: &Profile, http: reqwest::Client) -> Result<Self> {
         let base = profile.api_base()?;
         let quotas = match profile.api {
             Backend::Graph => pacer::GRAPH,
             Backend::Defender => pacer::DEFENDER,
         };
         Ok(Self {
-            transport: Transport::new(
-                base,
-                Pacer::new(quotas),
-                Pacer::half_of(quotas),
-                profile.proxy.as_ref(),
-            )?,
+            transport: Transport::new(base, Pacer::new(quotas), Pacer::half_of(quotas), http),
             backend: profile.api,
         })
     }
@@ -194,15 +194,15 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    fn new(base: Url, pacer: Pacer, background: Pacer, proxy: Option<&Url>) -> Result<Self> {
-        // No redirects (one could carry the bearer token elsewhere), timeouts: see `net`.
-        let http = crate::net::client(Duration::from_secs(60), proxy)?;
-        Ok(Self {
+    /// `http` follows no redirect (one could carry the bearer token elsewhere) and has
+    /// timeouts: see `net::client`.
+    fn new(base: Url, pacer: Pacer, background: Pacer, http: reqwest::Client) -> Self {
+        Self {
             http,
             base,
             pacer,
             background,
-        })
+        }
     }
 
     /// `base` + `path` (+ query pairs).
@@ -428,9 +428,8 @@ mod tests {
             Url::parse("http://127.0.0.1:9/v1.0").unwrap(),
             Pacer::unlimited(),
             Pacer::unlimited(),
-            None,
-        )
-        .unwrap();
+            crate::net::client(None).unwrap(),
+        );
         assert!(matches!(
             t.same_origin("http://evil.example/v1.0/security/incidents"),
             Err(Error::ForeignOrigin(_))
