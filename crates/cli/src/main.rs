@@ -493,8 +493,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                     .await?;
                 sayln!(
                     "{}",
-                    output::render(std::slice::from_ref(&updated), output::Format::Table)?
-                        .trim_end()
+                    output::render(&[&updated], output::Format::Table)?.trim_end()
                 );
                 return Ok(());
             }
@@ -709,7 +708,6 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 }
                 .keeps(i)
             });
-            rows.sort_by_key(|r| std::cmp::Reverse(r.1.last_update));
             output::write_across(&rows, format, output.as_deref())?;
             match failed {
                 Some(err) => Err(err),
@@ -746,7 +744,8 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 me,
                 show_merged,
             };
-            let mut shown: Vec<_> = all.into_iter().filter(|i| filter.keeps(i)).collect();
+            // Sorted by reference: an incident is some 400 bytes to move, a reference 8.
+            let mut shown: Vec<&_> = all.iter().filter(|i| filter.keeps(i)).collect();
             shown.sort_by_key(|i| std::cmp::Reverse(i.last_update));
             output::write(&shown, format, output.as_deref())
         }

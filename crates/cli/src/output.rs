@@ -236,7 +236,7 @@ impl Filter {
 /// Writes the incidents to `path` (atomically, private to the user) or standard output,
 /// streaming JSON so that a large export needs no second copy in memory.
 pub fn write(
-    incidents: &[Incident],
+    incidents: &[&Incident],
     format: Format,
     path: Option<&std::path::Path>,
 ) -> Result<(), Error> {
@@ -253,25 +253,26 @@ pub fn write(
     }
 }
 
-/// Incidents of several profiles, each naming its profile: a leading column in a table and in
-/// CSV, a `profile` field in JSON.
+/// Incidents of several profiles, newest change first, each naming its profile: a leading column
+/// in a table and in CSV, a `profile` field in JSON.
 pub fn write_across(
     rows: &[(String, Incident)],
     format: Format,
     path: Option<&std::path::Path>,
 ) -> Result<(), Error> {
     use idesk_core::incidents::export::{render_across, Across, ExportFormat};
-    let across: Vec<Across<'_>> = rows
+    let mut across: Vec<Across<'_>> = rows
         .iter()
         .map(|(profile, incident)| Across { profile, incident })
         .collect();
+    across.sort_by_key(|a| std::cmp::Reverse(a.incident.last_update));
     let text = match format {
         Format::Json => render_across(&across, ExportFormat::Json)?,
         Format::Csv => render_across(&across, ExportFormat::Csv)?,
         Format::Table => {
             let mut out = String::new();
-            for (profile, i) in rows {
-                let line = render(std::slice::from_ref(i), Format::Table)?;
+            for Across { profile, incident } in &across {
+                let line = render(&[incident], Format::Table)?;
                 out.push_str(&format!("{:<16} {line}", crate::terminal::field(profile)));
             }
             out
@@ -286,10 +287,10 @@ pub fn write_across(
     }
 }
 
-pub fn render(incidents: &[Incident], format: Format) -> Result<String, Error> {
+pub fn render(incidents: &[&Incident], format: Format) -> Result<String, Error> {
     Ok(match format {
-        Format::Json => idesk_core::incidents::export::json(&incidents.iter().collect::<Vec<_>>())?,
-        Format::Csv => idesk_core::incidents::export::csv(&incidents.iter().collect::<Vec<_>>()),
+        Format::Json => idesk_core::incidents::export::json(incidents)?,
+        Format::Csv => idesk_core::incidents::export::csv(incidents),
         Format::Table => {
             let mut out = String::new();
             for i in incidents {

@@ -230,8 +230,10 @@ impl Transport {
 
     async fn get_json<T: DeserializeOwned>(&self, session: &Session, url: Url) -> Result<T> {
         let body = self.send(session, Method::GET, url, None).await?;
-        serde_json::from_slice(&body)
-            .map_err(|e| Error::InvalidResponse(format!("incident API: {e}")))
+        // UTF-8 checked once for the whole body, not string by string: a page has thousands.
+        let text = std::str::from_utf8(&body)
+            .map_err(|e| Error::InvalidResponse(format!("incident API: not UTF-8: {e}")))?;
+        serde_json::from_str(text).map_err(|e| Error::InvalidResponse(format!("incident API: {e}")))
     }
 
     /// One request with the bearer token. GET is retried after network and server errors; a write
