@@ -1017,11 +1017,14 @@ impl Cache {
         let limit = i64::from(q.limit.min(crate::incidents::queue::MAX_WINDOW));
         // Unfiltered, the newest-first index gives the window in order at once; filtered, the
         // covering index answers without reading the incidents' own (encrypted) pages.
-        let filtered = if clauses.iter().any(|c| c != NOT_MERGED) {
+        let narrowed = clauses.iter().any(|c| c != NOT_MERGED);
+        let filtered = if narrowed {
             "INDEXED BY incidents_filtered"
         } else {
             ""
         };
+        // Every shown incident matches the default view: the kept count answers, no scan.
+        let counted = clauses.len() == 1 && !narrowed;
         self.read(
             QueuePage {
                 total: 0,
@@ -1037,13 +1040,16 @@ impl Cache {
                 let total: i64 = c
                     .query_row(COUNT_SHOWN, [], |r| r.get(0))
                     .map_err(db_error)?;
-                let matched: i64 = c
-                    .query_row(
+                let matched: i64 = if counted {
+                    total
+                } else {
+                    c.query_row(
                         &format!("SELECT count(*) FROM incidents {filtered} {filter}"),
                         rusqlite::params_from_iter(args.iter()),
                         |r| r.get(0),
                     )
-                    .map_err(db_error)?;
+                    .map_err(db_error)?
+                };
                 let mut page_args = args.clone();
                 page_args.push(Value::Integer(limit));
                 page_args.push(Value::Integer(i64::from(q.offset)));
