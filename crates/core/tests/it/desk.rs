@@ -227,6 +227,45 @@ async fn an_interrupted_first_sync_keeps_its_pages_and_the_next_one_resumes_afte
 }
 
 #[tokio::test]
+async fn a_sync_broken_off_past_its_first_transaction_keeps_every_incident_it_listed() {
+    // 700 incidents: the store takes 500 to a transaction, so the break comes with one batch
+    // written and the next one waiting.
+    let dirs = temp_dirs("batches");
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+    let sb = sandbox::Sandbox::start(700);
+    let desk = open(&sb, &dirs, &store);
+    sign_in(&desk.current(), "alice").await.unwrap();
+    sb.fault(serde_json::json!({"kind": "malformed", "after": 12}))
+        .await;
+    let listed = std::sync::atomic::AtomicUsize::new(0);
+    desk.sync(&|n| listed.store(n, std::sync::atomic::Ordering::SeqCst))
+        .await
+        .expect_err("the listing breaks off");
+    let listed = listed.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(listed > 500, "past the first transaction ({listed} listed)");
+    let kept = desk.cached().await.unwrap();
+    assert_eq!(
+        kept.incidents.len(),
+        listed,
+        "every incident listed is kept"
+    );
+
+    let cleared = reqwest::Client::new()
+        .delete(format!("{}/_sandbox/fault", sb.api_origin()))
+        .send()
+        .await
+        .unwrap();
+    assert!(cleared.status().is_success());
+    let (incidents, report) = desk.sync(&|_| {}).await.unwrap();
+    assert_eq!(incidents.len(), 700);
+    assert!(
+        report.fetched < 700 - listed + 60,
+        "the second sync starts after the kept incidents (fetched {})",
+        report.fetched
+    );
+}
+
+#[tokio::test]
 async fn the_queue_is_a_view_over_the_store_kept_current_by_syncs_writes_and_wipes() {
     use idesk_core::incidents::queue::{Assignment, QueueFilter, QueueQuery, QueueSort, SortKey};
     let sb = sandbox::Sandbox::start(80);
