@@ -535,7 +535,8 @@ impl Cache {
     pub fn queue_index(&self, generation: u32) -> Result<QueueIndex> {
         let Backing::File(path) = &self.backing else {
             return self.read(QueueIndex::new(&[], generation), |c| {
-                let mut index = QueueIndex::filling(Self::entities_from(c)?, generation);
+                let mut index =
+                    QueueIndex::filling(Self::entities_from(c)?, generation, Self::rows(c)?);
                 Self::each_body(c, |body| {
                     stored::indexed(body, |i| index.push_fields(i));
                     true
@@ -561,7 +562,8 @@ impl Cache {
             .map_err(db_error)?;
         // One read transaction for the entities and the rows: one state of the store.
         conn.execute_batch("BEGIN").map_err(db_error)?;
-        let mut index = QueueIndex::filling(Self::entities_from(&conn)?, generation);
+        let mut index =
+            QueueIndex::filling(Self::entities_from(&conn)?, generation, Self::rows(&conn)?);
         // Bodies cross in batches of one buffer each (their text end to end, and where each
         // ends): a few allocations per batch instead of one per row, and buffers large enough
         // to go back to the system once parsed. Small in tests, so that they hand over several.
@@ -614,6 +616,19 @@ impl Cache {
     }
 
     /// Calls `f` with every stored incident's body, in the table's order, while it says go on.
+    /// How many rows the store holds, merged ones too: the kept count and a seek.
+    fn rows(c: &Connection) -> Result<usize> {
+        c.query_row(
+            &format!(
+                "SELECT ({COUNT_SHOWN}) + (SELECT count(*) FROM incidents WHERE status = 'redirected')"
+            ),
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| usize::try_from(n).unwrap_or(0))
+        .map_err(db_error)
+    }
+
     fn each_body(c: &Connection, mut f: impl FnMut(&str) -> bool) -> Result<()> {
         let mut stmt = c.prepare("SELECT body FROM incidents").map_err(db_error)?;
         let mut rows = stmt.query([]).map_err(db_error)?;

@@ -450,6 +450,23 @@ impl Columns {
     }
 
     /// The text again without the unowned parts.
+    fn with_capacity(rows: usize) -> Self {
+        Self {
+            status: Vec::with_capacity(rows),
+            severity: Vec::with_capacity(rows),
+            assignee: Vec::with_capacity(rows),
+            updated: Vec::with_capacity(rows),
+            created: Vec::with_capacity(rows),
+            alerts: Vec::with_capacity(rows),
+            priority: Vec::with_capacity(rows),
+            tags: Vec::with_capacity(rows),
+            sources: Vec::with_capacity(rows),
+            segments: Vec::with_capacity(rows),
+            at: Vec::with_capacity(rows),
+            ..Self::default()
+        }
+    }
+
     fn compact(&mut self) {
         let mut text = String::with_capacity(self.text.len() - self.dead);
         let mut segments = Vec::with_capacity(self.at.len());
@@ -733,7 +750,7 @@ impl QueueIndex {
         entities: HashMap<String, Vec<String>>,
         generation: u32,
     ) -> Self {
-        let mut index = Self::filling(entities, generation);
+        let mut index = Self::filling(entities, generation, incidents.len());
         for i in incidents {
             index.push(i);
         }
@@ -741,13 +758,14 @@ impl QueueIndex {
     }
 
     /// An empty index to fill row by row (`push`) and then `finish`: the store's rows are
-    /// indexed as they are read.
-    pub fn filling(entities: HashMap<String, Vec<String>>, generation: u32) -> Self {
+    /// indexed as they are read. Room for `rows` is made at once, so the columns are not
+    /// copied as they grow.
+    pub fn filling(entities: HashMap<String, Vec<String>>, generation: u32, rows: usize) -> Self {
         Self {
-            ids: Vec::new(),
-            by_id: HashMap::new(),
+            ids: Vec::with_capacity(rows),
+            by_id: HashMap::with_capacity(rows),
             entities,
-            columns: Columns::default(),
+            columns: Columns::with_capacity(rows),
             tags: Vec::new(),
             sources: Vec::new(),
             merged: 0,
