@@ -3,7 +3,8 @@
 //! Each sync asks only for incidents updated at or after the store's watermark (the newest
 //! `lastUpdate` it holds, read alone), and writes the pages as they arrive, `BATCH` incidents to a
 //! transaction, only the rows that changed. A sync that fails half way keeps the pages it wrote
-//! (those it had not written yet too: they are written before the error is returned), each whole;
+//! (those it had not written yet too: they are written before the error is returned; on a full
+//! disk, 50 at a time, as many as fit), each whole;
 //! when the listing comes oldest change first (Graph) the watermark moved with them and the next
 //! sync resumes there, otherwise (Defender XDR) it starts again from the old watermark and finds
 //! those pages unchanged. With nothing new, a sync costs one request and writes nothing but its
@@ -40,6 +41,24 @@ pub struct SyncReport {
 /// full-text index that it touches: with one per listing page, a first sync of 100,000
 /// incidents took 13–16 s of CPU, with 500 about 8. Memory stays flat: 500 incidents wait at most.
 const BATCH: usize = 500;
+
+/// When a batch does not fit on the disk, it is written again this many at a time, so that as
+/// much of it as fits is kept.
+const SMALL_BATCH: usize = 50;
+
+/// Writes a batch in one transaction; on a full disk, in small ones until one does not fit.
+fn put_batch(cache: &Cache, batch: &[Incident], advance: bool) -> Result<usize> {
+    match cache.put_page(batch, advance) {
+        Err(Error::Io(_, e)) if e.kind() == std::io::ErrorKind::StorageFull => {
+            let mut written = 0;
+            for part in batch.chunks(SMALL_BATCH) {
+                written += cache.put_page(part, advance)?;
+            }
+            Ok(written)
+        }
+        other => other,
+    }
+}
 
 /// Runs a blocking cache call on the blocking pool.
 pub async fn blocking<T: Send + 'static>(
@@ -112,7 +131,7 @@ pub async fn sync_store(
                 if batch.is_empty() {
                     return Ok(());
                 }
-                let written = blocking(&cache, move |c| c.put_page(&batch, advance)).await?;
+                let written = blocking(&cache, move |c| put_batch(c, &batch, advance)).await?;
                 changed.fetch_add(written, Ordering::Relaxed);
                 Ok::<(), Error>(())
             }
