@@ -201,12 +201,7 @@ async fn an_interrupted_first_sync_keeps_its_pages_and_the_next_one_resumes_afte
     );
     assert!(kept.synced_at.is_none(), "but it is not a finished sync");
 
-    let cleared = reqwest::Client::new()
-        .delete(format!("{}/_sandbox/fault", sb.api_origin()))
-        .send()
-        .await
-        .unwrap();
-    assert!(cleared.status().is_success());
+    sb.clear_fault().await;
     let (incidents, report) = desk.sync(&|_| {}).await.unwrap();
     assert_eq!(incidents.len(), 120);
     assert!(
@@ -250,12 +245,7 @@ async fn a_sync_broken_off_past_its_first_transaction_keeps_every_incident_it_li
         "every incident listed is kept"
     );
 
-    let cleared = reqwest::Client::new()
-        .delete(format!("{}/_sandbox/fault", sb.api_origin()))
-        .send()
-        .await
-        .unwrap();
-    assert!(cleared.status().is_success());
+    sb.clear_fault().await;
     let (incidents, report) = desk.sync(&|_| {}).await.unwrap();
     assert_eq!(incidents.len(), 700);
     assert!(

@@ -229,18 +229,7 @@ async fn sync_is_incremental_encrypted_and_survives_interruption() {
         "a failed sync keeps the pages it wrote"
     );
     assert!(kept.synced_at.is_none());
-    reqwest::Client::new()
-        .delete(format!(
-            "{}/_sandbox/fault",
-            sb.profile()
-                .api_base()
-                .unwrap()
-                .origin()
-                .ascii_serialization()
-        ))
-        .send()
-        .await
-        .unwrap();
+    sb.clear_fault().await;
 
     let counts = std::sync::Mutex::new(Vec::new());
     let (all, report) = idesk_core::incidents::sync::sync(&api, &alice, &cache, &|n| {

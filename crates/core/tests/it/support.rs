@@ -413,6 +413,16 @@ pub mod sandbox {
             assert!(r.status().is_success(), "fault refused: {}", r.status());
         }
 
+        /// The API answers normally again.
+        pub async fn clear_fault(&self) {
+            let r = reqwest::Client::new()
+                .delete(format!("{}/_sandbox/fault", self.api_origin()))
+                .send()
+                .await
+                .expect("fault switch");
+            assert!(r.status().is_success(), "fault not cleared: {}", r.status());
+        }
+
         pub async fn requests(&self) -> u64 {
             super::stats(&self.api_origin()).await["requests"]
                 .as_u64()
