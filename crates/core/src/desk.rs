@@ -131,21 +131,36 @@ impl Entry {
 
     /// Brings this profile's store up to date, and its index with it.
     async fn sync(&self, progress: Progress<'_>) -> Result<SyncReport> {
-        let result = sync::sync_store(&self.api, &self.session, &self.cache, progress).await;
-        // A failed sync may have kept some pages: the index follows what the store holds. A
-        // sync that changed nothing (the usual one, at launch and every few minutes) leaves
+        let result = sync::sync_into(&self.api, &self.session, &self.cache, progress).await;
+        // A sync that changed nothing (the usual one, at launch and every few minutes) leaves
         // the index, and a build under way, as they are.
-        let stale = result.as_ref().map_or(true, |r| r.changed > 0);
-        if stale {
-            self.writes.fetch_add(1, Ordering::SeqCst);
+        if result.as_ref().is_ok_and(|s| s.report.changed == 0) {
+            return result.map(|s| s.report);
         }
-        if stale && self.queue.read().await.is_some() {
-            if let Err(err) = self.refresh_index().await {
-                tracing::warn!("could not read the store back: {}", err.user_message());
-                *self.queue.write().await = None;
+        // A build under way read the store before these writes: it reads it again.
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        let mut queue = self.queue.write().await;
+        let Some(index) = queue.as_mut() else {
+            return result.map(|s| s.report);
+        };
+        match &result {
+            // A few rows written (the tenant's changes since the last sync): the index takes
+            // them in place, without reading the whole store again.
+            Ok(sync::Synced {
+                written: Some(rows),
+                ..
+            }) => index.upsert_all(rows, self.next_generation()),
+            // Many rows, or a failed sync that may have kept some pages: the index is built
+            // again from what the store holds, the old one answering meanwhile.
+            _ => {
+                drop(queue);
+                if let Err(err) = self.refresh_index().await {
+                    tracing::warn!("could not read the store back: {}", err.user_message());
+                    *self.queue.write().await = None;
+                }
             }
         }
-        result
+        result.map(|s| s.report)
     }
 
     /// One background sync of this profile, when it is signed in: the report and the changes

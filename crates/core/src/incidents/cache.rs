@@ -667,8 +667,12 @@ impl Cache {
     }
 
     /// Writes incidents that are new or differ from the stored ones, one row each, with their
-    /// text index; returns how many were written.
-    fn upsert(tx: &Transaction<'_>, incidents: &[Incident], feed: Option<&Feed>) -> Result<usize> {
+    /// text index; returns where in `incidents` those written are, in order.
+    fn upsert(
+        tx: &Transaction<'_>,
+        incidents: &[Incident],
+        feed: Option<&Feed>,
+    ) -> Result<Vec<usize>> {
         let mut current = tx
             .prepare_cached("SELECT rowid, body FROM incidents WHERE id = ?1")
             .map_err(db_error)?;
@@ -691,8 +695,8 @@ impl Cache {
                 "INSERT INTO incidents_text (rowid, title, tags, comments) VALUES (?1, ?2, ?3, ?4)",
             )
             .map_err(db_error)?;
-        let mut written = 0;
-        for i in incidents {
+        let mut written = Vec::new();
+        for (k, i) in incidents.iter().enumerate() {
             let body = stored::incident_json(i)?;
             let before: Option<(i64, String)> = current
                 .query_row(params![i.id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -739,22 +743,23 @@ impl Cache {
                     comments.join("\n")
                 ])
                 .map_err(db_error)?;
-            written += 1;
+            written.push(k);
         }
         Ok(written)
     }
 
     /// One page of a sync, kept at once in its own transaction: an interrupted sync keeps what it
     /// had. With `advance` (a listing oldest change first), the watermark moves to the page's
-    /// newest `lastUpdate`, so the next sync resumes after it. Returns the rows written.
+    /// newest `lastUpdate`, so the next sync resumes after it. Returns where in `incidents` the
+    /// rows written are.
     ///
     /// Once the store has held a complete sync, what a page changes is recorded in the change
     /// feed (the first sync's incidents are not news).
-    pub fn put_page(&self, incidents: &[Incident], advance: bool) -> Result<usize> {
+    pub fn put_page(&self, incidents: &[Incident], advance: bool) -> Result<Vec<usize>> {
         self.write(|tx| {
             let feed = Self::feed(tx)?;
             let written = Self::upsert(tx, incidents, feed.as_ref())?;
-            if feed.is_some() && written > 0 {
+            if feed.is_some() && !written.is_empty() {
                 Self::trim_changes(tx)?;
             }
             if advance {
@@ -790,7 +795,7 @@ impl Cache {
         account: Option<&Account>,
     ) -> Result<Merged> {
         self.write(|tx| {
-            let changed = Self::upsert(tx, fetched, None)?;
+            let changed = Self::upsert(tx, fetched, None)?.len();
             let newest: Option<i64> = tx
                 .query_row("SELECT max(last_update) FROM incidents", [], |r| r.get(0))
                 .map_err(db_error)?;

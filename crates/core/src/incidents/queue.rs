@@ -863,14 +863,21 @@ impl QueueIndex {
     /// `generation` is the index's new one: the owner numbers every index and change, so no two
     /// states of the queue share a number.
     pub fn upsert(&mut self, incident: &Incident, generation: u32) {
-        let entities = self
-            .entities
-            .get(&incident.id)
-            .map_or(&[][..], Vec::as_slice);
-        let fields = Fields::from(incident);
-        match self.by_id.get(incident.id.as_str()) {
-            Some(&n) => self.columns.replace(n, &fields, entities),
-            None => self.push_fields(&fields),
+        self.upsert_all(std::slice::from_ref(incident), generation);
+    }
+
+    /// `upsert` for several incidents (a sync's few changes), the facets and orders done once.
+    pub fn upsert_all(&mut self, incidents: &[Incident], generation: u32) {
+        for incident in incidents {
+            let entities = self
+                .entities
+                .get(&incident.id)
+                .map_or(&[][..], Vec::as_slice);
+            let fields = Fields::from(incident);
+            match self.by_id.get(incident.id.as_str()) {
+                Some(&n) => self.columns.replace(n, &fields, entities),
+                None => self.push_fields(&fields),
+            }
         }
         self.changed(generation);
     }

@@ -46,18 +46,30 @@ const BATCH: usize = 500;
 /// much of it as fits is kept.
 const SMALL_BATCH: usize = 50;
 
+/// A sync that wrote at most this many rows hands them to the queue's index, which takes them
+/// in place; after a larger one the index is built again from the store.
+const FOLLOW: usize = 2000;
+
 /// Writes a batch in one transaction; on a full disk, in small ones until one does not fit.
-fn put_batch(cache: &Cache, batch: &[Incident], advance: bool) -> Result<usize> {
+/// Returns where in `batch` the rows written are.
+fn put_batch(cache: &Cache, batch: &[Incident], advance: bool) -> Result<Vec<usize>> {
     match cache.put_page(batch, advance) {
         Err(Error::Io(_, e)) if e.kind() == std::io::ErrorKind::StorageFull => {
-            let mut written = 0;
-            for part in batch.chunks(SMALL_BATCH) {
-                written += cache.put_page(part, advance)?;
+            let mut written = Vec::new();
+            for (n, part) in batch.chunks(SMALL_BATCH).enumerate() {
+                let at = n * SMALL_BATCH;
+                written.extend(cache.put_page(part, advance)?.into_iter().map(|k| at + k));
             }
             Ok(written)
         }
         other => other,
     }
+}
+
+/// A complete sync: its report, and the incidents it wrote when they were few (`FOLLOW`).
+pub struct Synced {
+    pub report: SyncReport,
+    pub written: Option<Vec<Incident>>,
 }
 
 /// Runs a blocking cache call on the blocking pool.
@@ -117,22 +129,54 @@ pub async fn sync_store(
     cache: &Arc<Cache>,
     progress: Progress<'_>,
 ) -> Result<SyncReport> {
+    sync_into(api, session, cache, progress)
+        .await
+        .map(|s| s.report)
+}
+
+/// The sync, with the incidents it wrote when they were few: the app's queue index takes them
+/// in place instead of reading the whole store again.
+pub async fn sync_into(
+    api: &IncidentApi,
+    session: &Session,
+    cache: &Arc<Cache>,
+    progress: Progress<'_>,
+) -> Result<Synced> {
     let watermark = blocking(cache, Cache::watermark).await?;
     let advance = api.lists_oldest_first();
     let fetched = Arc::new(AtomicUsize::new(0));
     let changed = Arc::new(AtomicUsize::new(0));
     // The pages not written yet, in the order they came.
     let pending: Arc<std::sync::Mutex<Vec<Incident>>> = Arc::default();
+    // The incidents written, while they are few.
+    let kept: Arc<std::sync::Mutex<Option<Vec<Incident>>>> =
+        Arc::new(std::sync::Mutex::new(Some(Vec::new())));
     let write = {
-        let (cache, changed) = (Arc::clone(cache), Arc::clone(&changed));
+        let (cache, changed, kept) = (Arc::clone(cache), Arc::clone(&changed), Arc::clone(&kept));
         move |batch: Vec<Incident>| {
-            let (cache, changed) = (Arc::clone(&cache), Arc::clone(&changed));
+            let (cache, changed, kept) =
+                (Arc::clone(&cache), Arc::clone(&changed), Arc::clone(&kept));
             async move {
                 if batch.is_empty() {
                     return Ok(());
                 }
-                let written = blocking(&cache, move |c| put_batch(c, &batch, advance)).await?;
-                changed.fetch_add(written, Ordering::Relaxed);
+                let (batch, written) = blocking(&cache, move |c| {
+                    put_batch(c, &batch, advance).map(|written| (batch, written))
+                })
+                .await?;
+                changed.fetch_add(written.len(), Ordering::Relaxed);
+                let mut kept = kept.lock().unwrap_or_else(|e| e.into_inner());
+                match kept.as_mut() {
+                    Some(list) if list.len() + written.len() <= FOLLOW => {
+                        let mut written = written.into_iter().peekable();
+                        for (k, incident) in batch.into_iter().enumerate() {
+                            if written.next_if_eq(&k).is_some() {
+                                list.push(incident);
+                            }
+                        }
+                    }
+                    _ => *kept = None,
+                }
                 Ok::<(), Error>(())
             }
         }
@@ -162,11 +206,15 @@ pub async fn sync_store(
     let account = session.account();
     let synced_at = OffsetDateTime::now_utc();
     let merged = blocking(cache, move |c| c.finish_sync(synced_at, account.as_ref())).await?;
-    Ok(SyncReport {
-        fetched: fetched.load(Ordering::Relaxed),
-        changed: changed.load(Ordering::Relaxed) + merged.changed,
-        total: merged.total,
-        synced_at,
+    let written = kept.lock().unwrap_or_else(|e| e.into_inner()).take();
+    Ok(Synced {
+        report: SyncReport {
+            fetched: fetched.load(Ordering::Relaxed),
+            changed: changed.load(Ordering::Relaxed) + merged.changed,
+            total: merged.total,
+            synced_at,
+        },
+        written,
     })
 }
 
