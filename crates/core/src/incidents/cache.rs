@@ -142,10 +142,60 @@ const MIGRATIONS: &[&str] = &[
      CREATE TRIGGER IF NOT EXISTS counts_status AFTER UPDATE OF status ON incidents
        WHEN (old.status <> 'redirected') <> (new.status <> 'redirected')
        BEGIN UPDATE counts SET n = n + iif(new.status <> 'redirected', 1, -1) WHERE name = 'shown'; END;",
+    // 6: the app's first second, before the queue's index is built:
+    //    - what the index reads of each incident, a short JSON array beside its body (no
+    //      comments, links or other texts), written with it: the index is built from this
+    //      table, a fraction of the incidents' pages. Filled from the bodies already stored
+    //      when the step is applied;
+    //    - the queue's counts by status, severity and assignee, kept by triggers like the
+    //      shown count: a filter's count is a sum over a few rows, not a scan;
+    //    - the newest-first index carries the filtered columns: a filtered window is read in
+    //      order from it and ends with its last row, not after sorting every match.
+    "CREATE TABLE IF NOT EXISTS queue_rows (id TEXT PRIMARY KEY, row TEXT NOT NULL) WITHOUT ROWID;
+     CREATE TRIGGER IF NOT EXISTS queue_rows_delete AFTER DELETE ON incidents
+       BEGIN DELETE FROM queue_rows WHERE id = old.id; END;
+     CREATE TABLE IF NOT EXISTS queue_counts (
+       status TEXT NOT NULL,
+       severity TEXT NOT NULL,
+       unassigned INTEGER NOT NULL,
+       assignee TEXT NOT NULL,
+       n INTEGER NOT NULL,
+       PRIMARY KEY (status, severity, unassigned, assignee)
+     ) WITHOUT ROWID;
+     DELETE FROM queue_counts;
+     INSERT INTO queue_counts (status, severity, unassigned, assignee, n)
+       SELECT status, severity, assigned_to IS NULL, coalesce(lower(assigned_to), ''), count(*)
+       FROM incidents GROUP BY 1, 2, 3, 4;
+     CREATE TRIGGER IF NOT EXISTS queue_counts_insert AFTER INSERT ON incidents BEGIN
+       INSERT INTO queue_counts (status, severity, unassigned, assignee, n)
+         VALUES (new.status, new.severity, new.assigned_to IS NULL, coalesce(lower(new.assigned_to), ''), 1)
+         ON CONFLICT DO UPDATE SET n = n + 1;
+     END;
+     CREATE TRIGGER IF NOT EXISTS queue_counts_delete AFTER DELETE ON incidents BEGIN
+       UPDATE queue_counts SET n = n - 1
+         WHERE status = old.status AND severity = old.severity
+           AND unassigned = (old.assigned_to IS NULL) AND assignee = coalesce(lower(old.assigned_to), '');
+     END;
+     CREATE TRIGGER IF NOT EXISTS queue_counts_update AFTER UPDATE OF status, severity, assigned_to ON incidents
+       WHEN old.status IS NOT new.status OR old.severity IS NOT new.severity
+         OR old.assigned_to IS NOT new.assigned_to
+     BEGIN
+       UPDATE queue_counts SET n = n - 1
+         WHERE status = old.status AND severity = old.severity
+           AND unassigned = (old.assigned_to IS NULL) AND assignee = coalesce(lower(old.assigned_to), '');
+       INSERT INTO queue_counts (status, severity, unassigned, assignee, n)
+         VALUES (new.status, new.severity, new.assigned_to IS NULL, coalesce(lower(new.assigned_to), ''), 1)
+         ON CONFLICT DO UPDATE SET n = n + 1;
+     END;
+     CREATE INDEX IF NOT EXISTS incidents_recent
+       ON incidents (last_update DESC, id, status, severity, assigned_to);
+     DROP INDEX IF EXISTS incidents_by_update;",
 ];
 
 /// The schema version that added the entity index.
 const ENTITIES_VERSION: usize = 3;
+/// The schema version that added the queue's rows.
+const QUEUE_ROWS_VERSION: usize = 6;
 
 const INCIDENT_BODY: &str = "SELECT body FROM incidents WHERE id = ?1";
 const DETAIL_BODY: &str = "SELECT body FROM details WHERE incident_id = ?1";
@@ -418,6 +468,9 @@ impl Cache {
             if version < ENTITIES_VERSION {
                 Self::index_stored_details(&tx)?;
             }
+            if version < QUEUE_ROWS_VERSION {
+                Self::queue_stored_incidents(&tx)?;
+            }
             tx.execute_batch(&format!("PRAGMA user_version = {}", MIGRATIONS.len()))
                 .map_err(db_error)?;
             tx.execute(
@@ -537,8 +590,8 @@ impl Cache {
             return self.read(QueueIndex::new(&[], generation), |c| {
                 let mut index =
                     QueueIndex::filling(Self::entities_from(c)?, generation, Self::rows(c)?);
-                Self::each_body(c, |body| {
-                    stored::indexed(body, |i| index.push_fields(i));
+                Self::each_queue_row(c, |row| {
+                    stored::indexed(row, |i| index.push_fields(i));
                     true
                 })?;
                 Ok(index.finish())
@@ -564,7 +617,7 @@ impl Cache {
         conn.execute_batch("BEGIN").map_err(db_error)?;
         let mut index =
             QueueIndex::filling(Self::entities_from(&conn)?, generation, Self::rows(&conn)?);
-        // Bodies cross in batches of one buffer each (their text end to end, and where each
+        // Rows cross in batches of one buffer each (their text end to end, and where each
         // ends): a few allocations per batch instead of one per row, and buffers large enough
         // to go back to the system once parsed. Small in tests, so that they hand over several.
         const BATCH: usize = if cfg!(test) { 4 << 10 } else { 256 << 10 };
@@ -572,8 +625,8 @@ impl Cache {
         let read = move || {
             let fresh = || (String::with_capacity(BATCH + 4096), Vec::new());
             let (mut text, mut ends) = fresh();
-            Self::each_body(&conn, |body| {
-                text.push_str(body);
+            Self::each_queue_row(&conn, |row| {
+                text.push_str(row);
                 ends.push(text.len());
                 if text.len() < BATCH {
                     return true;
@@ -615,7 +668,6 @@ impl Cache {
         Ok(index.finish())
     }
 
-    /// Calls `f` with every stored incident's body, in the table's order, while it says go on.
     /// How many rows the store holds, merged ones too: the kept count and a seek.
     fn rows(c: &Connection) -> Result<usize> {
         c.query_row(
@@ -629,15 +681,27 @@ impl Cache {
         .map_err(db_error)
     }
 
-    fn each_body(c: &Connection, mut f: impl FnMut(&str) -> bool) -> Result<()> {
-        let mut stmt = c.prepare("SELECT body FROM incidents").map_err(db_error)?;
+    /// Calls `f` with what the queue's index reads of every stored incident (`queue_rows`,
+    /// schema 6), while it says go on.
+    fn each_queue_row(c: &Connection, f: impl FnMut(&str) -> bool) -> Result<()> {
+        Self::each_text(c, "SELECT row FROM queue_rows", f)
+    }
+
+    /// Calls `f` with every stored incident's body, in the table's order, while it says go on.
+    fn each_body(c: &Connection, f: impl FnMut(&str) -> bool) -> Result<()> {
+        Self::each_text(c, "SELECT body FROM incidents", f)
+    }
+
+    /// Calls `f` with each row's one text column of `sql`, while it says go on.
+    fn each_text(c: &Connection, sql: &str, mut f: impl FnMut(&str) -> bool) -> Result<()> {
+        let mut stmt = c.prepare(sql).map_err(db_error)?;
         let mut rows = stmt.query([]).map_err(db_error)?;
         while let Some(row) = rows.next().map_err(db_error)? {
-            let body = row
+            let text = row
                 .get_ref(0)
                 .and_then(|v| v.as_str().map_err(Into::into))
                 .map_err(db_error)?;
-            if !f(body) {
+            if !f(text) {
                 break;
             }
         }
@@ -687,6 +751,9 @@ impl Cache {
                  RETURNING rowid",
             )
             .map_err(db_error)?;
+        let mut queue = tx
+            .prepare_cached("INSERT OR REPLACE INTO queue_rows (id, row) VALUES (?1, ?2)")
+            .map_err(db_error)?;
         let mut unindex = tx
             .prepare_cached("DELETE FROM incidents_text WHERE rowid = ?1")
             .map_err(db_error)?;
@@ -730,6 +797,9 @@ impl Cache {
                     ],
                     |r| r.get(0),
                 )
+                .map_err(db_error)?;
+            queue
+                .execute(params![i.id, stored::queue_row(i)?])
                 .map_err(db_error)?;
             if before.is_some() {
                 unindex.execute(params![rowid]).map_err(db_error)?;
@@ -993,7 +1063,11 @@ impl Cache {
     pub fn window(&self, q: &QueueQuery, now: OffsetDateTime) -> Result<QueuePage> {
         use rusqlite::types::Value;
         let f = &q.filter;
+        // The filter twice, with the same arguments: over the incidents, and over the kept
+        // counts (`queue_counts`), which answer it unless it asks for a time range.
         let mut clauses: Vec<String> = Vec::new();
+        let mut counts: Vec<String> = Vec::new();
+        let mut countable = true;
         let mut args: Vec<Value> = Vec::new();
         let mut list = |column: &str, values: &[String], clauses: &mut Vec<String>| {
             if !values.is_empty() {
@@ -1016,16 +1090,22 @@ impl Cache {
             }
         }
         list("severity", &f.severities, &mut clauses);
+        counts.clone_from(&clauses);
         match f.assignment {
             Assignment::Any => {}
-            Assignment::Unassigned => clauses.push("assigned_to IS NULL".into()),
+            Assignment::Unassigned => {
+                clauses.push("assigned_to IS NULL".into());
+                counts.push("unassigned = 1".into());
+            }
             Assignment::Mine => {
                 clauses.push("lower(assigned_to) = lower(?)".into());
+                counts.push("unassigned = 0 AND assignee = lower(?)".into());
                 args.push(q.me.clone().map_or(Value::Null, Value::Text));
             }
         }
         if let Some(h) = f.updated_within_hours {
             clauses.push("last_update >= ?".into());
+            countable = false;
             let since = now - time::Duration::hours(i64::from(h));
             args.push(millis(Some(since)).map_or(Value::Null, Value::Integer));
         }
@@ -1034,17 +1114,17 @@ impl Cache {
         } else {
             format!("WHERE {}", clauses.join(" AND "))
         };
-        let limit = i64::from(q.limit.min(crate::incidents::queue::MAX_WINDOW));
-        // Unfiltered, the newest-first index gives the window in order at once; filtered, the
-        // covering index answers without reading the incidents' own (encrypted) pages.
-        let narrowed = clauses.iter().any(|c| c != NOT_MERGED);
-        let filtered = if narrowed {
-            "INDEXED BY incidents_filtered"
+        let count = if countable {
+            let filter = if counts.is_empty() {
+                String::new()
+            } else {
+                format!("WHERE {}", counts.join(" AND "))
+            };
+            format!("SELECT coalesce(sum(n), 0) FROM queue_counts {filter}")
         } else {
-            ""
+            format!("SELECT count(*) FROM incidents INDEXED BY incidents_filtered {filter}")
         };
-        // Every shown incident matches the default view: the kept count answers, no scan.
-        let counted = clauses.len() == 1 && !narrowed;
+        let limit = i64::from(q.limit.min(crate::incidents::queue::MAX_WINDOW));
         self.read(
             QueuePage {
                 total: 0,
@@ -1060,25 +1140,21 @@ impl Cache {
                 let total: i64 = c
                     .query_row(COUNT_SHOWN, [], |r| r.get(0))
                     .map_err(db_error)?;
-                let matched: i64 = if counted {
-                    total
-                } else {
-                    c.query_row(
-                        &format!("SELECT count(*) FROM incidents {filtered} {filter}"),
-                        rusqlite::params_from_iter(args.iter()),
-                        |r| r.get(0),
-                    )
-                    .map_err(db_error)?
-                };
+                let matched: i64 = c
+                    .query_row(&count, rusqlite::params_from_iter(args.iter()), |r| {
+                        r.get(0)
+                    })
+                    .map_err(db_error)?;
                 let mut page_args = args.clone();
                 page_args.push(Value::Integer(limit));
                 page_args.push(Value::Integer(i64::from(q.offset)));
-                // The window's rows are picked by their sort keys alone, then only their bodies
-                // are read: sorting whole rows would carry every match's body through the sort.
+                // The window's rows are picked from the newest-first index, which holds the
+                // filtered columns: read in order, it stops at the window's last row. Then only
+                // their bodies are read.
                 let mut stmt = c
                     .prepare(&format!(
                         "SELECT body FROM incidents WHERE rowid IN (
-                           SELECT rowid FROM incidents {filtered} {filter}
+                           SELECT rowid FROM incidents INDEXED BY incidents_recent {filter}
                            ORDER BY last_update DESC, id LIMIT ? OFFSET ?)
                          ORDER BY last_update DESC, id"
                     ))
@@ -1300,6 +1376,31 @@ impl Cache {
     }
 
     /// The entity index of every stored detail, from the details (a migration).
+    /// The queue's row of every incident stored before schema 6.
+    fn queue_stored_incidents(tx: &Connection) -> Result<()> {
+        let mut put = tx
+            .prepare("INSERT OR REPLACE INTO queue_rows (id, row) VALUES (?1, ?2)")
+            .map_err(db_error)?;
+        let mut unreadable = 0usize;
+        let mut failed = None;
+        Self::each_body(tx, |body| {
+            let Some(i) = stored::incident(body) else {
+                unreadable += 1;
+                return true;
+            };
+            let done = stored::queue_row(&i)
+                .and_then(|row| put.execute(params![i.id, row]).map_err(db_error));
+            failed = done.err();
+            failed.is_none()
+        })?;
+        if unreadable > 0 {
+            tracing::warn!(
+                "{unreadable} unreadable incident(s) in the store left out of the queue"
+            );
+        }
+        failed.map_or(Ok(()), Err)
+    }
+
     fn index_stored_details(tx: &Connection) -> Result<()> {
         let mut stmt = tx
             .prepare("SELECT incident_id, body FROM details")
@@ -1725,53 +1826,86 @@ mod stored {
             .map(Incident::from)
     }
 
-    /// The fields of a stored incident the queue's index reads, borrowed from its body where
-    /// they have no escapes: the index is built without an `Incident` per row.
-    #[derive(Deserialize)]
-    struct Indexed<'a> {
-        #[serde(borrow)]
-        id: Cow<'a, str>,
-        #[serde(borrow, rename = "displayName")]
-        display_name: Cow<'a, str>,
-        #[serde(borrow)]
-        severity: Cow<'a, str>,
-        #[serde(borrow)]
-        status: Cow<'a, str>,
-        #[serde(default, borrow, rename = "assignedTo")]
-        assigned_to: Option<Cow<'a, str>>,
-        #[serde(default, borrow)]
-        created: Option<Cow<'a, str>>,
-        #[serde(default, borrow, rename = "lastUpdate")]
-        last_update: Option<Cow<'a, str>>,
-        #[serde(default, borrow)]
-        tags: Vec<Cow<'a, str>>,
-        #[serde(default, rename = "alertCount")]
-        alert_count: Option<u32>,
-        #[serde(default, borrow, rename = "serviceSources")]
-        service_sources: Vec<Cow<'a, str>>,
-        #[serde(default, rename = "priorityScore")]
-        priority_score: Option<u32>,
+    /// What the queue's index reads of an incident (`queue_rows`), as a JSON array: ID, name,
+    /// severity, status, assignee, created and last update (Unix nanoseconds), tags, alert
+    /// count, service sources, priority. Strings are borrowed from the text where they have no
+    /// escapes: the index is built without an `Incident` per row.
+    #[derive(Serialize, Deserialize)]
+    struct QueueRow<'a>(
+        #[serde(borrow)] Cow<'a, str>,
+        #[serde(borrow)] Cow<'a, str>,
+        #[serde(borrow)] Cow<'a, str>,
+        #[serde(borrow)] Cow<'a, str>,
+        #[serde(borrow)] Option<Cow<'a, str>>,
+        Option<i64>,
+        Option<i64>,
+        #[serde(borrow)] Vec<Cow<'a, str>>,
+        Option<u32>,
+        #[serde(borrow)] Vec<Cow<'a, str>>,
+        Option<u32>,
+    );
+
+    fn nanos(t: Option<time::OffsetDateTime>) -> Option<i64> {
+        t.and_then(|t| i64::try_from(t.unix_timestamp_nanos()).ok())
     }
 
-    /// Calls `f` with what the queue's index reads of a stored incident; false when the body
-    /// cannot be read. Severity and status are read as `incident` reads them.
-    pub fn indexed(body: &str, f: impl FnOnce(&Fields<'_>)) -> bool {
-        let Ok(x) = serde_json::from_str::<Indexed<'_>>(body) else {
+    fn at(n: Option<i64>) -> Option<time::OffsetDateTime> {
+        n.and_then(|n| time::OffsetDateTime::from_unix_timestamp_nanos(n.into()).ok())
+    }
+
+    /// An incident's row in `queue_rows`.
+    pub fn queue_row(i: &Incident) -> Result<String> {
+        fn words(v: &[String]) -> Vec<Cow<'_, str>> {
+            v.iter().map(|s| Cow::Borrowed(s.as_str())).collect()
+        }
+        json(&QueueRow(
+            Cow::Borrowed(&i.id),
+            Cow::Borrowed(&i.display_name),
+            Cow::Borrowed(i.severity.as_str()),
+            Cow::Borrowed(i.status.as_str()),
+            i.assigned_to.as_deref().map(Cow::Borrowed),
+            nanos(i.created),
+            nanos(i.last_update),
+            words(&i.tags),
+            i.alert_count,
+            words(&i.service_sources),
+            i.priority_score,
+        ))
+    }
+
+    /// Calls `f` with what the queue's index reads of an incident, from its row in
+    /// `queue_rows`; false when the row cannot be read. Severity and status are read as
+    /// `incident` reads them.
+    pub fn indexed(row: &str, f: impl FnOnce(&Fields<'_>)) -> bool {
+        let Ok(QueueRow(
+            id,
+            name,
+            severity,
+            status,
+            assignee,
+            created,
+            updated,
+            tags,
+            alerts,
+            sources,
+            priority,
+        )) = serde_json::from_str::<QueueRow<'_>>(row)
+        else {
             return false;
         };
-        let (severity, status) = (Severity::from(&*x.severity), Status::from(&*x.status));
+        let (severity, status) = (Severity::from(&*severity), Status::from(&*status));
         f(&Fields {
-            id: &x.id,
-            name: &x.display_name,
+            id: &id,
+            name: &name,
             severity: severity.as_str(),
             status: status.as_str(),
-            assignee: x.assigned_to.as_deref(),
-            created: x.created.as_deref().and_then(parse_time),
-            updated: x.last_update.as_deref().and_then(parse_time),
-            alerts: x.alert_count,
-            priority: x.priority_score,
-            tags: x.tags.iter().map(|t| &**t).collect(),
-            sources: x.service_sources.iter().map(|s| &**s).collect(),
+            assignee: assignee.as_deref(),
+            created: at(created),
+            updated: at(updated),
+            alerts,
+            priority,
+            tags: tags.iter().map(|t| &**t).collect(),
+            sources: sources.iter().map(|s| &**s).collect(),
         });
         true
     }
@@ -2157,7 +2291,8 @@ mod tests {
     }
 
     #[test]
-    fn a_simple_window_from_the_store_is_the_window_the_queue_index_gives() {
+    fn a_simple_window_from_the_store_is_the_window_the_queue_index_gives_through_writes_and_migration(
+    ) {
         use crate::incidents::queue::QueueFilter;
         let (_tmp, dirs) = dirs();
         let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
@@ -2249,6 +2384,24 @@ mod tests {
             },
             QueueQuery {
                 filter: QueueFilter {
+                    statuses: vec!["active".into(), "inProgress".into()],
+                    severities: vec!["high".into()],
+                    assignment: Assignment::Unassigned,
+                    ..QueueFilter::default()
+                },
+                ..QueueQuery::default()
+            },
+            QueueQuery {
+                filter: QueueFilter {
+                    statuses: vec!["active".into(), "inProgress".into()],
+                    assignment: Assignment::Mine,
+                    ..QueueFilter::default()
+                },
+                me: Some("alice@contoso.TEST".into()),
+                ..QueueQuery::default()
+            },
+            QueueQuery {
+                filter: QueueFilter {
                     statuses: vec!["redirected".into()],
                     ..QueueFilter::default()
                 },
@@ -2280,25 +2433,91 @@ mod tests {
             300 - hidden,
             "merged are not counted"
         );
-        for q in queries {
-            for offset in [0, 17, 290] {
-                let q = QueueQuery {
-                    offset,
-                    limit: 40,
-                    ..q.clone()
-                };
-                assert!(q.simple());
-                let ids = |p: &QueuePage| p.rows.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
-                let (from_store, from_index) =
-                    (cache.window(&q, now).unwrap(), index.query(&q, now));
-                assert_eq!(ids(&from_store), from_index.ids, "{q:?}");
-                assert_eq!(
-                    (from_store.total, from_store.matched),
-                    (from_index.page.total, from_index.page.matched),
-                    "{q:?}"
-                );
+        // The store's kept counts and newest-first index against a fresh queue index of every
+        // row the store holds.
+        let check = |cache: &Cache, when: &str| {
+            let index = cache.queue_index(1).unwrap();
+            assert_eq!(index.len(), cache.load().unwrap().incidents.len(), "{when}");
+            for q in &queries {
+                for offset in [0, 17, 290] {
+                    let q = QueueQuery {
+                        offset,
+                        limit: 40,
+                        ..q.clone()
+                    };
+                    assert!(q.simple());
+                    let ids =
+                        |p: &QueuePage| p.rows.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
+                    let (from_store, from_index) =
+                        (cache.window(&q, now).unwrap(), index.query(&q, now));
+                    assert_eq!(ids(&from_store), from_index.ids, "{when}: {q:?}");
+                    assert_eq!(
+                        (from_store.total, from_store.matched),
+                        (from_index.page.total, from_index.page.matched),
+                        "{when}: {q:?}"
+                    );
+                }
             }
+        };
+        check(&cache, "after the first sync");
+        // Writes that move incidents between the kept counts: assignees taken and dropped (in
+        // other letter cases), severities and statuses changed, merges and un-merges, one
+        // triage write, incidents forgotten.
+        let mut changed: Vec<Incident> = incidents.iter().take(40).cloned().collect();
+        for (n, i) in changed.iter_mut().enumerate() {
+            i.assigned_to = match n % 3 {
+                0 => None,
+                1 => Some("ALICE@contoso.test".into()),
+                _ => Some("carol@contoso.test".into()),
+            };
+            i.severity = severities[(n + 1) % 3].clone();
+            i.status = statuses[(n + 3) % 7].clone();
         }
+        cache.put_page(&changed, true).unwrap();
+        let mut taken = incidents[100].clone();
+        taken.assigned_to = Some("alice@contoso.test".into());
+        cache.put(&taken).unwrap();
+        for id in ["1050", "1051", "1056"] {
+            assert!(cache.forget(id).unwrap());
+        }
+        check(&cache, "after writes");
+        // Back to schema 5, as an earlier build left it, with a row written then: opened
+        // again, the store fills its queue rows and counts from what it holds.
+        cache
+            .write(|tx| {
+                tx.execute_batch(
+                    "DROP TRIGGER queue_rows_delete; DROP TABLE queue_rows;
+                     DROP TRIGGER queue_counts_insert; DROP TRIGGER queue_counts_delete;
+                     DROP TRIGGER queue_counts_update; DROP TABLE queue_counts;
+                     DROP INDEX incidents_recent;
+                     CREATE INDEX incidents_by_update ON incidents (last_update DESC, id);
+                     PRAGMA user_version = 5;",
+                )
+                .map_err(db_error)?;
+                let mut late = incident("9999", TITLE, "2026-11-20T11:59:00Z");
+                late.assigned_to = Some("Alice@contoso.test".into());
+                tx.execute(
+                    "INSERT INTO incidents (id, last_update, created, severity, status, assigned_to, classification, body)
+                     VALUES (?1, ?2, NULL, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        late.id,
+                        millis(late.last_update),
+                        late.severity.as_str(),
+                        late.status.as_str(),
+                        late.assigned_to,
+                        late.classification.as_str(),
+                        stored::incident_json(&late)?
+                    ],
+                )
+                .map_err(db_error)?;
+                Ok(())
+            })
+            .unwrap();
+        drop(cache);
+        let again = Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), true);
+        let index = again.queue_index(1).unwrap();
+        assert!(index.contains("9999"), "a row written at schema 5");
+        check(&again, "migrated from schema 5");
     }
 
     #[test]
