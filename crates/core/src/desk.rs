@@ -41,8 +41,8 @@ struct Entry {
     bound: tokio::sync::OnceCell<()>,
     /// What the binding check found and deleted, said once.
     notice: std::sync::Mutex<Option<String>>,
-    /// The queue's index over the store, built on first use and replaced after a sync that
-    /// changed the store.
+    /// The queue's index over the store, built on first use, patched in place by writes and
+    /// small syncs, and replaced after a large sync or a wipe.
     queue: Arc<tokio::sync::RwLock<Option<QueueIndex>>>,
     /// A build of the index is under way in the background.
     building: Arc<std::sync::atomic::AtomicBool>,
