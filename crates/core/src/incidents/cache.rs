@@ -144,16 +144,17 @@ const MIGRATIONS: &[&str] = &[
        BEGIN UPDATE counts SET n = n + iif(new.status <> 'redirected', 1, -1) WHERE name = 'shown'; END;",
     // 6: the app's first second, before the queue's index is built:
     //    - what the index reads of each incident, a short JSON array beside its body (no
-    //      comments, links or other texts), written with it: the index is built from this
-    //      table, a fraction of the incidents' pages. Filled from the bodies already stored
-    //      when the step is applied;
+    //      comments, links or other texts), written with it under the incident's rowid (a new
+    //      incident's row is appended, as in the table: keyed by ID, each sync transaction
+    //      rewrote pages all over it): the index is built from this table, a fraction of the
+    //      incidents' pages. Filled from the bodies already stored when the step is applied;
     //    - the queue's counts by status, severity and assignee, kept by triggers like the
     //      shown count: a filter's count is a sum over a few rows, not a scan;
     //    - the newest-first index carries the filtered columns: a filtered window is read in
     //      order from it and ends with its last row, not after sorting every match.
-    "CREATE TABLE IF NOT EXISTS queue_rows (id TEXT PRIMARY KEY, row TEXT NOT NULL) WITHOUT ROWID;
+    "CREATE TABLE IF NOT EXISTS queue_rows (incident INTEGER PRIMARY KEY, row TEXT NOT NULL);
      CREATE TRIGGER IF NOT EXISTS queue_rows_delete AFTER DELETE ON incidents
-       BEGIN DELETE FROM queue_rows WHERE id = old.id; END;
+       BEGIN DELETE FROM queue_rows WHERE incident = old.rowid; END;
      CREATE TABLE IF NOT EXISTS queue_counts (
        status TEXT NOT NULL,
        severity TEXT NOT NULL,
@@ -751,7 +752,7 @@ impl Cache {
             )
             .map_err(db_error)?;
         let mut queue = tx
-            .prepare_cached("INSERT OR REPLACE INTO queue_rows (id, row) VALUES (?1, ?2)")
+            .prepare_cached("INSERT OR REPLACE INTO queue_rows (incident, row) VALUES (?1, ?2)")
             .map_err(db_error)?;
         let mut unindex = tx
             .prepare_cached("DELETE FROM incidents_text WHERE rowid = ?1")
@@ -798,7 +799,7 @@ impl Cache {
                 )
                 .map_err(db_error)?;
             queue
-                .execute(params![i.id, stored::queue_row(i)?])
+                .execute(params![rowid, stored::queue_row(i)?])
                 .map_err(db_error)?;
             if before.is_some() {
                 unindex.execute(params![rowid]).map_err(db_error)?;
@@ -1374,32 +1375,38 @@ impl Cache {
         })
     }
 
-    /// The entity index of every stored detail, from the details (a migration).
     /// The queue's row of every incident stored before schema 6.
     fn queue_stored_incidents(tx: &Connection) -> Result<()> {
         let mut put = tx
-            .prepare("INSERT OR REPLACE INTO queue_rows (id, row) VALUES (?1, ?2)")
+            .prepare("INSERT OR REPLACE INTO queue_rows (incident, row) VALUES (?1, ?2)")
             .map_err(db_error)?;
+        let mut read = tx
+            .prepare("SELECT rowid, body FROM incidents")
+            .map_err(db_error)?;
+        let mut rows = read.query([]).map_err(db_error)?;
         let mut unreadable = 0usize;
-        let mut failed = None;
-        Self::each_body(tx, |body| {
+        while let Some(r) = rows.next().map_err(db_error)? {
+            let rowid: i64 = r.get(0).map_err(db_error)?;
+            let body = r
+                .get_ref(1)
+                .and_then(|v| v.as_str().map_err(Into::into))
+                .map_err(db_error)?;
             let Some(i) = stored::incident(body) else {
                 unreadable += 1;
-                return true;
+                continue;
             };
-            let done = stored::queue_row(&i)
-                .and_then(|row| put.execute(params![i.id, row]).map_err(db_error));
-            failed = done.err();
-            failed.is_none()
-        })?;
+            put.execute(params![rowid, stored::queue_row(&i)?])
+                .map_err(db_error)?;
+        }
         if unreadable > 0 {
             tracing::warn!(
                 "{unreadable} unreadable incident(s) in the store left out of the queue"
             );
         }
-        failed.map_or(Ok(()), Err)
+        Ok(())
     }
 
+    /// The entity index of every stored detail, from the details (a migration).
     fn index_stored_details(tx: &Connection) -> Result<()> {
         let mut stmt = tx
             .prepare("SELECT incident_id, body FROM details")
