@@ -44,7 +44,7 @@ read -r cpu runs < "$WORK/cpu"; }
 # `time` figures of a command: wall seconds, user+sys CPU seconds, peak RSS in MiB.
 timed() { /usr/bin/time -f '%e %U %S %M' -o "$WORK/time" "$@" > "$WORK/out" 2>> "$WORK/err"; read -r wall user sys rss < "$WORK/time"; cpu=$(python3 -c "print(round($user+$sys,3))"); mib=$((rss / 1024)); }
 
-# BENCH=ui measures the window alone.
+# BENCH=ui measures the window alone, BENCH=cli idesk alone.
 for n in 10000 100000; do
   [ "${BENCH:-all}" = ui ] && break
   export SANDBOX_INCIDENTS=$n
@@ -82,7 +82,9 @@ for n in 10000 100000; do
 done
 
 # The real window (the release build, as users run it) with 10,000 and 100,000 incidents.
-if [ -x target/release/incident-desk ] && command -v tauri-driver > /dev/null; then
+if [ "${BENCH:-all}" = cli ]; then
+  echo "ui    skipped: BENCH=cli"
+elif [ -x target/release/incident-desk ] && command -v tauri-driver > /dev/null; then
   for n in 10000 100000; do
     export SANDBOX_INCIDENTS=$n IDESK_CONFIG_DIR="$WORK/config-ui-$n" IDESK_DATA_DIR="$WORK/data-ui-$n"
     start_sandbox "ui-$n"
