@@ -42,7 +42,7 @@ struct Entry {
     /// What the binding check found and deleted, said once.
     notice: std::sync::Mutex<Option<String>>,
     /// The queue's index over the store, built on first use, patched in place by writes and
-    /// small syncs, and replaced after a large sync or a wipe.
+    /// small syncs, and replaced after a large sync, a forgotten incident or a wipe.
     queue: Arc<tokio::sync::RwLock<Option<QueueIndex>>>,
     /// A build of the index is under way in the background.
     building: Arc<std::sync::atomic::AtomicBool>,
@@ -131,6 +131,9 @@ impl Entry {
 
     /// Brings this profile's store up to date, and its index with it.
     async fn sync(&self, progress: Progress<'_>) -> Result<SyncReport> {
+        // The index as the sync found it: a triage write, a detail or another sync that changes
+        // it meanwhile may hold a newer row than the one this sync wrote.
+        let before = self.queue.read().await.as_ref().map(QueueIndex::generation);
         let result = sync::sync_into(&self.api, &self.session, &self.cache, progress).await;
         // A sync that changed nothing (the usual one, at launch and every few minutes) leaves
         // the index, and a build under way, as they are.
@@ -149,9 +152,12 @@ impl Entry {
             Ok(sync::Synced {
                 written: Some(rows),
                 ..
-            }) => index.upsert_all(rows, self.next_generation()),
-            // Many rows, or a failed sync that may have kept some pages: the index is built
-            // again from what the store holds, the old one answering meanwhile.
+            }) if before == Some(index.generation()) => {
+                index.upsert_all(rows, self.next_generation());
+            }
+            // Many rows, a failed sync that may have kept some pages, or an index changed
+            // during the sync: the index is built again from what the store holds, the old one
+            // answering meanwhile.
             _ => {
                 drop(queue);
                 if let Err(err) = self.refresh_index().await {

@@ -353,7 +353,7 @@ async fn the_queue_is_a_view_over_the_store_kept_current_by_syncs_writes_and_wip
     assert_ne!(found.generation, page.generation);
 
     // A change made elsewhere (another desk, as another analyst's app) arrives with the next
-    // sync, which replaces the index.
+    // sync, which updates the index.
     let other_dirs = temp_dirs("queue-other");
     let other_store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
     let other = open(&sb, &other_dirs, &other_store);
