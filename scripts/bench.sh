@@ -38,7 +38,7 @@ for _ in range(3):
     before = cpu()
     subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
     runs.append(cpu() - before)
-print(round(sorted(runs)[1], 4), " ".join(str(round(r, 3)) for r in runs))
+print(round(sorted(runs)[1], 6), " ".join(str(round(r, 3)) for r in runs))
 PY
 read -r cpu runs < "$WORK/cpu"; }
 # `time` figures of a command: wall seconds, user+sys CPU seconds, peak RSS in MiB.

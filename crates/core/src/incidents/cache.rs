@@ -126,7 +126,8 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX entities_by_incident ON entities (incident_id);",
     // 4: every column the queue's filters test, with the sort keys: the store answers a filtered
     //    count and window from this index alone, without decrypting the incidents' pages (the
-    //    app's first second, before the queue's own index is built).
+    //    app's first second, before the queue's own index is built). Since schema 6 it serves a
+    //    time range's count and the windows with few matches.
     "CREATE INDEX IF NOT EXISTS incidents_filtered
        ON incidents (status, severity, assigned_to, last_update, id);",
     // 5: how many incidents the queue shows (merged ones left out), kept by triggers on every
@@ -146,8 +147,10 @@ const MIGRATIONS: &[&str] = &[
     //    - what the index reads of each incident, a short JSON array beside its body (no
     //      comments, links or other texts), written with it under the incident's rowid (a new
     //      incident's row is appended, as in the table: keyed by ID, each sync transaction
-    //      rewrote pages all over it): the index is built from this table, a fraction of the
-    //      incidents' pages. Filled from the bodies already stored when the step is applied;
+    //      rewrote pages all over it; like incidents_text it relies on rowids, which nothing
+    //      renumbers: the store is never vacuumed): the index is built from this table, a
+    //      fraction of the incidents' pages. Filled from the bodies already stored when the step
+    //      is applied;
     //    - the queue's counts by status, severity and assignee, kept by triggers like the
     //      shown count: a filter's count is a sum over a few rows, not a scan;
     //    - the newest-first index carries the filtered columns: a filtered window is read in
@@ -199,6 +202,8 @@ const ENTITIES_VERSION: usize = 3;
 const QUEUE_ROWS_VERSION: usize = 6;
 
 const INCIDENT_BODY: &str = "SELECT body FROM incidents WHERE id = ?1";
+/// An incident's row in `queue_rows` (schema 6), under the incident's rowid.
+const PUT_QUEUE_ROW: &str = "INSERT OR REPLACE INTO queue_rows (incident, row) VALUES (?1, ?2)";
 const DETAIL_BODY: &str = "SELECT body FROM details WHERE incident_id = ?1";
 
 /// The change feed keeps this many changes, the newest.
@@ -751,9 +756,7 @@ impl Cache {
                  RETURNING rowid",
             )
             .map_err(db_error)?;
-        let mut queue = tx
-            .prepare_cached("INSERT OR REPLACE INTO queue_rows (incident, row) VALUES (?1, ?2)")
-            .map_err(db_error)?;
+        let mut queue = tx.prepare_cached(PUT_QUEUE_ROW).map_err(db_error)?;
         let mut unindex = tx
             .prepare_cached("DELETE FROM incidents_text WHERE rowid = ?1")
             .map_err(db_error)?;
@@ -1149,12 +1152,20 @@ impl Cache {
                 page_args.push(Value::Integer(limit));
                 page_args.push(Value::Integer(i64::from(q.offset)));
                 // The window's rows are picked from the newest-first index, which holds the
-                // filtered columns: read in order, it stops at the window's last row. Then only
-                // their bodies are read.
+                // filtered columns: read in order, it stops at the window's last row. When few
+                // incidents match (a rare status, a light "mine"), that read would walk most of
+                // it: they are found in the filtered index and sorted instead. Then only the
+                // rows' bodies are read.
+                let few = countable && matched <= 4 * (limit + i64::from(q.offset));
+                let picked = if few {
+                    "incidents_filtered"
+                } else {
+                    "incidents_recent"
+                };
                 let mut stmt = c
                     .prepare(&format!(
                         "SELECT body FROM incidents WHERE rowid IN (
-                           SELECT rowid FROM incidents INDEXED BY incidents_recent {filter}
+                           SELECT rowid FROM incidents INDEXED BY {picked} {filter}
                            ORDER BY last_update DESC, id LIMIT ? OFFSET ?)
                          ORDER BY last_update DESC, id"
                     ))
@@ -1377,9 +1388,7 @@ impl Cache {
 
     /// The queue's row of every incident stored before schema 6.
     fn queue_stored_incidents(tx: &Connection) -> Result<()> {
-        let mut put = tx
-            .prepare("INSERT OR REPLACE INTO queue_rows (incident, row) VALUES (?1, ?2)")
-            .map_err(db_error)?;
+        let mut put = tx.prepare(PUT_QUEUE_ROW).map_err(db_error)?;
         let mut read = tx
             .prepare("SELECT rowid, body FROM incidents")
             .map_err(db_error)?;
@@ -1851,8 +1860,10 @@ mod stored {
         Option<u32>,
     );
 
+    /// As the queue's index keeps a time (`queue::nanos`), so that an index built from these
+    /// rows and one patched in place agree, out-of-range times too.
     fn nanos(t: Option<time::OffsetDateTime>) -> Option<i64> {
-        t.and_then(|t| i64::try_from(t.unix_timestamp_nanos()).ok())
+        t.map(|t| i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX))
     }
 
     fn at(n: Option<i64>) -> Option<time::OffsetDateTime> {
