@@ -1860,14 +1860,14 @@ mod stored {
         Option<u32>,
     );
 
-    /// As the queue's index keeps a time (`queue::nanos`), so that an index built from these
+    /// A time as the queue's index keeps it (`queue::nanos`), so that an index built from these
     /// rows and one patched in place agree, out-of-range times too.
     fn nanos(t: Option<time::OffsetDateTime>) -> Option<i64> {
-        t.map(|t| i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX))
+        t.map(|t| crate::incidents::queue::nanos(Some(t)))
     }
 
     fn at(n: Option<i64>) -> Option<time::OffsetDateTime> {
-        n.and_then(|n| time::OffsetDateTime::from_unix_timestamp_nanos(n.into()).ok())
+        n.and_then(crate::incidents::queue::time_of)
     }
 
     /// An incident's row in `queue_rows`.

@@ -378,13 +378,15 @@ struct Values {
     sources: u32,
 }
 
-fn nanos(t: Option<OffsetDateTime>) -> i64 {
+/// A time as the index keeps it: Unix nanoseconds, `i64::MIN` for none, `i64::MAX` past the
+/// range (the store's queue rows keep it the same way).
+pub(crate) fn nanos(t: Option<OffsetDateTime>) -> i64 {
     t.map_or(i64::MIN, |t| {
         i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX)
     })
 }
 
-fn time_of(n: i64) -> Option<OffsetDateTime> {
+pub(crate) fn time_of(n: i64) -> Option<OffsetDateTime> {
     (n != i64::MIN)
         .then(|| OffsetDateTime::from_unix_timestamp_nanos(n.into()).ok())
         .flatten()
