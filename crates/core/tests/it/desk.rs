@@ -256,6 +256,59 @@ async fn a_sync_broken_off_past_its_first_transaction_keeps_every_incident_it_li
 }
 
 #[tokio::test]
+async fn a_sync_too_large_to_patch_the_index_in_place_builds_it_again() {
+    use idesk_core::incidents::queue::{QueueFilter, QueueQuery, QueueSort, SortKey};
+    // A first sync breaks off after four pages and the window builds its index over those;
+    // the next one writes the remaining 2,400, more than an index takes in place.
+    let dirs = temp_dirs("rebuild");
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+    let sb = sandbox::Sandbox::start(2600);
+    let desk = open(&sb, &dirs, &store);
+    sign_in(&desk.current(), "alice").await.unwrap();
+    sb.fault(serde_json::json!({"kind": "malformed", "after": 4}))
+        .await;
+    desk.sync(&|_| {})
+        .await
+        .expect_err("the listing breaks off");
+    let searched = QueueQuery {
+        filter: QueueFilter {
+            search: "a".into(),
+            ..QueueFilter::default()
+        },
+        ..QueueQuery::default()
+    };
+    let early = desk.query(&searched).await.unwrap();
+    assert!(early.total > 0 && early.total < 600, "{} kept", early.total);
+
+    sb.clear_fault().await;
+    let report = desk.sync_store(&|_| {}).await.unwrap();
+    assert!(report.changed > 2000, "{} written", report.changed);
+    let fresh = open(&sb, &dirs, &store);
+    let all = QueueQuery {
+        limit: 500,
+        ..QueueQuery::default()
+    };
+    for base in [&all, &searched] {
+        for key in [SortKey::Id, SortKey::LastUpdate, SortKey::Severity] {
+            let query = QueueQuery {
+                sort: QueueSort { key, desc: true },
+                ..base.clone()
+            };
+            let seen = |p: idesk_core::incidents::queue::QueuePage| {
+                let ids: Vec<String> = p.rows.into_iter().map(|i| i.id).collect();
+                (p.total, p.matched, ids, p.tags, p.sources)
+            };
+            let now = seen(desk.query(&query).await.unwrap());
+            assert_eq!(
+                now.0 as usize, report.total,
+                "every incident is in the view"
+            );
+            assert_eq!(now, seen(fresh.query(&query).await.unwrap()), "{query:?}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn the_queue_is_a_view_over_the_store_kept_current_by_syncs_writes_and_wipes() {
     use idesk_core::incidents::queue::{Assignment, QueueFilter, QueueQuery, QueueSort, SortKey};
     let sb = sandbox::Sandbox::start(80);
