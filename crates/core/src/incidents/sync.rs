@@ -48,7 +48,7 @@ const SMALL_BATCH: usize = 50;
 
 /// A sync that wrote at most this many rows hands them to the queue's index, which takes them
 /// in place; after a larger one the index is built again from the store.
-const FOLLOW: usize = 2000;
+pub const FOLLOW: usize = 2000;
 
 /// Writes a batch in one transaction; on a full disk, in small ones until one does not fit.
 /// Returns where in `batch` the rows written are.
