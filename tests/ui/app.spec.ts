@@ -202,6 +202,18 @@ test('a long queue renders a window: End selects the last incident, Home the fir
   expect(windows.some(([q]) => (q.offset ?? 0) > 4000), 'the end of the queue was asked for').toBe(true);
 });
 
+test('in a window narrower than the grid, the toolbar keeps to the window and the grid scrolls inside its box', async ({ page }) => {
+  await page.setViewportSize({ width: 1000, height: 700 });
+  await mockIpc(page, signedIn, data());
+  await page.goto('/');
+  await expect(rows(page)).toHaveCount(2);
+  await expect(page.getByTestId('refresh'), 'the last toolbar button is whole on screen').toBeInViewport({ ratio: 1 });
+  const grid = await page.getByTestId('grid-body').evaluate((e) => ({ box: e.getBoundingClientRect().right, client: e.clientWidth, scroll: e.scrollWidth }));
+  expect(grid.box, 'the grid ends inside the window').toBeLessThanOrEqual(1000);
+  expect(grid.scroll, 'its columns are wider than its box: they scroll').toBeGreaterThan(grid.client);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth), 'the page itself does not scroll sideways').toBeLessThanOrEqual(1000);
+});
+
 test('the keyboard moves through the queue, opens, searches and assigns to me', async ({ page }) => {
   await mockIpc(page, signedIn, data());
   await page.goto('/');
