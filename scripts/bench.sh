@@ -16,7 +16,15 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/idesk-bench.XXXXXX")
 export IDESK_PACING=off SANDBOX_QUOTAS=off SANDBOX_API_BIN="$ROOT/target/release/sandbox-api" IDESK_LOG_DIR="$WORK/app-log"
 IDESK="$ROOT/target/release/idesk"
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
+# The stores of a run are hundreds of MB: a finished run removes them, a failed one keeps its
+# files and logs and says where.
+cleanup() {
+  local rc=$?
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ "$rc" = 0 ]; then rm -rf "$WORK"; else echo "bench: the logs and files of this run are kept in $WORK" >&2; fi
+}
+trap cleanup EXIT
 
 start_sandbox() { # incidents → sets LINE
   node sandbox/start.mjs > "$WORK/sandbox-$1.out" 2> "$WORK/sandbox-$1.log" &
