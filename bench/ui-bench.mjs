@@ -67,7 +67,7 @@ try {
     el.dispatchEvent(new Event(action.select ? 'change' : 'input', { bubbles: true }));
   }, action);
   const presets = [];
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < 5; round++) {
     for (const name of ['All incidents', 'Active and in progress', 'Unassigned high', 'Assigned to me']) {
       presets.push(await timed({ sel: '[data-testid="presets"]', select: true, value: `preset:${name}` }));
     }

@@ -184,6 +184,35 @@ test('filters, searches and sorts', async ({ page }) => {
   await expect(rows(page).first()).toHaveAttribute('data-id', '101');
 });
 
+test("a filter's controls show what was asked once the store answers, and when it cannot", async ({ page }) => {
+  await mockIpc(page, { ...signedIn, queryQueue: (q) => {
+    if (q.filter.assignment === 'unassigned') throw mock.error('internal', 'the local store could not be read');
+    return mock.query(q);
+  } }, data());
+  await page.goto('/');
+  const filters = page.getByRole('toolbar', { name: 'Filters' });
+  const status = filters.locator('summary').nth(0);
+  const severity = filters.locator('summary').nth(1);
+  await page.getByTestId('presets').selectOption('All incidents');
+  await expect(rows(page)).toHaveCount(5);
+  await expect(status, 'no status chosen: no count').toHaveText('Status');
+  await expect(severity).toHaveText('Severity');
+  await page.getByTestId('presets').selectOption('Unassigned high');
+  await expect(page.getByTestId('load-error')).toContainText('the local store could not be read');
+  await expect(status, 'the filter that failed is the one shown').toHaveText('Status (2)');
+  await expect(severity).toHaveText('Severity (1)');
+  await expect(page.getByTestId('assignment')).toHaveValue('unassigned');
+  await page.getByTestId('presets').selectOption('Assigned to me');
+  await expect(severity).toHaveText('Severity');
+  await expect(page.getByTestId('assignment')).toHaveValue('mine');
+  await status.click();
+  await expect(filters.getByRole('checkbox', { name: 'Active' })).toBeChecked();
+  await expect(filters.getByRole('checkbox', { name: 'Resolved' })).not.toBeChecked();
+  await filters.getByRole('checkbox', { name: 'Resolved' }).check();
+  await expect(status).toHaveText('Status (3)');
+  expect((await calls(page, 'queryQueue')).at(-1)![0].filter?.statuses).toEqual(['active', 'inProgress', 'resolved']);
+});
+
 test('a long queue renders a window: End selects the last incident, Home the first, and the store is asked for windows', async ({ page }) => {
   const many = Array.from({ length: 5000 }, (_, k) => incident(1000 + k, { lastUpdate: new Date(Date.UTC(2026, 10, 20) - k * 60_000).toISOString() }));
   await mockIpc(page, signedIn, data({ incidents: many }));
