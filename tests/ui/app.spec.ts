@@ -186,7 +186,7 @@ test('filters, searches and sorts', async ({ page }) => {
 
 test("a filter's controls show what was asked once the store answers, and when it cannot", async ({ page }) => {
   await mockIpc(page, { ...signedIn, queryQueue: (q) => {
-    if (q.filter.assignment === 'unassigned') throw mock.error('internal', 'the local store could not be read');
+    if (q.filter?.assignment === 'unassigned') throw mock.error('internal', 'the local store could not be read');
     return mock.query(q);
   } }, data());
   await page.goto('/');
