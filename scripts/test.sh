@@ -7,7 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export IDESK_TEST_RUN="run-$$-$(date +%s%N)"
-TMPDIR=$(mktemp -d "${TMPDIR:-/tmp}/idesk-test.XXXXXX")
+TMPDIR=$(mktemp -d "${TMPDIR:-/tmp}/idesk-test.XXXXXX") || exit 1
 export TMPDIR
 make --no-print-directory lint unit ui-test e2e
 status=$?

@@ -96,7 +96,14 @@ async function choosePreset(b, name) {
 
 async function step(name, fn) {
   const t0 = Date.now();
-  await fn();
+  try {
+    await fn();
+  } catch (e) {
+    // What the window showed when the step failed, beside the run's logs (kept when it fails).
+    await screenshot(b, path.join(work, 'failed.png')).catch(() => {});
+    console.error(`app e2e: failed: ${name}; the window as it was: ${path.join(work, 'failed.png')}`);
+    throw e;
+  }
   console.log(`app e2e: ${name} (${Date.now() - t0} ms)`);
 }
 
