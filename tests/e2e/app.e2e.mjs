@@ -100,7 +100,8 @@ async function step(name, fn) {
     await fn();
   } catch (e) {
     // What the window showed when the step failed, beside the run's logs (kept when it fails).
-    await screenshot(b, path.join(work, 'failed.png')).catch(() => {});
+    // (Not waited for past 20 s: a window that stopped drawing is what some failures are.)
+    await Promise.race([screenshot(b, path.join(work, 'failed.png')), new Promise((r) => setTimeout(r, 20000))]).catch(() => {});
     console.error(`app e2e: failed: ${name}; the window as it was: ${path.join(work, 'failed.png')}`);
     throw e;
   }

@@ -185,12 +185,26 @@ test('filters, searches and sorts', async ({ page }) => {
 });
 
 test("a filter's controls show the filter asked: after an answer that failed, and after changes faster than the answers", async ({ page }) => {
+  // Answers for two views wait until the test lets them through, so the analyst acts before
+  // they come.
   await mockIpc(page, { ...signedIn, queryQueue: async (q) => {
     if (q.filter?.assignment === 'unassigned' && q.filter.severities?.length === 1) throw mock.error('internal', 'the local store could not be read');
-    // A slow answer for two views, so the analyst acts before it comes.
-    if (q.filter?.assignment === 'unassigned' || q.filter?.statuses?.length === 0) await new Promise((r) => setTimeout(r, 400));
+    const held = globalThis as unknown as { gate?: Promise<void>; late?: number };
+    if (q.filter?.assignment === 'unassigned' || q.filter?.statuses?.length === 0) {
+      await held.gate;
+      held.late = (held.late ?? 0) + 1;
+    }
     return mock.query(q);
   } }, data());
+  const hold = () => page.evaluate(() => {
+    const g = globalThis as unknown as { gate?: Promise<void>; open?: () => void; late?: number };
+    g.late = 0;
+    g.gate = new Promise((r) => (g.open = r));
+  });
+  const release = async (answers: number) => {
+    await page.evaluate(() => (globalThis as unknown as { open?: () => void }).open?.());
+    await expect.poll(() => page.evaluate(() => (globalThis as unknown as { late?: number }).late), { message: 'the held answers came' }).toBeGreaterThanOrEqual(answers);
+  };
   await page.goto('/');
   const filters = page.getByRole('toolbar', { name: 'Filters' });
   const status = filters.locator('summary').nth(0);
@@ -206,23 +220,27 @@ test("a filter's controls show the filter asked: after an answer that failed, an
   await expect(severity, 'the filter that failed is the one shown').toHaveText('Severity (1)');
   await expect(page.getByTestId('assignment')).toHaveValue('unassigned');
 
-  // Unassigned, then Reset before its answer: the select shows Reset's "Anyone".
+  // Unassigned, then Reset before its answer: the select shows Reset's "Anyone", before the late
+  // answer and after it.
   await page.getByTestId('reset-filter').click();
   await expect(severity).toHaveText('Severity (3)');
+  await hold();
   await page.getByTestId('assignment').selectOption('unassigned');
   await page.getByTestId('reset-filter').click();
-  await expect(rows(page)).toHaveCount(2);
-  await page.waitForTimeout(600);
+  await expect.poll(async () => (await last()).assignment).toBe('any');
   await expect(page.getByTestId('assignment')).toHaveValue('any');
-  expect((await last()).assignment).toBe('any');
+  await release(1);
+  await expect(page.getByTestId('assignment')).toHaveValue('any');
 
   // "All incidents", then Active cleared before its answer: the box, the menu's count and the
-  // filter asked agree.
+  // filter asked agree once the answers are in.
+  await hold();
   await page.getByTestId('presets').selectOption('All incidents');
   await status.click();
+  await expect(filters.getByRole('checkbox', { name: 'Active' }), 'the box still shows the view before').toBeChecked();
   await filters.getByRole('checkbox', { name: 'Active' }).uncheck();
+  await release(2);
   await expect(rows(page)).toHaveCount(5);
-  await page.waitForTimeout(600);
   await expect(filters.getByRole('checkbox', { name: 'Active' })).not.toBeChecked();
   await expect(status).toHaveText('Status');
   expect((await last()).statuses).toEqual([]);
