@@ -35,7 +35,7 @@ async fn peek(sb: &sandbox::Sandbox, id: &str) -> serde_json::Value {
 #[tokio::test]
 async fn sign_out_with_wipe_and_profile_removal_leave_nothing_behind() {
     let sb = sandbox::Sandbox::start(30);
-    let dirs = temp_dirs("wipe");
+    let (dirs, _dirs) = temp_dirs("wipe");
     let memory = Arc::new(MemoryStore::default());
     let store: Arc<dyn TokenStore> = memory.clone();
     let desk = open(&sb, &dirs, &store);
@@ -89,7 +89,7 @@ async fn sign_out_with_wipe_and_profile_removal_leave_nothing_behind() {
 
 #[tokio::test]
 async fn the_cache_serves_an_offline_start_and_the_desk_reconnects() {
-    let dirs = temp_dirs("offline");
+    let (dirs, _dirs) = temp_dirs("offline");
     let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
     let sb = sandbox::Sandbox::start(30);
     let profile = sb.profile();
@@ -139,7 +139,7 @@ async fn the_cache_serves_an_offline_start_and_the_desk_reconnects() {
 #[tokio::test]
 async fn unassigning_clears_the_assignee_on_the_server_and_in_the_cache() {
     let sb = sandbox::Sandbox::start(30);
-    let dirs = temp_dirs("unassign");
+    let (dirs, _dirs) = temp_dirs("unassign");
     let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
     let desk = open(&sb, &dirs, &store);
     sign_in(&desk.current(), "alice").await.unwrap();
@@ -182,7 +182,7 @@ async fn unassigning_clears_the_assignee_on_the_server_and_in_the_cache() {
 
 #[tokio::test]
 async fn an_interrupted_first_sync_keeps_its_pages_and_the_next_one_resumes_after_them() {
-    let dirs = temp_dirs("resume");
+    let (dirs, _dirs) = temp_dirs("resume");
     let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
     let sb = sandbox::Sandbox::start(120);
     let desk = open(&sb, &dirs, &store);
@@ -225,7 +225,7 @@ async fn an_interrupted_first_sync_keeps_its_pages_and_the_next_one_resumes_afte
 async fn a_sync_broken_off_past_its_first_transaction_keeps_every_incident_it_listed() {
     // 700 incidents: the store takes 500 to a transaction, so the break comes with one batch
     // written and the next one waiting.
-    let dirs = temp_dirs("batches");
+    let (dirs, _dirs) = temp_dirs("batches");
     let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
     let sb = sandbox::Sandbox::start(700);
     let desk = open(&sb, &dirs, &store);
@@ -260,7 +260,7 @@ async fn a_sync_too_large_to_patch_the_index_in_place_leaves_it_as_one_built_afr
     use idesk_core::incidents::queue::{QueueFilter, QueueQuery, QueueSort, SortKey};
     // A first sync breaks off after four pages and the window builds its index over those;
     // the next one writes the remaining 2,400, more than an index takes in place.
-    let dirs = temp_dirs("rebuild");
+    let (dirs, _dirs) = temp_dirs("rebuild");
     let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
     let sb = sandbox::Sandbox::start(2600);
     let desk = open(&sb, &dirs, &store);
@@ -317,7 +317,7 @@ async fn a_sync_too_large_to_patch_the_index_in_place_leaves_it_as_one_built_afr
 async fn the_queue_is_a_view_over_the_store_kept_current_by_syncs_writes_and_wipes() {
     use idesk_core::incidents::queue::{Assignment, QueueFilter, QueueQuery, QueueSort, SortKey};
     let sb = sandbox::Sandbox::start(80);
-    let dirs = temp_dirs("queue");
+    let (dirs, _dirs) = temp_dirs("queue");
     let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
     let desk = open(&sb, &dirs, &store);
     sign_in(&desk.current(), "alice").await.unwrap();
@@ -412,7 +412,7 @@ async fn the_queue_is_a_view_over_the_store_kept_current_by_syncs_writes_and_wip
 
     // A change made elsewhere (another desk, as another analyst's app) arrives with the next
     // sync, which updates the index.
-    let other_dirs = temp_dirs("queue-other");
+    let (other_dirs, _other_dirs) = temp_dirs("queue-other");
     let other_store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
     let other = open(&sb, &other_dirs, &other_store);
     sign_in(&other.current(), "alice").await.unwrap();
@@ -493,7 +493,7 @@ async fn the_queue_is_a_view_over_the_store_kept_current_by_syncs_writes_and_wip
 async fn background_sync_keeps_to_half_the_quota_and_a_burst_of_triage_still_gets_through() {
     use std::time::{Duration, Instant};
     let sb = sandbox::Sandbox::start(60);
-    let dirs = temp_dirs("pacing");
+    let (dirs, _dirs) = temp_dirs("pacing");
     let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
     let desk = open(&sb, &dirs, &store);
     sign_in(&desk.current(), "alice").await.unwrap();
@@ -569,7 +569,7 @@ async fn a_merged_incident_takes_no_change_and_a_bulk_change_can_follow_the_merg
     use idesk_core::incidents::bulk::{BulkEdit, BulkTarget};
     use idesk_core::incidents::report::ReportFormat;
     let sb = sandbox::Sandbox::start(60);
-    let dirs = temp_dirs("merged");
+    let (dirs, _dirs) = temp_dirs("merged");
     let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
     let desk = open(&sb, &dirs, &store);
     sign_in(&desk.current(), "alice").await.unwrap();
@@ -653,7 +653,7 @@ async fn a_merged_incident_takes_no_change_and_a_bulk_change_can_follow_the_merg
 async fn the_queue_search_finds_incidents_by_the_entities_of_their_opened_details() {
     use idesk_core::incidents::queue::{QueueFilter, QueueQuery};
     let sb = sandbox::Sandbox::start(40);
-    let dirs = temp_dirs("entities");
+    let (dirs, _dirs) = temp_dirs("entities");
     let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
     let desk = open(&sb, &dirs, &store);
     sign_in(&desk.current(), "alice").await.unwrap();

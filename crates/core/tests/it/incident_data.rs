@@ -208,7 +208,7 @@ async fn sync_is_incremental_encrypted_and_survives_interruption() {
     let sb = sandbox::Sandbox::start(240);
     let alice = sandbox_session(&sb, "alice").await;
     let api = client(&sb);
-    let dirs = temp_dirs("sync");
+    let (dirs, _dirs) = temp_dirs("sync");
     let store: Arc<dyn TokenStore> =
         Arc::new(idesk_core::auth::token_store::MemoryStore::default());
     let cache = Arc::new(Cache::new(&dirs, "it", "fp", Arc::clone(&store), true));
@@ -301,5 +301,4 @@ async fn sync_is_incremental_encrypted_and_survives_interruption() {
         !bytes.windows(20).any(|w| w == &title.as_bytes()[..20]),
         "no incident text in clear in the cache file"
     );
-    let _ = std::fs::remove_dir_all(dirs.data.parent().unwrap());
 }

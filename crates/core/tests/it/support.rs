@@ -526,11 +526,16 @@ pub async fn session_for(profile: idesk_core::config::Profile, user: &str) -> Se
     session
 }
 
-pub fn temp_dirs(tag: &str) -> Dirs {
-    let base = std::env::temp_dir().join(format!("idesk-it-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&base);
-    Dirs {
-        config: base.join("config"),
-        data: base.join("data"),
-    }
+/// Config and data directories in a temporary directory of the test's own, removed when the
+/// returned guard is dropped: the test keeps it to its end.
+pub fn temp_dirs(tag: &str) -> (Dirs, tempfile::TempDir) {
+    let base = tempfile::Builder::new()
+        .prefix(&format!("idesk-it-{tag}-"))
+        .tempdir()
+        .expect("a temporary directory");
+    let dirs = Dirs {
+        config: base.path().join("config"),
+        data: base.path().join("data"),
+    };
+    (dirs, base)
 }
