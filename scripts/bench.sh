@@ -75,6 +75,8 @@ for n in 10000 100000; do
   echo "write $n incidents: one triage write (re-read, PATCH, one row in the store) ${wall}s wall (whole process), CPU ${cpu}s (goal: touches one row, not the whole store)"
   timed "$IDESK" incidents --offline --format json
   echo "store $n incidents: start to incidents available from the encrypted store ${wall}s wall (whole process, incl. JSON output), CPU ${cpu}s, peak ${mib} MiB"
+  timed "$IDESK" incidents --offline --since 48h --format json
+  echo "store $n incidents: the last 48 hours from the encrypted store (--offline --since 48h) ${wall}s wall, peak ${mib} MiB"
   # The same full listing, written to a JSON file, by idesk and by a plain Python requests script.
   timed "$IDESK" incidents --format json --output "$WORK/idesk-$n.json"
   cpu3 "$IDESK" incidents --format json --output "$WORK/idesk-$n.json"

@@ -112,6 +112,26 @@ assert s1["total"] > 0 and s2["fetched"] == 1 and s2["total"] == s1["total"], (s
 PY
 offline=$("$IDESK" incidents --offline --format json 2>> "$E2E_WORK/logs/cli.log" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$offline" = "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"])' "$out/sync1.json")" ] || fail "offline listing differs from the cache"
+# Streamed from the store newest change first; a reader that stops early ends it quietly.
+"$IDESK" incidents --offline --format json > "$out/offline.json" 2>> "$E2E_WORK/logs/cli.log"
+python3 -c 'import datetime,json,sys; t=[datetime.datetime.fromisoformat(i["lastUpdate"]) for i in json.load(open(sys.argv[1]))]; assert len(t) > 100 and t == sorted(t, reverse=True), t[:5]' "$out/offline.json" \
+  || fail "the offline listing is not newest change first"
+# `--since` reads the store's newest rows only and stops at the first older one.
+"$IDESK" incidents --offline --since 48h --format json > "$out/offline-recent.json" 2>> "$E2E_WORK/logs/cli.log"
+python3 - "$out" <<'PY' || fail "--offline --since 48h"
+import datetime, json, sys
+out = sys.argv[1]
+every = json.load(open(f"{out}/offline.json"))
+now = datetime.datetime.now(datetime.timezone.utc)
+def age(i): return now - datetime.datetime.fromisoformat(i["lastUpdate"])
+want = {i["id"] for i in every if age(i) <= datetime.timedelta(hours=48)}
+got = [i["id"] for i in json.load(open(f"{out}/offline-recent.json"))]
+edge = {i["id"] for i in every if abs(age(i) - datetime.timedelta(hours=48)) < datetime.timedelta(minutes=2)}
+assert 0 < len(want) < len(every) and (set(got) ^ want) <= edge, (len(got), len(want))
+assert got == [i["id"] for i in every if i["id"] in set(got)], "not in the full listing's order"
+PY
+set +e; IDESK_LOG=warn "$IDESK" incidents --offline --format json 2> "$out/early.err" | head -c 100 > /dev/null; rc=${PIPESTATUS[0]}; set -e
+[ "$rc" = 0 ] && [ ! -s "$out/early.err" ] || fail "a listing whose reader stopped early: exit $rc, $(cat "$out/early.err")"
 title=$(python3 -c 'import json,sys; print(max((i["displayName"] for i in json.load(open(sys.argv[1]))), key=len)[:30])' "$out/all.json")
 if grep -rqF -- "$title" "$IDESK_DATA_DIR"; then fail "incident text in clear under the data dir"; fi
 

@@ -727,27 +727,50 @@ async fn run(cli: Cli) -> Result<(), Error> {
         } => {
             let desk = open_desk(&dirs, &config, chosen)?;
             let since = since.as_deref().map(output::parse_since).transpose()?;
-            let (all, me) = if offline {
-                let snap = desk.cached().await;
-                note_store(&desk);
-                let snap = snap?;
-                (snap.incidents, snap.account.and_then(|a| a.username))
-            } else {
-                let account = signed_in(&desk).await?;
-                (desk.list(since).await?, account.username)
-            };
-            let filter = output::Filter {
+            let mut filter = output::Filter {
                 since,
                 status,
                 severity,
                 assigned_to,
-                me,
+                me: None,
                 show_merged,
             };
+            if offline {
+                // Read from the store newest first and written as read: 100,000 incidents
+                // need no more memory than one, and `--since 48h` reads the last 48 hours only.
+                let listed = match desk.store_status().await {
+                    Ok((status, _)) => {
+                        filter.me = status.account.and_then(|a| a.username);
+                        let path = output.clone();
+                        desk.with_store(move |cache| {
+                            output::write_each(format, path.as_deref(), |emit| {
+                                cache.each_newest_first(|i| {
+                                    // Newest first: past `--since`, every row left is older.
+                                    if filter.is_past_since(&i) {
+                                        return Ok(false);
+                                    }
+                                    if filter.keeps(&i) {
+                                        emit(&i)?;
+                                    }
+                                    Ok(true)
+                                })
+                            })
+                        })
+                        .await
+                    }
+                    Err(e) => Err(e),
+                };
+                note_store(&desk);
+                return listed;
+            }
+            filter.me = signed_in(&desk).await?.username;
+            let all = desk.list(since).await?;
             // Sorted by reference: an incident is some 400 bytes to move, a reference 8.
             let mut shown: Vec<&_> = all.iter().filter(|i| filter.keeps(i)).collect();
             shown.sort_by_key(|i| std::cmp::Reverse(i.last_update));
-            output::write(&shown, format, output.as_deref())
+            output::write_each(format, output.as_deref(), |emit| {
+                shown.into_iter().try_for_each(emit)
+            })
         }
     }
 }

@@ -196,10 +196,15 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// Whether `i` changed before `--since` (or has no time): in a listing newest change first,
+    /// so does every incident after it.
+    pub fn is_past_since(&self, i: &Incident) -> bool {
+        self.since
+            .is_some_and(|since| i.last_update.is_none_or(|t| t < since))
+    }
+
     pub fn keeps(&self, i: &Incident) -> bool {
-        let since_ok = self
-            .since
-            .is_none_or(|since| i.last_update.is_some_and(|t| t >= since));
+        let since_ok = !self.is_past_since(i);
         let status_ok = self.status.is_empty()
             || self
                 .status
@@ -233,24 +238,68 @@ impl Filter {
     }
 }
 
-/// Writes the incidents to `path` (atomically, private to the user) or standard output,
-/// streaming JSON so that a large export needs no second copy in memory.
-pub fn write(
-    incidents: &[&Incident],
+/// Writes incidents as `each` hands them over, one at a time, to `path` (atomically, private to
+/// the user) or standard output: nothing but the incident at hand is held, however many there
+/// are. Standard output is escaped when it is a terminal (`terminal::out`); into a pipe it is
+/// streamed as is, and a reader that stops early (`| head`) ends the listing quietly. An error
+/// from `each` ends it too and is returned (a file is then left as it was).
+pub fn write_each(
     format: Format,
     path: Option<&std::path::Path>,
+    each: impl FnOnce(&mut dyn FnMut(&Incident) -> Result<(), Error>) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let Some(path) = path else {
-        crate::terminal::out(&render(incidents, format)?);
-        return Ok(());
-    };
-    match format {
-        Format::Json => idesk_core::files::write_atomically_with(path, |out| {
-            serde_json::to_writer_pretty(&mut *out, incidents)?;
-            out.write_all(b"\n")
-        }),
-        other => idesk_core::files::write_atomically(path, render(incidents, other)?.as_bytes()),
+    use std::io::IsTerminal;
+    if let Some(path) = path {
+        let what = path.display().to_string();
+        let mut failed = None;
+        let written = idesk_core::files::write_atomically_with(path, |out| {
+            stream(out, format, &what, each).map_err(|e| {
+                failed = Some(e);
+                std::io::Error::other("the listing stopped")
+            })
+        });
+        return failed.map_or(written, Err);
     }
+    let stdout = std::io::stdout();
+    if stdout.is_terminal() {
+        let mut text = Vec::new();
+        stream(&mut text, format, "standard output", each)?;
+        crate::terminal::out(&String::from_utf8_lossy(&text));
+        return Ok(());
+    }
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match stream(&mut out, format, "standard output", each) {
+        Err(Error::Io(_, e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        done => done,
+    }
+}
+
+/// The incidents `each` hands over, in `format`, to `out`; `what` names `out` in an error.
+fn stream(
+    out: &mut impl Write,
+    format: Format,
+    what: &str,
+    each: impl FnOnce(&mut dyn FnMut(&Incident) -> Result<(), Error>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    use serde::ser::{SerializeSeq, Serializer};
+    let io = |e: std::io::Error| Error::Io(what.to_owned(), e);
+    match format {
+        // Element by element, as `serde_json::to_writer_pretty` writes a whole list.
+        Format::Json => {
+            let mut json = serde_json::Serializer::pretty(&mut *out);
+            let mut list = json.serialize_seq(None).map_err(|e| io(e.into()))?;
+            each(&mut |i| list.serialize_element(i).map_err(|e| io(e.into())))?;
+            list.end().map_err(|e| io(e.into()))?;
+            out.write_all(b"\n").map_err(io)?;
+        }
+        Format::Csv => {
+            use idesk_core::incidents::export::{csv_header, csv_row};
+            out.write_all(csv_header(false).as_bytes()).map_err(io)?;
+            each(&mut |i| out.write_all(csv_row(None, i).as_bytes()).map_err(io))?;
+        }
+        Format::Table => each(&mut |i| out.write_all(table_line(i).as_bytes()).map_err(io))?,
+    }
+    out.flush().map_err(io)
 }
 
 /// Incidents of several profiles, newest change first, each naming its profile: a leading column
@@ -272,7 +321,7 @@ pub fn write_across(
         Format::Table => {
             let mut out = String::new();
             for Across { profile, incident } in &across {
-                let line = render(&[incident], Format::Table)?;
+                let line = table_line(incident);
                 out.push_str(&format!("{:<16} {line}", crate::terminal::field(profile)));
             }
             out
@@ -291,28 +340,89 @@ pub fn render(incidents: &[&Incident], format: Format) -> Result<String, Error> 
     Ok(match format {
         Format::Json => idesk_core::incidents::export::json(incidents)?,
         Format::Csv => idesk_core::incidents::export::csv(incidents),
-        Format::Table => {
-            let mut out = String::new();
-            for i in incidents {
-                let field = crate::terminal::field;
-                let title: String = field(&i.display_name).chars().take(80).collect();
-                out.push_str(&format!(
-                    "{:<8} {:<13} {:<11} {:<32} {}\n",
-                    field(&i.id),
-                    field(i.severity.as_str()),
-                    field(i.status.as_str()),
-                    field(i.assigned_to.as_deref().unwrap_or("-")),
-                    title
-                ));
-            }
-            out
-        }
+        Format::Table => incidents.iter().map(|i| table_line(i)).collect(),
     })
+}
+
+/// An incident's line in a table: every field escaped, the title cut at 80 characters.
+fn table_line(i: &Incident) -> String {
+    let field = crate::terminal::field;
+    let title: String = field(&i.display_name).chars().take(80).collect();
+    format!(
+        "{:<8} {:<13} {:<11} {:<32} {}\n",
+        field(&i.id),
+        field(i.severity.as_str()),
+        field(i.status.as_str()),
+        field(i.assigned_to.as_deref().unwrap_or("-")),
+        title
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn incident(id: &str, title: &str) -> Incident {
+        use model::{Classification, Determination, Severity, Status};
+        Incident {
+            id: id.into(),
+            display_name: title.into(),
+            severity: Severity::High,
+            status: Status::Active,
+            assigned_to: None,
+            classification: Classification::Unknown,
+            determination: Determination::Unknown,
+            created: model::parse_time("2026-11-20T10:00:00Z"),
+            last_update: model::parse_time("2026-11-20T11:00:00Z"),
+            tags: vec!["a".into(), "b".into()],
+            system_tags: vec![],
+            web_url: None,
+            redirect_incident_id: None,
+            comments: vec![],
+            alert_count: None,
+            service_sources: vec![],
+            categories: vec![],
+            priority_score: None,
+            last_modified_by: None,
+        }
+    }
+
+    #[test]
+    fn a_streamed_listing_is_the_listing_written_whole() {
+        let one = incident("1", "Ransomware, \"quoted\"\non srv-01");
+        let two = incident("2", "=cmd|' /C calc'!A0");
+        for shown in [vec![], vec![&one], vec![&one, &two]] {
+            for format in [Format::Json, Format::Csv, Format::Table] {
+                let mut out = Vec::new();
+                stream(&mut out, format, "test", |emit| {
+                    shown.iter().try_for_each(|i| emit(i))
+                })
+                .unwrap();
+                let whole = match format {
+                    // What `--output` wrote before the listing was streamed.
+                    Format::Json => serde_json::to_string_pretty(&shown).unwrap() + "\n",
+                    other => render(&shown, other).unwrap(),
+                };
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    whole,
+                    "{} incidents",
+                    shown.len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_streamed_listing_ends_with_the_error_of_its_source() {
+        let one = incident("1", "First");
+        let mut out = Vec::new();
+        let failed = stream(&mut out, Format::Json, "test", |emit| {
+            emit(&one)?;
+            Err(Error::Invalid("the store went away".into()))
+        });
+        assert!(matches!(failed, Err(Error::Invalid(m)) if m == "the store went away"));
+    }
 
     #[test]
     fn since_accepts_durations_and_times() {

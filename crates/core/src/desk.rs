@@ -650,6 +650,15 @@ impl Desk {
         sync::cached(&self.ready().await?.cache).await
     }
 
+    /// Runs `f` on the current profile's store, off the async threads: a read too large to
+    /// hand over as one value (`Cache::each_newest_first`) is consumed where it is read.
+    pub async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Cache) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        sync::blocking(&self.ready().await?.cache, f).await
+    }
+
     /// The current profile's store without its incidents: the last sync's time and account, and
     /// how many incidents it holds.
     pub async fn store_status(&self) -> Result<(Snapshot, usize)> {

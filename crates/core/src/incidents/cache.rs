@@ -554,6 +554,31 @@ impl Cache {
         })
     }
 
+    /// Every stored incident, newest update first (then by ID, as `load`), handed to `f` one at a
+    /// time while it returns `Ok(true)`: read in the newest-first index's order, so only the
+    /// incident at hand is held (`idesk incidents --offline` of 100,000 incidents). An error
+    /// from `f` ends the read and is returned.
+    pub fn each_newest_first(&self, mut f: impl FnMut(Incident) -> Result<bool>) -> Result<()> {
+        self.read((), |c| {
+            let mut failed = None;
+            Self::each_text(
+                c,
+                "SELECT body FROM incidents ORDER BY last_update DESC, id",
+                |body| match stored::incident(body) {
+                    Some(i) => f(i).unwrap_or_else(|e| {
+                        failed = Some(e);
+                        false
+                    }),
+                    None => {
+                        tracing::warn!("an unreadable incident in the store was skipped");
+                        true
+                    }
+                },
+            )?;
+            failed.map_or(Ok(()), Err)
+        })
+    }
+
     /// The store's sync state without its incidents: the watermark, the last sync's time and
     /// account (what the app shows before the queue).
     pub fn status(&self) -> Result<Snapshot> {
@@ -2108,6 +2133,65 @@ mod tests {
     }
 
     const TITLE: &str = "Ransomware activity on srv-finance-42";
+
+    #[test]
+    fn each_newest_first_hands_over_the_stored_incidents_in_load_order_and_stops_when_asked() {
+        let (_tmp, dirs) = dirs();
+        let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+        let cache = Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), true);
+        // Written in another order than they are listed: ties on the time go by ID, and an
+        // incident without a time comes last; a later write moves one to the top.
+        let mut incidents: Vec<Incident> = [
+            ("7", "2026-11-20T09:00:00Z"),
+            ("12", "2026-11-20T11:00:00Z"),
+            ("3", "2026-11-20T11:00:00Z"),
+            ("5", "2026-11-20T10:00:00Z"),
+        ]
+        .iter()
+        .map(|(id, t)| incident(id, TITLE, t))
+        .collect();
+        let mut timeless = incident("1", TITLE, "2026-11-20T08:00:00Z");
+        timeless.last_update = None;
+        incidents.push(timeless);
+        cache.put_page(&incidents, true).unwrap();
+        let mut moved = incidents[0].clone();
+        moved.last_update = parse_time("2026-11-20T12:00:00Z");
+        cache.put(&moved).unwrap();
+
+        let mut seen = Vec::new();
+        cache
+            .each_newest_first(|i| {
+                seen.push(i.id);
+                Ok(true)
+            })
+            .unwrap();
+        assert_eq!(seen, ["7", "12", "3", "5", "1"]);
+        let loaded: Vec<String> = cache
+            .load()
+            .unwrap()
+            .incidents
+            .into_iter()
+            .map(|i| i.id)
+            .collect();
+        assert_eq!(seen, loaded, "the same order as the whole store's");
+
+        let mut first_two = Vec::new();
+        cache
+            .each_newest_first(|i| {
+                first_two.push(i.id);
+                Ok(first_two.len() < 2)
+            })
+            .unwrap();
+        assert_eq!(first_two, ["7", "12"], "stops when told");
+
+        let mut handed = 0;
+        let failed = cache.each_newest_first(|_| {
+            handed += 1;
+            Err(Error::Invalid("the reader gave up".into()))
+        });
+        assert!(matches!(failed, Err(Error::Invalid(m)) if m == "the reader gave up"));
+        assert_eq!(handed, 1, "an error ends the read");
+    }
 
     #[test]
     fn syncs_after_the_first_record_what_changed_elsewhere_and_the_feed_is_kept_and_marked_seen() {

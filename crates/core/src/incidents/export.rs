@@ -67,34 +67,47 @@ fn csv_rows<'a>(
     rows: impl Iterator<Item = (Option<&'a str>, &'a Incident)>,
     with_profile: bool,
 ) -> String {
+    let mut out = csv_header(with_profile);
+    for (profile, i) in rows {
+        out.push_str(&csv_row(profile, i));
+    }
+    out
+}
+
+/// The CSV header line, with a leading `profile` column for rows of several profiles.
+pub fn csv_header(with_profile: bool) -> String {
     let mut out = String::from(if with_profile { "profile," } else { "" });
     out.push_str(
         "id,severity,status,assignedTo,classification,determination,tags,created,lastUpdate,displayName,webUrl\n",
     );
-    for (profile, i) in rows {
-        if let Some(p) = profile {
-            out.push_str(&csv_field(p));
-            out.push(',');
-        }
-        let tags = i.tags.join(";");
-        let created = i.created.map(rfc3339).unwrap_or_default();
-        let last_update = i.last_update.map(rfc3339).unwrap_or_default();
-        let row = [
-            i.id.as_str(),
-            i.severity.as_str(),
-            i.status.as_str(),
-            i.assigned_to.as_deref().unwrap_or(""),
-            i.classification.as_str(),
-            i.determination.as_str(),
-            tags.as_str(),
-            created.as_str(),
-            last_update.as_str(),
-            i.display_name.as_str(),
-            i.web_url.as_deref().unwrap_or(""),
-        ];
-        out.push_str(&row.map(csv_field).join(","));
-        out.push('\n');
+    out
+}
+
+/// One incident's CSV line (after `csv_header`): a streamed export writes them one at a time.
+pub fn csv_row(profile: Option<&str>, i: &Incident) -> String {
+    let mut out = String::new();
+    if let Some(p) = profile {
+        out.push_str(&csv_field(p));
+        out.push(',');
     }
+    let tags = i.tags.join(";");
+    let created = i.created.map(rfc3339).unwrap_or_default();
+    let last_update = i.last_update.map(rfc3339).unwrap_or_default();
+    let row = [
+        i.id.as_str(),
+        i.severity.as_str(),
+        i.status.as_str(),
+        i.assigned_to.as_deref().unwrap_or(""),
+        i.classification.as_str(),
+        i.determination.as_str(),
+        tags.as_str(),
+        created.as_str(),
+        last_update.as_str(),
+        i.display_name.as_str(),
+        i.web_url.as_deref().unwrap_or(""),
+    ];
+    out.push_str(&row.map(csv_field).join(","));
+    out.push('\n');
     out
 }
 
