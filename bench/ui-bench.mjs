@@ -49,6 +49,12 @@ b = await launch();
 try {
   await (await b.$('[data-testid="incident-row"]')).waitForExist({ timeout: 120000, interval: 20 });
   const firstRows = Date.now() - t0;
+  // The page's own mark, set after the frame that draws the first rows: WebDriver's polling
+  // sees them later (each look is a round trip, held up while the page is busy).
+  const marked = await b.execute(() => {
+    const m = performance.getEntriesByName('idesk:first-rows')[0];
+    return m ? performance.timeOrigin + m.startTime : null;
+  });
   const count = await (await b.$('[data-testid="count"]')).getText();
   // In the page: from a change until the queue has applied the store's answer to the DOM (a
   // MutationObserver sees the answer counter move, in the same update as the rows), and until
@@ -127,7 +133,7 @@ try {
   const mib = memory();
   const fmt = (x) => `${x.toFixed(1)} ms`;
   console.log(`ui  ${count} in the real window (${process.env.APP_BIN})`);
-  console.log(`ui  start to first rows from the local store: ${firstRows} ms, launch included (goal at 100,000: ≤ 1000 ms)`);
+  console.log(`ui  start to first rows from the local store: ${marked ? Math.round(marked - t0) : '?'} ms drawn (the page's mark), ${firstRows} ms seen through WebDriver; launch included (goal at 100,000: ≤ 1000 ms)`);
   const dom = (xs) => xs.map((x) => x[0]);
   const frame = (xs) => xs.map((x) => x[1]);
   console.log(`ui  filter change, rows updated: p50 ${fmt(pct(dom(presets), 50))}, p95 ${fmt(pct(dom(presets), 95))} over ${presets.length} changes (goal: ≤ 16 ms, p95); next frame starts at p95 ${fmt(pct(frame(presets), 95))}`);
@@ -135,7 +141,7 @@ try {
   console.log(`ui  the store's answer alone (IPC round trip, query in Rust): p50 ${fmt(pct(ipc, 50))}, p95 ${fmt(pct(ipc, 95))} over ${ipc.length} queries`);
   console.log(`ui  the frame of the search box's text alone, no query: p50 ${fmt(pct(paint, 50))}, p95 ${fmt(pct(paint, 95))} over ${paint.length} frames`);
   console.log(`ui  jump to the middle of the list, rows shown: ${fmt(scroll)}`);
-  console.log(`ui  memory of the app and its WebKit processes: ${mib.pss} MiB proportional, ${mib.rss} MiB resident (goal: ≤ 300 MB); proportional by process, MiB: ${mib.parts}`);
+  console.log(`ui  memory of the app and its WebKit processes: ${mib.pss} MiB (${Math.round(mib.pss * 1.048576)} MB) proportional, ${mib.rss} MiB resident (goal: ≤ 300 MB); proportional by process, MiB: ${mib.parts}`);
 } finally {
   await b.deleteSession();
 }
