@@ -736,32 +736,28 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 show_merged,
             };
             if offline {
-                // Read from the store newest first and written as read: 100,000 incidents
-                // need no more memory than one, and `--since 48h` reads the last 48 hours only.
-                let listed = match desk.store_status().await {
-                    Ok((status, _)) => {
-                        filter.me = status.account.and_then(|a| a.username);
-                        let path = output.clone();
-                        desk.with_store(move |cache| {
-                            output::write_each(format, path.as_deref(), |emit| {
-                                cache.each_newest_first(|i| {
-                                    // Newest first: past `--since`, every row left is older.
-                                    if filter.is_past_since(&i) {
-                                        return Ok(false);
-                                    }
-                                    if filter.keeps(&i) {
-                                        emit(&i)?;
-                                    }
-                                    Ok(true)
-                                })
+                // Read from the store newest first and written as read: into a file or a
+                // pipe, 100,000 incidents need no more memory than one, and `--since 48h`
+                // reads the last 48 hours and the row after them.
+                let status = desk.store_status().await;
+                note_store(&desk);
+                filter.me = status?.0.account.and_then(|a| a.username);
+                let path = output.clone();
+                return desk
+                    .with_store(move |cache| {
+                        output::write_each(format, path.as_deref(), |emit| {
+                            cache.each_newest_first(|i| {
+                                if filter.ends_newest_first(&i) {
+                                    return Ok(false);
+                                }
+                                if filter.keeps(&i) {
+                                    emit(&i)?;
+                                }
+                                Ok(true)
                             })
                         })
-                        .await
-                    }
-                    Err(e) => Err(e),
-                };
-                note_store(&desk);
-                return listed;
+                    })
+                    .await;
             }
             filter.me = signed_in(&desk).await?.username;
             let all = desk.list(since).await?;

@@ -196,11 +196,19 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// Whether `i` changed before `--since` (or has no time): in a listing newest change first,
-    /// so does every incident after it.
+    /// Whether `i` changed before `--since` (or has no time).
     pub fn is_past_since(&self, i: &Incident) -> bool {
         self.since
             .is_some_and(|since| i.last_update.is_none_or(|t| t < since))
+    }
+
+    /// Whether, in the store's listing newest change first (`Cache::each_newest_first`, which
+    /// orders to the millisecond), no incident from `i` on can be in `--since`: `i` has no time,
+    /// or changed in a millisecond before that of `--since`.
+    pub fn ends_newest_first(&self, i: &Incident) -> bool {
+        let millis = |t: OffsetDateTime| t.unix_timestamp_nanos().div_euclid(1_000_000);
+        self.since
+            .is_some_and(|since| i.last_update.is_none_or(|t| millis(t) < millis(since)))
     }
 
     pub fn keeps(&self, i: &Incident) -> bool {
@@ -239,10 +247,11 @@ impl Filter {
 }
 
 /// Writes incidents as `each` hands them over, one at a time, to `path` (atomically, private to
-/// the user) or standard output: nothing but the incident at hand is held, however many there
-/// are. Standard output is escaped when it is a terminal (`terminal::out`); into a pipe it is
-/// streamed as is, and a reader that stops early (`| head`) ends the listing quietly. An error
-/// from `each` ends it too and is returned (a file is then left as it was).
+/// the user) or standard output. Into a file or a pipe only the incident at hand is held,
+/// however many there are; a terminal gets the whole listing at the end, escaped
+/// (`terminal::out`). A reader that stops early (`| head`) ends the listing quietly. An error
+/// from `each` ends it too and is returned: a file is then left as it was, while a pipe has
+/// had what came before the error.
 pub fn write_each(
     format: Format,
     path: Option<&std::path::Path>,
@@ -411,6 +420,80 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn csv_and_table_lines_keep_their_shape() {
+        let one = incident("1", "Ransomware, \"quoted\"\non srv-01");
+        let mut csv = Vec::new();
+        stream(&mut csv, Format::Csv, "test", |emit| emit(&one)).unwrap();
+        assert_eq!(
+            String::from_utf8(csv).unwrap(),
+            "id,severity,status,assignedTo,classification,determination,tags,created,lastUpdate,displayName,webUrl\n\
+             1,high,active,,unknown,unknown,a;b,2026-11-20T10:00:00Z,2026-11-20T11:00:00Z,\"Ransomware, \"\"quoted\"\"\non srv-01\",\n"
+        );
+        let mut table = Vec::new();
+        stream(&mut table, Format::Table, "test", |emit| emit(&one)).unwrap();
+        assert_eq!(
+            String::from_utf8(table).unwrap(),
+            format!(
+                "{:<8} {:<13} {:<11} {:<32} {}\n",
+                "1", "high", "active", "-", "Ransomware, \"quoted\"\\u000aon srv-01"
+            )
+        );
+    }
+
+    #[test]
+    fn a_listing_newest_first_ends_only_past_the_millisecond_of_since() {
+        let at = |t: &str| {
+            let mut i = incident("1", "x");
+            i.last_update = model::parse_time(t);
+            i
+        };
+        let filter = Filter {
+            since: model::parse_time("2026-11-20T11:00:00.0005Z"),
+            status: vec![],
+            severity: vec![],
+            assigned_to: None,
+            me: None,
+            show_merged: false,
+        };
+        // The store orders to the millisecond: a later change in the same one may still follow.
+        let earlier_same_ms = at("2026-11-20T11:00:00.0003Z");
+        assert!(!filter.keeps(&earlier_same_ms));
+        assert!(!filter.ends_newest_first(&earlier_same_ms));
+        assert!(filter.keeps(&at("2026-11-20T11:00:00.0007Z")));
+        assert!(filter.ends_newest_first(&at("2026-11-20T10:59:59.9999Z")));
+        let mut timeless = incident("2", "x");
+        timeless.last_update = None;
+        assert!(filter.ends_newest_first(&timeless));
+        let every = Filter {
+            since: None,
+            ..filter
+        };
+        assert!(!every.ends_newest_first(&timeless) && every.keeps(&timeless));
+    }
+
+    #[test]
+    fn a_listing_that_fails_leaves_the_file_as_it_was() {
+        let dir = std::env::temp_dir().join(format!("idesk-output-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("incidents.json");
+        std::fs::write(&path, "earlier\n").unwrap();
+        let one = incident("1", "First");
+        let failed = write_each(Format::Json, Some(&path), |emit| {
+            emit(&one)?;
+            Err(Error::Invalid("the store went away".into()))
+        });
+        let kept = std::fs::read_to_string(&path).unwrap();
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(matches!(failed, Err(Error::Invalid(m)) if m == "the store went away"));
+        assert_eq!(kept, "earlier\n");
+        assert_eq!(left, ["incidents.json"], "no temp file left");
     }
 
     #[test]

@@ -554,10 +554,14 @@ impl Cache {
         })
     }
 
-    /// Every stored incident, newest update first (then by ID, as `load`), handed to `f` one at a
-    /// time while it returns `Ok(true)`: read in the newest-first index's order, so only the
-    /// incident at hand is held (`idesk incidents --offline` of 100,000 incidents). An error
-    /// from `f` ends the read and is returned.
+    /// Every stored incident, newest update first (to the millisecond the store keeps, then by
+    /// ID: as `load` but for two updates in one millisecond), handed to `f` one at a time while
+    /// it returns `Ok(true)`: read in the newest-first index's order, so only the incident at
+    /// hand is held (`idesk incidents --offline` of 100,000 incidents). One read transaction
+    /// serves the whole listing, so it is consistent with itself; while `f` is slow (a pager
+    /// that stops reading) the app's writes still go through (WAL), but its checkpoints cannot
+    /// shorten the WAL past this read until it ends. An error from `f` ends the read and is
+    /// returned.
     pub fn each_newest_first(&self, mut f: impl FnMut(Incident) -> Result<bool>) -> Result<()> {
         self.read((), |c| {
             let mut failed = None;
@@ -2139,13 +2143,14 @@ mod tests {
         let (_tmp, dirs) = dirs();
         let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
         let cache = Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), true);
-        // Written in another order than they are listed: ties on the time go by ID, and an
-        // incident without a time comes last; a later write moves one to the top.
+        // Stored as 3, 5, 12, 7, 1 (a later write keeps a row where it is) and listed as 7, 12,
+        // 3, 5, 1: "7" written again with the newest time, ties on the time by ID, and an
+        // incident without a time last.
         let mut incidents: Vec<Incident> = [
-            ("7", "2026-11-20T09:00:00Z"),
-            ("12", "2026-11-20T11:00:00Z"),
             ("3", "2026-11-20T11:00:00Z"),
             ("5", "2026-11-20T10:00:00Z"),
+            ("12", "2026-11-20T11:00:00Z"),
+            ("7", "2026-11-20T09:00:00Z"),
         ]
         .iter()
         .map(|(id, t)| incident(id, TITLE, t))
@@ -2154,9 +2159,19 @@ mod tests {
         timeless.last_update = None;
         incidents.push(timeless);
         cache.put_page(&incidents, true).unwrap();
-        let mut moved = incidents[0].clone();
+        let mut moved = incidents[3].clone();
         moved.last_update = parse_time("2026-11-20T12:00:00Z");
         cache.put(&moved).unwrap();
+        let mut stored = Vec::new();
+        cache
+            .read((), |c| {
+                Cache::each_text(c, "SELECT id FROM incidents ORDER BY rowid", |id| {
+                    stored.push(id.to_owned());
+                    true
+                })
+            })
+            .unwrap();
+        assert_eq!(stored, ["3", "5", "12", "7", "1"], "the table's own order");
 
         let mut seen = Vec::new();
         cache
