@@ -491,10 +491,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 let updated = desk
                     .update(&current.id, &update, current.last_update)
                     .await?;
-                sayln!(
-                    "{}",
-                    output::render(&[&updated], output::Format::Table)?.trim_end()
-                );
+                sayln!("{}", output::table_line(&updated).trim_end());
                 return Ok(());
             }
             let targets: Vec<BulkTarget> = ids

@@ -345,16 +345,8 @@ pub fn write_across(
     }
 }
 
-pub fn render(incidents: &[&Incident], format: Format) -> Result<String, Error> {
-    Ok(match format {
-        Format::Json => idesk_core::incidents::export::json(incidents)?,
-        Format::Csv => idesk_core::incidents::export::csv(incidents),
-        Format::Table => incidents.iter().map(|i| table_line(i)).collect(),
-    })
-}
-
 /// An incident's line in a table: every field escaped, the title cut at 80 characters.
-fn table_line(i: &Incident) -> String {
+pub fn table_line(i: &Incident) -> String {
     let field = crate::terminal::field;
     let title: String = field(&i.display_name).chars().take(80).collect();
     format!(
@@ -410,7 +402,8 @@ mod tests {
                 let whole = match format {
                     // What `--output` wrote before the listing was streamed.
                     Format::Json => serde_json::to_string_pretty(&shown).unwrap() + "\n",
-                    other => render(&shown, other).unwrap(),
+                    Format::Csv => idesk_core::incidents::export::csv(&shown),
+                    Format::Table => shown.iter().map(|i| table_line(i)).collect(),
                 };
                 assert_eq!(
                     String::from_utf8(out).unwrap(),
