@@ -353,6 +353,9 @@ msp incidents --all-profiles --offline --format json > "$out/msp-offline.json" 2
 msp incidents --all-profiles --format json > "$out/msp-online.json" 2>> "$E2E_WORK/logs/cli.log" || fail "incidents --all-profiles"
 msp incidents --all-profiles --offline --severity high --format csv > "$out/msp-high.csv" 2>> "$E2E_WORK/logs/cli.log"
 msp incidents --all-profiles --offline > "$out/msp-table.txt" 2>> "$E2E_WORK/logs/cli.log"
+msp incidents --all-profiles --offline --since 48h --format json > "$out/msp-recent.json" 2>> "$E2E_WORK/logs/cli.log" || fail "incidents --all-profiles --offline --since 48h"
+set +e; IDESK_LOG=warn msp incidents --all-profiles --offline --format csv 2> "$out/msp-early.err" | head -c 100 > /dev/null; rc=${PIPESTATUS[0]}; set -e
+[ "$rc" = 0 ] && [ ! -s "$out/msp-early.err" ] || fail "an all-profiles listing whose reader stopped early: exit $rc, $(cat "$out/msp-early.err")"
 SANDBOX_SEED=7 SANDBOX_INCIDENTS=60 "$API" dump --tenant "$tenant2" > "$out/expected2.json"
 python3 - "$out" <<'PY'
 import csv, json, sys
@@ -374,6 +377,17 @@ for name in ("offline", "online"):
     assert len(got) == len(want) and set(got) == want, f"{name}: {len(got)} rows, {len(want)} expected"
     times = [r["lastUpdateDateTime"] if "lastUpdateDateTime" in r else r["lastUpdate"] for r in rows]
     assert times == sorted(times, reverse=True), f"{name}: newest update first"
+# The stores merged as read: `--since` stops at the first row older than it, in any store.
+import datetime
+every = json.load(open(f"{out}/msp-offline.json"))
+now = datetime.datetime.now(datetime.timezone.utc)
+def age(r): return now - datetime.datetime.fromisoformat(r["lastUpdate"])
+recent = [(r["profile"], r["id"]) for r in every if age(r) <= datetime.timedelta(hours=48)]
+edge = {(r["profile"], r["id"]) for r in every if abs(age(r) - datetime.timedelta(hours=48)) < datetime.timedelta(minutes=2)}
+got = [(r["profile"], r["id"]) for r in json.load(open(f"{out}/msp-recent.json"))]
+assert 0 < len(recent) < len(every) and (set(got) ^ set(recent)) <= edge, (len(got), len(recent))
+assert {p for p, _ in got} == {"contoso", "fabrikam"}, "every profile's recent rows"
+assert got == [(r["profile"], r["id"]) for r in every if (r["profile"], r["id"]) in set(got)], "not in the full listing's order"
 high = list(csv.DictReader(open(f"{out}/msp-high.csv")))
 assert high and all(r["severity"] == "high" for r in high), "the filter applies to every profile"
 assert {r["profile"] for r in high} == {"contoso", "fabrikam"}, {r["profile"] for r in high}

@@ -19,6 +19,7 @@ use idesk_core::config::{Backend, Cloud, Config, Credential, Dirs, Kind, Profile
 use idesk_core::desk::{self, Desk};
 use idesk_core::incidents::api::DEFENDER_RETIREMENT;
 use idesk_core::incidents::bulk::{BulkEdit, BulkTarget};
+use idesk_core::incidents::cache::Cache;
 use idesk_core::incidents::model::{Classification, Determination, Status};
 use idesk_core::incidents::report::ReportFormat;
 use idesk_core::{Error, ErrorCode};
@@ -660,28 +661,13 @@ async fn run(cli: Cli) -> Result<(), Error> {
         } => {
             let desk = Desk::open(&dirs, None, keychain()?, false)?;
             let since = since.as_deref().map(output::parse_since).transpose()?;
-            let mut failed = None;
-            let mut rows: Vec<(String, idesk_core::incidents::model::Incident)> = if offline {
-                desk.stored_across(true).await?
-            } else {
-                let mut rows = Vec::new();
-                for (name, result) in desk.list_across(since).await {
-                    match result {
-                        Ok(list) => rows.extend(list.into_iter().map(|i| (name.clone(), i))),
-                        Err(err) => {
-                            esayln!("idesk: {name}: {}", err.user_message());
-                            failed = Some(err);
-                        }
-                    }
-                }
-                rows
-            };
-            if rows.is_empty() && failed.is_none() && desk.signed_in_profiles().await.is_empty() {
+            let profiles = desk.signed_in_profiles().await;
+            if profiles.is_empty() {
                 return Err(Error::NotSignedIn);
             }
-            // "me" is each profile's own analyst, as each tenant knows them.
-            let mut me_of = std::collections::HashMap::new();
-            for name in desk.signed_in_profiles().await {
+            // Each profile's filter: "me" is its own analyst, as its tenant knows them.
+            let mut filters = std::collections::HashMap::new();
+            for name in profiles {
                 desk.switch(&name)?;
                 let me = match desk.current().account() {
                     Some(a) => a.username,
@@ -692,20 +678,61 @@ async fn run(cli: Cli) -> Result<(), Error> {
                         .account
                         .and_then(|a| a.username),
                 };
-                me_of.insert(name, me);
-            }
-            rows.retain(|(name, i)| {
-                output::Filter {
+                let filter = output::Filter {
                     since,
                     status: status.clone(),
                     severity: severity.clone(),
                     assigned_to: assigned_to.clone(),
-                    me: me_of.get(name).cloned().flatten(),
+                    me,
                     show_merged,
+                };
+                filters.insert(name, filter);
+            }
+            if offline {
+                // Every store read newest first and merged as read, like one profile's
+                // listing: a few incidents per profile are held, however many they store.
+                let path = output.clone();
+                return desk
+                    .with_stores(move |stores| {
+                        let caches: Vec<&Cache> = stores.iter().map(|(_, c)| c.as_ref()).collect();
+                        output::write_across(format, path.as_deref(), |emit| {
+                            Cache::each_newest_first_across(&caches, |k, i| {
+                                let name = &stores[k].0;
+                                let Some(filter) = filters.get(name) else {
+                                    return Ok(true);
+                                };
+                                // Newest first across the stores: every row after is older.
+                                if filter.ends_newest_first(&i) {
+                                    return Ok(false);
+                                }
+                                if filter.keeps(&i) {
+                                    emit(name, &i)?;
+                                }
+                                Ok(true)
+                            })
+                        })
+                    })
+                    .await;
+            }
+            let mut failed = None;
+            let mut rows = Vec::new();
+            for (name, result) in desk.list_across(since).await {
+                match result {
+                    Ok(list) => rows.extend(
+                        list.into_iter()
+                            .filter(|i| filters.get(&name).is_some_and(|f| f.keeps(i)))
+                            .map(|i| (name.clone(), i)),
+                    ),
+                    Err(err) => {
+                        esayln!("idesk: {name}: {}", err.user_message());
+                        failed = Some(err);
+                    }
                 }
-                .keeps(i)
-            });
-            output::write_across(&rows, format, output.as_deref())?;
+            }
+            rows.sort_by_key(|(_, i)| std::cmp::Reverse(i.last_update));
+            output::write_across(format, output.as_deref(), |emit| {
+                rows.iter().try_for_each(|(name, i)| emit(name, i))
+            })?;
             match failed {
                 Some(err) => Err(err),
                 None => Ok(()),

@@ -257,12 +257,36 @@ pub fn write_each(
     path: Option<&std::path::Path>,
     each: impl FnOnce(&mut dyn FnMut(&Incident) -> Result<(), Error>) -> Result<(), Error>,
 ) -> Result<(), Error> {
+    write_rows(format, path, false, |emit| each(&mut |i| emit(None, i)))
+}
+
+/// As `write_each`, for incidents of several profiles, each naming its profile: a leading column
+/// in a table and in CSV, a `profile` field in JSON.
+pub fn write_across(
+    format: Format,
+    path: Option<&std::path::Path>,
+    each: impl FnOnce(&mut dyn FnMut(&str, &Incident) -> Result<(), Error>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    write_rows(format, path, true, |emit| {
+        each(&mut |profile, i| emit(Some(profile), i))
+    })
+}
+
+/// What a listing hands over: an incident, with its profile in a listing of several.
+type Emit<'a> = dyn FnMut(Option<&str>, &Incident) -> Result<(), Error> + 'a;
+
+fn write_rows(
+    format: Format,
+    path: Option<&std::path::Path>,
+    across: bool,
+    each: impl FnOnce(&mut Emit<'_>) -> Result<(), Error>,
+) -> Result<(), Error> {
     use std::io::IsTerminal;
     if let Some(path) = path {
         let what = path.display().to_string();
         let mut failed = None;
         let written = idesk_core::files::write_atomically_with(path, |out| {
-            stream(out, format, &what, each).map_err(|e| {
+            stream(out, format, across, &what, each).map_err(|e| {
                 failed = Some(e);
                 std::io::Error::other("the listing stopped")
             })
@@ -272,24 +296,27 @@ pub fn write_each(
     let stdout = std::io::stdout();
     if stdout.is_terminal() {
         let mut text = Vec::new();
-        stream(&mut text, format, "standard output", each)?;
+        stream(&mut text, format, across, "standard output", each)?;
         crate::terminal::out(&String::from_utf8_lossy(&text));
         return Ok(());
     }
     let mut out = std::io::BufWriter::new(stdout.lock());
-    match stream(&mut out, format, "standard output", each) {
+    match stream(&mut out, format, across, "standard output", each) {
         Err(Error::Io(_, e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         done => done,
     }
 }
 
 /// The incidents `each` hands over, in `format`, to `out`; `what` names `out` in an error.
+/// `across`: the rows name their profiles (the CSV header has its column).
 fn stream(
     out: &mut impl Write,
     format: Format,
+    across: bool,
     what: &str,
-    each: impl FnOnce(&mut dyn FnMut(&Incident) -> Result<(), Error>) -> Result<(), Error>,
+    each: impl FnOnce(&mut Emit<'_>) -> Result<(), Error>,
 ) -> Result<(), Error> {
+    use idesk_core::incidents::export::Across;
     use serde::ser::{SerializeSeq, Serializer};
     let io = |e: std::io::Error| Error::Io(what.to_owned(), e);
     match format {
@@ -297,52 +324,31 @@ fn stream(
         Format::Json => {
             let mut json = serde_json::Serializer::pretty(&mut *out);
             let mut list = json.serialize_seq(None).map_err(|e| io(e.into()))?;
-            each(&mut |i| list.serialize_element(i).map_err(|e| io(e.into())))?;
+            each(&mut |profile, incident| {
+                match profile {
+                    Some(profile) => list.serialize_element(&Across { profile, incident }),
+                    None => list.serialize_element(incident),
+                }
+                .map_err(|e| io(e.into()))
+            })?;
             list.end().map_err(|e| io(e.into()))?;
             out.write_all(b"\n").map_err(io)?;
         }
         Format::Csv => {
             use idesk_core::incidents::export::{csv_header, csv_row};
-            out.write_all(csv_header(false).as_bytes()).map_err(io)?;
-            each(&mut |i| out.write_all(csv_row(None, i).as_bytes()).map_err(io))?;
+            out.write_all(csv_header(across).as_bytes()).map_err(io)?;
+            each(&mut |profile, i| out.write_all(csv_row(profile, i).as_bytes()).map_err(io))?;
         }
-        Format::Table => each(&mut |i| out.write_all(table_line(i).as_bytes()).map_err(io))?,
+        Format::Table => each(&mut |profile, i| {
+            let line = table_line(i);
+            match profile {
+                Some(p) => write!(out, "{:<16} {line}", crate::terminal::field(p)),
+                None => out.write_all(line.as_bytes()),
+            }
+            .map_err(io)
+        })?,
     }
     out.flush().map_err(io)
-}
-
-/// Incidents of several profiles, newest change first, each naming its profile: a leading column
-/// in a table and in CSV, a `profile` field in JSON.
-pub fn write_across(
-    rows: &[(String, Incident)],
-    format: Format,
-    path: Option<&std::path::Path>,
-) -> Result<(), Error> {
-    use idesk_core::incidents::export::{render_across, Across, ExportFormat};
-    let mut across: Vec<Across<'_>> = rows
-        .iter()
-        .map(|(profile, incident)| Across { profile, incident })
-        .collect();
-    across.sort_by_key(|a| std::cmp::Reverse(a.incident.last_update));
-    let text = match format {
-        Format::Json => render_across(&across, ExportFormat::Json)?,
-        Format::Csv => render_across(&across, ExportFormat::Csv)?,
-        Format::Table => {
-            let mut out = String::new();
-            for Across { profile, incident } in &across {
-                let line = table_line(incident);
-                out.push_str(&format!("{:<16} {line}", crate::terminal::field(profile)));
-            }
-            out
-        }
-    };
-    match path {
-        Some(path) => idesk_core::files::write_atomically(path, text.as_bytes()),
-        None => {
-            crate::terminal::out(&text);
-            Ok(())
-        }
-    }
 }
 
 /// An incident's line in a table: every field escaped, the title cut at 80 characters.
@@ -395,8 +401,8 @@ mod tests {
         for shown in [vec![], vec![&one], vec![&one, &two]] {
             for format in [Format::Json, Format::Csv, Format::Table] {
                 let mut out = Vec::new();
-                stream(&mut out, format, "test", |emit| {
-                    shown.iter().try_for_each(|i| emit(i))
+                stream(&mut out, format, false, "test", |emit| {
+                    shown.iter().try_for_each(|i| emit(None, i))
                 })
                 .unwrap();
                 let whole = match format {
@@ -416,17 +422,61 @@ mod tests {
     }
 
     #[test]
+    fn a_streamed_listing_of_several_profiles_is_the_listing_written_whole() {
+        use idesk_core::incidents::export::{render_across, Across, ExportFormat};
+        let one = incident("1", "Ransomware, \"quoted\"\non srv-01");
+        let two = incident("1", "=cmd|' /C calc'!A0");
+        let both = [("contoso", &one), ("fabrikam, \"ltd\"\n", &two)];
+        for shown in [&both[..0], &both[..1], &both[..]] {
+            let rows: Vec<Across<'_>> = shown
+                .iter()
+                .map(|&(profile, incident)| Across { profile, incident })
+                .collect();
+            for format in [Format::Json, Format::Csv, Format::Table] {
+                let mut out = Vec::new();
+                stream(&mut out, format, true, "test", |emit| {
+                    shown.iter().try_for_each(|(p, i)| emit(Some(p), i))
+                })
+                .unwrap();
+                let whole = match format {
+                    Format::Json => render_across(&rows, ExportFormat::Json).unwrap(),
+                    Format::Csv => render_across(&rows, ExportFormat::Csv).unwrap(),
+                    // What the table of several profiles was before it was streamed.
+                    Format::Table => shown
+                        .iter()
+                        .map(|(p, i)| {
+                            format!("{:<16} {}", crate::terminal::field(p), table_line(i))
+                        })
+                        .collect(),
+                };
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    whole,
+                    "{} rows",
+                    shown.len()
+                );
+            }
+        }
+    }
+
+    #[test]
     fn csv_and_table_lines_keep_their_shape() {
         let one = incident("1", "Ransomware, \"quoted\"\non srv-01");
         let mut csv = Vec::new();
-        stream(&mut csv, Format::Csv, "test", |emit| emit(&one)).unwrap();
+        stream(&mut csv, Format::Csv, false, "test", |emit| {
+            emit(None, &one)
+        })
+        .unwrap();
         assert_eq!(
             String::from_utf8(csv).unwrap(),
             "id,severity,status,assignedTo,classification,determination,tags,created,lastUpdate,displayName,webUrl\n\
              1,high,active,,unknown,unknown,a;b,2026-11-20T10:00:00Z,2026-11-20T11:00:00Z,\"Ransomware, \"\"quoted\"\"\non srv-01\",\n"
         );
         let mut table = Vec::new();
-        stream(&mut table, Format::Table, "test", |emit| emit(&one)).unwrap();
+        stream(&mut table, Format::Table, false, "test", |emit| {
+            emit(None, &one)
+        })
+        .unwrap();
         assert_eq!(
             String::from_utf8(table).unwrap(),
             format!(
@@ -493,8 +543,8 @@ mod tests {
     fn a_streamed_listing_ends_with_the_error_of_its_source() {
         let one = incident("1", "First");
         let mut out = Vec::new();
-        let failed = stream(&mut out, Format::Json, "test", |emit| {
-            emit(&one)?;
+        let failed = stream(&mut out, Format::Json, false, "test", |emit| {
+            emit(None, &one)?;
             Err(Error::Invalid("the store went away".into()))
         });
         assert!(matches!(failed, Err(Error::Invalid(m)) if m == "the store went away"));

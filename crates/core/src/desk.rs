@@ -750,18 +750,21 @@ impl Desk {
         Ok(page)
     }
 
-    /// Every stored incident of every signed-in profile, with its profile's name, as the
-    /// all-profiles queue shows them (merged ones left out unless `show_merged`), newest
-    /// update first. Without the network.
-    pub async fn stored_across(&self, show_merged: bool) -> Result<Vec<(String, Incident)>> {
-        let q = QueueQuery {
-            filter: crate::incidents::queue::QueueFilter {
-                show_merged,
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        self.matches_across(&q).await
+    /// Runs `f` on every signed-in profile's store, with the profile's name, in the order
+    /// configured, off the async threads (`Cache::each_newest_first_across`).
+    pub async fn with_stores<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&[(String, Arc<Cache>)]) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let stores: Vec<(String, Arc<Cache>)> = self
+            .signed_in_entries()
+            .await
+            .iter()
+            .map(|e| (e.name().to_owned(), Arc::clone(&e.cache)))
+            .collect();
+        tokio::task::spawn_blocking(move || f(&stores))
+            .await
+            .map_err(|e| Error::task("cache", e))?
     }
 
     /// Every incident of the all-profiles view `q`, in its order, with its profile's name.

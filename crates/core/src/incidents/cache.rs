@@ -583,6 +583,67 @@ impl Cache {
         })
     }
 
+    /// Every stored incident of several stores, newest update first across them (to the
+    /// millisecond, then by ID, then in the order of `stores`), handed to `f` with the number of
+    /// its store while it returns `Ok(true)`. Each store is read by `each_newest_first` on a
+    /// thread of its own, a few incidents ahead of the merge, so the listing holds a few
+    /// incidents per store however many they hold (`idesk incidents --all-profiles --offline`).
+    /// An error reading a store is returned after the others' incidents.
+    pub fn each_newest_first_across(
+        stores: &[&Cache],
+        mut f: impl FnMut(usize, Incident) -> Result<bool>,
+    ) -> Result<()> {
+        /// How far each store's reader reads ahead of the merge.
+        const AHEAD: usize = 64;
+        fn newest_first(i: &Incident) -> (std::cmp::Reverse<Option<i64>>, &str) {
+            (std::cmp::Reverse(millis(i.last_update)), &i.id)
+        }
+        std::thread::scope(|scope| {
+            let mut readers = Vec::with_capacity(stores.len());
+            let mut heads = Vec::with_capacity(stores.len());
+            for &cache in stores {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Incident>(AHEAD);
+                // A send fails once the merge has stopped: the reader stops too.
+                readers
+                    .push(scope.spawn(move || cache.each_newest_first(|i| Ok(tx.send(i).is_ok()))));
+                let first = rx.recv().ok();
+                heads.push((rx, first));
+            }
+            let mut failed = None;
+            loop {
+                let next = heads
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, (_, head))| head.as_ref().map(|i| (newest_first(i), k)))
+                    .min();
+                let Some((_, k)) = next else { break };
+                let (rx, head) = &mut heads[k];
+                let Some(incident) = std::mem::replace(head, rx.recv().ok()) else {
+                    break;
+                };
+                match f(k, incident) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            drop(heads);
+            let mut result = failed.map_or(Ok(()), Err);
+            for reader in readers {
+                let read = reader
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::Internal("a store's reader stopped".into())));
+                if result.is_ok() {
+                    result = read;
+                }
+            }
+            result
+        })
+    }
+
     /// The store's sync state without its incidents: the watermark, the last sync's time and
     /// account (what the app shows before the queue).
     pub fn status(&self) -> Result<Snapshot> {
@@ -2206,6 +2267,70 @@ mod tests {
         });
         assert!(matches!(failed, Err(Error::Invalid(m)) if m == "the reader gave up"));
         assert_eq!(handed, 1, "an error ends the read");
+    }
+
+    #[test]
+    fn several_stores_are_listed_newest_first_across_them_holding_a_few_rows_each() {
+        let (_tmp, dirs) = dirs();
+        let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::default());
+        let a = Cache::new(&dirs, "Contoso", "fp", Arc::clone(&store), true);
+        let b = Cache::new(&dirs, "Fabrikam", "fp", Arc::clone(&store), true);
+        let empty = Cache::new(&dirs, "Empty", "fp", Arc::clone(&store), true);
+        let mut timeless = incident("1", TITLE, "2026-11-20T08:00:00Z");
+        timeless.last_update = None;
+        let mut in_a: Vec<Incident> =
+            [("3", "2026-11-20T11:00:00Z"), ("5", "2026-11-20T10:00:00Z")]
+                .iter()
+                .map(|(id, t)| incident(id, TITLE, t))
+                .collect();
+        in_a.push(timeless);
+        a.put_page(&in_a, true).unwrap();
+        // More than a reader reads ahead, each a minute older than the one before.
+        let older = (100..200).map(|n| {
+            let t = parse_time("2026-11-19T23:59:00Z").unwrap() - time::Duration::minutes(n - 100);
+            let mut i = incident(&n.to_string(), TITLE, "2026-11-19T00:00:00Z");
+            i.last_update = Some(t);
+            i
+        });
+        let in_b: Vec<Incident> = [
+            ("3", "2026-11-20T11:00:00Z"),
+            ("2", "2026-11-20T11:00:00Z"),
+            ("9", "2026-11-20T10:30:00Z"),
+        ]
+        .iter()
+        .map(|(id, t)| incident(id, TITLE, t))
+        .chain(older)
+        .collect();
+        b.put_page(&in_b, true).unwrap();
+        let stores = [&a, &empty, &b];
+        let names = ["A", "E", "B"];
+        let listed = |stop_after: usize| {
+            let mut seen = Vec::new();
+            Cache::each_newest_first_across(&stores, |k, i| {
+                seen.push(format!("{}:{}", names[k], i.id));
+                Ok(seen.len() < stop_after)
+            })
+            .map(|()| seen)
+        };
+        // Ties on the time by ID, then in the stores' order; an incident without a time last.
+        let mut expected: Vec<String> = ["B:2", "A:3", "B:3", "B:9", "A:5"]
+            .map(String::from)
+            .to_vec();
+        expected.extend((100..200).map(|n| format!("B:{n}")));
+        expected.push("A:1".into());
+        assert_eq!(listed(usize::MAX).unwrap(), expected);
+        // Stopping while a reader waits to hand over more ends every reader.
+        assert_eq!(listed(10).unwrap(), expected[..10]);
+        assert_eq!(listed(1).unwrap(), ["B:2"]);
+
+        let mut handed = 0;
+        let failed = Cache::each_newest_first_across(&stores, |_, _| {
+            handed += 1;
+            Err(Error::Invalid("the reader gave up".into()))
+        });
+        assert!(matches!(failed, Err(Error::Invalid(m)) if m == "the reader gave up"));
+        assert_eq!(handed, 1, "an error ends the listing");
+        assert!(Cache::each_newest_first_across(&[], |_, _| Ok(true)).is_ok());
     }
 
     #[test]
