@@ -49,6 +49,18 @@ for _ in range(3):
 print(round(sorted(runs)[1], 6), " ".join(str(round(r, 3)) for r in runs))
 PY
 read -r cpu runs < "$WORK/cpu"; }
+# The median wall time (ms) of seven runs of a command, and the runs: a figure near 50 ms is
+# below `time`'s 10 ms steps' resolution and moves by more than that from run to run.
+wall7() { python3 - "$@" > "$WORK/wall" 2>> "$WORK/err" <<'PY'
+import subprocess, sys, time
+runs = []
+for _ in range(7):
+    t = time.perf_counter()
+    subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
+    runs.append((time.perf_counter() - t) * 1000)
+print(round(sorted(runs)[3]), " ".join(str(round(r)) for r in runs))
+PY
+read -r wall_ms runs < "$WORK/wall"; }
 # `time` figures of a command: wall seconds, user+sys CPU seconds, peak RSS in MiB.
 timed() { /usr/bin/time -f '%e %U %S %M' -o "$WORK/time" "$@" > "$WORK/out" 2>> "$WORK/err"; read -r wall user sys rss < "$WORK/time"; cpu=$(python3 -c "print(round($user+$sys,3))"); mib=$((rss / 1024)); }
 
@@ -69,7 +81,8 @@ for n in 10000 100000; do
   echo "sync  $n incidents: full sync ${wall}s wall, $((r1 - r0)) requests, client CPU ${cpu}s ($(python3 -c "print(round($cpu/$total*1e6,1))") µs/incident), peak ${mib} MiB (goal at 100,000: ≤ 120 MiB); $total stored"
   timed "$IDESK" sync --json
   r2=$(requests)
-  echo "sync  $n incidents: incremental sync with nothing new ${wall}s wall (whole process; goal at 100,000: ≤ 0.05 s), $((r2 - r1)) request(s) (goal: 1)"
+  wall7 "$IDESK" sync --json
+  echo "sync  $n incidents: incremental sync with nothing new ${wall_ms} ms wall, median of 7 (${runs}) (whole process; goal at 100,000: ≤ 50 ms), $((r2 - r1)) request(s) to the API in the first (goal: 1)"
   id=$("$IDESK" incidents --offline --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
   timed "$IDESK" update "$id" --tag "bench-$RANDOM"
   echo "write $n incidents: one triage write (re-read, PATCH, one row in the store) ${wall}s wall (whole process), CPU ${cpu}s (goal: touches one row, not the whole store)"

@@ -661,34 +661,19 @@ async fn run(cli: Cli) -> Result<(), Error> {
         } => {
             let desk = Desk::open(&dirs, None, keychain()?, false)?;
             let since = since.as_deref().map(output::parse_since).transpose()?;
-            let profiles = desk.signed_in_profiles().await;
-            if profiles.is_empty() {
-                return Err(Error::NotSignedIn);
-            }
-            // Each profile's filter: "me" is its own analyst, as its tenant knows them.
-            let mut filters = std::collections::HashMap::new();
-            for name in profiles {
-                desk.switch(&name)?;
-                let me = match desk.current().account() {
-                    Some(a) => a.username,
-                    None => desk
-                        .store_status()
-                        .await?
-                        .0
-                        .account
-                        .and_then(|a| a.username),
-                };
-                let filter = output::Filter {
-                    since,
-                    status: status.clone(),
-                    severity: severity.clone(),
-                    assigned_to: assigned_to.clone(),
-                    me,
-                    show_merged,
-                };
-                filters.insert(name, filter);
-            }
+            let base = output::Filter {
+                since,
+                status,
+                severity,
+                assigned_to,
+                me: None,
+                show_merged,
+            };
             if offline {
+                if desk.signed_in_profiles().await.is_empty() {
+                    return Err(Error::NotSignedIn);
+                }
+                let filters = profile_filters(&desk, &base).await?;
                 // Every store read newest first and merged as read, like one profile's
                 // listing: a few incidents per profile are held, however many they store.
                 let path = output.clone();
@@ -718,17 +703,19 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let mut rows = Vec::new();
             for (name, result) in desk.list_across(since).await {
                 match result {
-                    Ok(list) => rows.extend(
-                        list.into_iter()
-                            .filter(|i| filters.get(&name).is_some_and(|f| f.keeps(i)))
-                            .map(|i| (name.clone(), i)),
-                    ),
+                    Ok(list) => rows.extend(list.into_iter().map(|i| (name.clone(), i))),
                     Err(err) => {
                         esayln!("idesk: {name}: {}", err.user_message());
                         failed = Some(err);
                     }
                 }
             }
+            if rows.is_empty() && failed.is_none() && desk.signed_in_profiles().await.is_empty() {
+                return Err(Error::NotSignedIn);
+            }
+            // After the listing, which has resumed each profile's session.
+            let filters = profile_filters(&desk, &base).await?;
+            rows.retain(|(name, i)| filters.get(name).is_some_and(|f| f.keeps(i)));
             rows.sort_by_key(|(_, i)| std::cmp::Reverse(i.last_update));
             output::write_across(format, output.as_deref(), |emit| {
                 rows.iter().try_for_each(|(name, i)| emit(name, i))
@@ -793,6 +780,29 @@ async fn run(cli: Cli) -> Result<(), Error> {
             })
         }
     }
+}
+
+/// `base` for each signed-in profile: "me" is the profile's own analyst, as its tenant knows
+/// them (the session's account, else the one its store's last sync recorded).
+async fn profile_filters(
+    desk: &Desk,
+    base: &output::Filter,
+) -> Result<std::collections::HashMap<String, output::Filter>, Error> {
+    let mut filters = std::collections::HashMap::new();
+    for name in desk.signed_in_profiles().await {
+        desk.switch(&name)?;
+        let me = match desk.current().account() {
+            Some(a) => a.username,
+            None => desk
+                .store_status()
+                .await?
+                .0
+                .account
+                .and_then(|a| a.username),
+        };
+        filters.insert(name, output::Filter { me, ..base.clone() });
+    }
+    Ok(filters)
 }
 
 /// Incident IDs, one per line (blank lines and `#` comments skipped), from a file or `-`.

@@ -184,6 +184,7 @@ pub fn parse_since(s: &str) -> Result<OffsetDateTime, Error> {
     Ok(OffsetDateTime::now_utc() - d)
 }
 
+#[derive(Clone)]
 pub struct Filter {
     pub since: Option<OffsetDateTime>,
     pub status: Vec<String>,

@@ -588,7 +588,8 @@ impl Cache {
     /// its store while it returns `Ok(true)`. Each store is read by `each_newest_first` on a
     /// thread of its own, a few incidents ahead of the merge, so the listing holds a few
     /// incidents per store however many they hold (`idesk incidents --all-profiles --offline`).
-    /// An error reading a store is returned after the others' incidents.
+    /// A store that fails partway ends its own list: the others' incidents are still handed
+    /// over, and the error is returned at the end.
     pub fn each_newest_first_across(
         stores: &[&Cache],
         mut f: impl FnMut(usize, Incident) -> Result<bool>,
@@ -600,15 +601,22 @@ impl Cache {
         }
         std::thread::scope(|scope| {
             let mut readers = Vec::with_capacity(stores.len());
-            let mut heads = Vec::with_capacity(stores.len());
+            let mut channels = Vec::with_capacity(stores.len());
             for &cache in stores {
                 let (tx, rx) = std::sync::mpsc::sync_channel::<Incident>(AHEAD);
                 // A send fails once the merge has stopped: the reader stops too.
                 readers
                     .push(scope.spawn(move || cache.each_newest_first(|i| Ok(tx.send(i).is_ok()))));
-                let first = rx.recv().ok();
-                heads.push((rx, first));
+                channels.push(rx);
             }
+            // Every reader opens its store at once; each one's first incident heads its list.
+            let mut heads: Vec<_> = channels
+                .into_iter()
+                .map(|rx| {
+                    let first = rx.recv().ok();
+                    (rx, first)
+                })
+                .collect();
             let mut failed = None;
             loop {
                 let next = heads
@@ -633,9 +641,14 @@ impl Cache {
             drop(heads);
             let mut result = failed.map_or(Ok(()), Err);
             for reader in readers {
-                let read = reader
-                    .join()
-                    .unwrap_or_else(|_| Err(Error::Internal("a store's reader stopped".into())));
+                let read = reader.join().unwrap_or_else(|panic| {
+                    let why = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    Err(Error::Internal(format!("a store's reader stopped: {why}")))
+                });
                 if result.is_ok() {
                     result = read;
                 }
@@ -2278,11 +2291,16 @@ mod tests {
         let empty = Cache::new(&dirs, "Empty", "fp", Arc::clone(&store), true);
         let mut timeless = incident("1", TITLE, "2026-11-20T08:00:00Z");
         timeless.last_update = None;
-        let mut in_a: Vec<Incident> =
-            [("3", "2026-11-20T11:00:00Z"), ("5", "2026-11-20T10:00:00Z")]
-                .iter()
-                .map(|(id, t)| incident(id, TITLE, t))
-                .collect();
+        // "8" is newer than the other store's "4" but in the same millisecond, the store's
+        // precision: the millisecond, then the ID, order them.
+        let mut in_a: Vec<Incident> = [
+            ("3", "2026-11-20T11:00:00Z"),
+            ("5", "2026-11-20T10:00:00Z"),
+            ("8", "2026-11-20T11:30:00.0007Z"),
+        ]
+        .iter()
+        .map(|(id, t)| incident(id, TITLE, t))
+        .collect();
         in_a.push(timeless);
         a.put_page(&in_a, true).unwrap();
         // More than a reader reads ahead, each a minute older than the one before.
@@ -2293,6 +2311,7 @@ mod tests {
             i
         });
         let in_b: Vec<Incident> = [
+            ("4", "2026-11-20T11:30:00.0005Z"),
             ("3", "2026-11-20T11:00:00Z"),
             ("2", "2026-11-20T11:00:00Z"),
             ("9", "2026-11-20T10:30:00Z"),
@@ -2313,7 +2332,7 @@ mod tests {
             .map(|()| seen)
         };
         // Ties on the time by ID, then in the stores' order; an incident without a time last.
-        let mut expected: Vec<String> = ["B:2", "A:3", "B:3", "B:9", "A:5"]
+        let mut expected: Vec<String> = ["B:4", "A:8", "B:2", "A:3", "B:3", "B:9", "A:5"]
             .map(String::from)
             .to_vec();
         expected.extend((100..200).map(|n| format!("B:{n}")));
@@ -2321,7 +2340,7 @@ mod tests {
         assert_eq!(listed(usize::MAX).unwrap(), expected);
         // Stopping while a reader waits to hand over more ends every reader.
         assert_eq!(listed(10).unwrap(), expected[..10]);
-        assert_eq!(listed(1).unwrap(), ["B:2"]);
+        assert_eq!(listed(1).unwrap(), ["B:4"]);
 
         let mut handed = 0;
         let failed = Cache::each_newest_first_across(&stores, |_, _| {
