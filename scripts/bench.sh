@@ -5,6 +5,7 @@
 #   - an incremental sync with nothing new; one triage write; start-up to incidents available from
 #     the local store;
 #   - the same full listing by a plain Python `requests` script, as a CPU ratio;
+#   - two profiles' stores listed merged (`--all-profiles --offline`);
 #   - the real window (release build) with 10,000 and 100,000 incidents: first rows, filter,
 #     search keystrokes, scroll, memory.
 # Runs inside a private session bus and keychain (make bench wraps it).
@@ -101,6 +102,13 @@ for n in 10000 100000; do
   cpu3 "${py[@]}"
   echo "py    $n incidents: Python requests, same listing to a JSON file ${wall}s wall, peak ${mib} MiB, CPU ${cpu}s median of 3 (${runs}) ($(python3 -c "print(round($cpu/$py_total*1e6,1))") µs/incident); $py_total listed"
   echo "ratio $n incidents: Python CPU per incident / idesk CPU per incident, same listing = $(python3 -c "print(round(($cpu/$py_total)/($list_cpu/$total),1))")x (goal ≥ 10x) (full sync incl. the encrypted store: $(python3 -c "print(round(($cpu/$py_total)/($rust_cpu/$total),1))")x)"
+  # Every profile's store at once (`--all-profiles --offline`): a second profile of the same
+  # tenant, synced, and the two stores listed merged, newest change first.
+  printf '%s\n' "$(field app_client_secret)" | "$IDESK" profile add bench2 --tenant "$(field tenant)" --client-id "$(field app_client_id)" \
+    --authority "${issuer%/v2.0}" --api-base "$(field graph)" --client-secret-stdin > /dev/null
+  "$IDESK" --profile bench2 sync --json > /dev/null
+  timed "$IDESK" incidents --all-profiles --offline --format json --output "$WORK/across-$n.json"
+  echo "store $n incidents × 2 profiles: --all-profiles --offline --format json --output FILE ${wall}s wall, CPU ${cpu}s, peak ${mib} MiB; $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$WORK/across-$n.json") listed"
   kill "${pids[-1]}" 2>/dev/null || true
 done
 
