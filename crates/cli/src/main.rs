@@ -670,30 +670,25 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 show_merged,
             };
             if offline {
-                if desk.signed_in_profiles().await.is_empty() {
+                let filters = profile_filters(&desk, &base).await?;
+                if filters.is_empty() {
                     return Err(Error::NotSignedIn);
                 }
-                let filters = profile_filters(&desk, &base).await?;
                 // Every store read newest first and merged as read, like one profile's
                 // listing: a few incidents per profile are held, however many they store.
                 let path = output.clone();
                 return desk
                     .with_stores(move |stores| {
                         let caches: Vec<&Cache> = stores.iter().map(|(_, c)| c.as_ref()).collect();
+                        let each: Vec<_> =
+                            stores.iter().map(|(name, _)| filters.get(name)).collect();
                         output::write_across(format, path.as_deref(), |emit| {
                             Cache::each_newest_first_across(&caches, |k, i| {
-                                let name = &stores[k].0;
-                                let Some(filter) = filters.get(name) else {
-                                    return Ok(true);
-                                };
-                                // Newest first across the stores: every row after is older.
-                                if filter.ends_newest_first(&i) {
-                                    return Ok(false);
-                                }
-                                if filter.keeps(&i) {
-                                    emit(name, &i)?;
-                                }
-                                Ok(true)
+                                // Newest first across the stores: once past `--since` in one,
+                                // every row after is older.
+                                each[k].map_or(Ok(true), |filter| {
+                                    filter.step(&i, |i| emit(&stores[k].0, i))
+                                })
                             })
                         })
                     })
@@ -757,15 +752,7 @@ async fn run(cli: Cli) -> Result<(), Error> {
                 return desk
                     .with_store(move |cache| {
                         output::write_each(format, path.as_deref(), |emit| {
-                            cache.each_newest_first(|i| {
-                                if filter.ends_newest_first(&i) {
-                                    return Ok(false);
-                                }
-                                if filter.keeps(&i) {
-                                    emit(&i)?;
-                                }
-                                Ok(true)
-                            })
+                            cache.each_newest_first(|i| filter.step(&i, &mut *emit))
                         })
                     })
                     .await;

@@ -212,6 +212,22 @@ impl Filter {
             .is_some_and(|since| i.last_update.is_none_or(|t| millis(t) < millis(since)))
     }
 
+    /// One step of a listing newest change first: `i` handed to `emit` when kept, and whether
+    /// the listing goes on (`ends_newest_first`).
+    pub fn step(
+        &self,
+        i: &Incident,
+        emit: impl FnOnce(&Incident) -> Result<(), Error>,
+    ) -> Result<bool, Error> {
+        if self.ends_newest_first(i) {
+            return Ok(false);
+        }
+        if self.keeps(i) {
+            emit(i)?;
+        }
+        Ok(true)
+    }
+
     pub fn keeps(&self, i: &Incident) -> bool {
         let since_ok = !self.is_past_since(i);
         let status_ok = self.status.is_empty()
