@@ -13,18 +13,57 @@ mod ipc_error;
 mod live;
 mod state;
 
-fn main() {
-    // Linux: the window draws without GPU compositing unless `IDESK_GPU_COMPOSITING=1` (or
-    // WebKit's own variable is set). A grid of text gains nothing from it; it costs the WebKit
-    // processes about 100 MiB (they load the GL driver), and it is the usual cause of a blank
-    // window on some GPU drivers. WebKit reads the variable whatever its value, so it is set
-    // only when wanted. Set first, before any thread starts or WebKit reads it.
-    #[cfg(target_os = "linux")]
-    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none()
-        && std::env::var_os("IDESK_GPU_COMPOSITING").is_none_or(|v| v != "1")
+/// Linux: the window draws without GPU compositing unless `IDESK_GPU_COMPOSITING=1` (or WebKit's
+/// own variable is set). A grid of text gains nothing from it; it costs the WebKit processes about
+/// 100 MiB (they load the GL driver), and it is the usual cause of a blank window on some GPU
+/// drivers. WebKit reads the variable whatever its value, so it is set only when wanted.
+///
+/// Without compositing the app's own process needs no GL either, yet GTK opens GLX when it opens
+/// the display, and WebKit asks EGL which GPU to hand the web process for DMA-BUF rendering; each
+/// loads the GL driver, and Mesa's links LLVM: about 22 MiB of the app's memory, for nothing.
+/// So GTK's GL is off, WebKit's DMA-BUF renderer (a compositing path) is off, and WebKit is told
+/// the render node instead of asking EGL: the first by name (WebKit falls back to the first one);
+/// with no GPU, the usual first name. Nothing opens it while DMA-BUF rendering is off. A variable
+/// the user has set is left as it is. The web process still loads the driver: it needs an EGL
+/// display.
+#[cfg(target_os = "linux")]
+fn draw_without_gpu() {
+    let set = |name: &str, value: &std::ffi::OsStr| {
+        if std::env::var_os(name).is_none() {
+            std::env::set_var(name, value);
+        }
+    };
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_some()
+        || std::env::var_os("IDESK_GPU_COMPOSITING").is_some_and(|v| v == "1")
     {
-        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+        return;
     }
+    set("WEBKIT_DISABLE_COMPOSITING_MODE", "1".as_ref());
+    set("GDK_GL", "disable".as_ref());
+    set("WEBKIT_DISABLE_DMABUF_RENDERER", "1".as_ref());
+    let first_render_node = std::fs::read_dir("/dev/dri")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("renderD"))
+        })
+        .min();
+    set(
+        "WEBKIT_WEB_RENDER_DEVICE_FILE",
+        first_render_node
+            .as_deref()
+            .unwrap_or("/dev/dri/renderD128".as_ref())
+            .as_os_str(),
+    );
+}
+
+fn main() {
+    // Linux: the window draws without GPU compositing unless asked (before any thread starts or
+    // GTK and WebKit read the environment).
+    #[cfg(target_os = "linux")]
+    draw_without_gpu();
     let log_file = idesk_core::logging::app_log_file().ok();
     let (settings, settings_problem) = idesk_core::config::Dirs::from_env()
         .map(|d| idesk_core::settings::Settings::load_or_default(&d))

@@ -155,6 +155,19 @@ try {
     assert.equal(await b.execute(() => window.__pwned ?? null), null);
   });
 
+  await step('draws without GPU compositing: the app\'s own process loads no GL driver', async () => {
+    // A GL vendor library or driver (Mesa's links LLVM): the web process needs one for its EGL
+    // display, so it shows that this machine has one; the app's process has no use for it.
+    const gl = /\/(libEGL_\w+|libGLX_\w+|[\w-]+_dri|libLLVM[\w.-]*)\.so/;
+    const mapped = (comm) => {
+      const pids = spawnSync('pgrep', ['-x', comm], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+      assert.ok(pids.length > 0, `${comm} is running`);
+      return pids.flatMap((pid) => fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').filter((l) => gl.test(l)).map((l) => l.match(gl)[1]));
+    };
+    assert.ok(mapped('WebKitWebProces').length > 0, 'the web process has loaded a GL driver (so the check below can see one)');
+    assert.deepEqual([...new Set(mapped('incident-desk'))], [], 'no GL driver in the app\'s process');
+  });
+
   await step('the default view is active and in progress, not informational', async () => {
     await choosePreset(b, 'Active and in progress');
     const rows = await allRows(b);
