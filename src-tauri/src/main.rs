@@ -13,49 +13,46 @@ mod ipc_error;
 mod live;
 mod state;
 
-/// Linux: the window draws without GPU compositing unless `IDESK_GPU_COMPOSITING=1` (or WebKit's
-/// own variable is set). A grid of text gains nothing from it; it costs the WebKit processes about
-/// 100 MiB (they load the GL driver), and it is the usual cause of a blank window on some GPU
-/// drivers. WebKit reads the variable whatever its value, so it is set only when wanted.
+/// Linux: the window draws without GPU compositing unless `IDESK_GPU_COMPOSITING=1` (and WebKit's
+/// own variable is not set). A grid of text gains nothing from it; it costs the WebKit processes
+/// about 100 MiB (they load the GL driver), and it is the usual cause of a blank window on some
+/// GPU drivers. WebKit reads its variable whatever the value, so it is set only when wanted.
 ///
 /// Without compositing the app's own process needs no GL either, yet GTK opens GLX when it opens
-/// the display, and WebKit asks EGL which GPU to hand the web process for DMA-BUF rendering; each
-/// loads the GL driver, and Mesa's links LLVM: about 22 MiB of the app's memory, for nothing.
-/// So GTK's GL is off, WebKit's DMA-BUF renderer (a compositing path) is off, and WebKit is told
-/// the render node instead of asking EGL: the first by name (WebKit falls back to the first one);
-/// with no GPU, the usual first name. Nothing opens it while DMA-BUF rendering is off. A variable
-/// the user has set is left as it is. The web process still loads the driver: it needs an EGL
-/// display.
+/// the display, and WebKit asks EGL which render node to hand the web process; each loads the GL
+/// driver, and Mesa's links LLVM: 22–30 MiB of the app's memory, for nothing. So GTK's GL is off,
+/// WebKit's DMA-BUF renderer (a compositing path) is off, and WebKit is told a render node instead
+/// of asking EGL. Any node will do: the web process opens it only for DMA-BUF, WebGL and video
+/// buffers, none of which this window uses without compositing. It is the first by name, else the
+/// usual first name on a machine without one. A variable the user has set is kept. The web
+/// process still loads the driver: it needs an EGL display.
 #[cfg(target_os = "linux")]
 fn draw_without_gpu() {
-    let set = |name: &str, value: &std::ffi::OsStr| {
+    fn set_default(name: &str, value: impl AsRef<std::ffi::OsStr>) {
         if std::env::var_os(name).is_none() {
             std::env::set_var(name, value);
         }
-    };
-    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_some()
-        || std::env::var_os("IDESK_GPU_COMPOSITING").is_some_and(|v| v == "1")
+    }
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none()
+        && std::env::var_os("IDESK_GPU_COMPOSITING").is_some_and(|v| v == "1")
     {
         return;
     }
-    set("WEBKIT_DISABLE_COMPOSITING_MODE", "1".as_ref());
-    set("GDK_GL", "disable".as_ref());
-    set("WEBKIT_DISABLE_DMABUF_RENDERER", "1".as_ref());
+    set_default("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    set_default("GDK_GL", "disable");
+    set_default("WEBKIT_DISABLE_DMABUF_RENDERER", "1");
     let first_render_node = std::fs::read_dir("/dev/dri")
         .into_iter()
         .flatten()
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("renderD"))
+                .is_some_and(|n| n.as_encoded_bytes().starts_with(b"renderD"))
         })
         .min();
-    set(
+    set_default(
         "WEBKIT_WEB_RENDER_DEVICE_FILE",
-        first_render_node
-            .as_deref()
-            .unwrap_or("/dev/dri/renderD128".as_ref())
-            .as_os_str(),
+        first_render_node.unwrap_or_else(|| "/dev/dri/renderD128".into()),
     );
 }
 

@@ -159,13 +159,23 @@ try {
     // A GL vendor library or driver (Mesa's links LLVM): the web process needs one for its EGL
     // display, so it shows that this machine has one; the app's process has no use for it.
     const gl = /\/(libEGL_\w+|libGLX_\w+|[\w-]+_dri|libLLVM[\w.-]*)\.so/;
-    const mapped = (comm) => {
-      const pids = spawnSync('pgrep', ['-x', comm], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
-      assert.ok(pids.length > 0, `${comm} is running`);
-      return pids.flatMap((pid) => fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').filter((l) => gl.test(l)).map((l) => l.match(gl)[1]));
-    };
-    assert.ok(mapped('WebKitWebProces').length > 0, 'the web process has loaded a GL driver (so the check below can see one)');
-    assert.deepEqual([...new Set(mapped('incident-desk'))], [], 'no GL driver in the app\'s process');
+    const app = spawnSync('pgrep', ['-x', 'incident-desk'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+    assert.equal(app.length, 1, 'one app process');
+    // Its web processes are its own children (no sandbox between them).
+    const web = spawnSync('pgrep', ['-x', '-P', app[0], 'WebKitWebProces'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+    assert.ok(web.length > 0, 'the app has a web process');
+    const mapped = (pids) =>
+      pids.flatMap((pid) => {
+        let maps = '';
+        try {
+          maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
+        } catch (e) {
+          if (e.code !== 'ENOENT') throw e; // gone since pgrep listed it
+        }
+        return maps.split('\n').filter((l) => gl.test(l)).map((l) => l.match(gl)[1]);
+      });
+    assert.ok(mapped(web).length > 0, 'the web process has loaded a GL driver (so the check below can see one)');
+    assert.deepEqual([...new Set(mapped(app))], [], 'no GL driver in the app\'s process');
   });
 
   await step('the default view is active and in progress, not informational', async () => {
