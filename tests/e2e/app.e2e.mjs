@@ -158,21 +158,21 @@ try {
   await step('draws without GPU compositing: the app\'s own process loads no GL driver', async () => {
     // A GL vendor library or driver (Mesa's links LLVM): the web process needs one for its EGL
     // display, so it shows that this machine has one; the app's process has no use for it.
-    const gl = /\/(libEGL_\w+|libGLX_\w+|[\w-]+_dri|libLLVM[\w.-]*)\.so/;
-    const app = spawnSync('pgrep', ['-x', 'incident-desk'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+    const gl = /\/(libEGL_\w+|libGLX_\w+|[\w-]+_dri|libLLVM[\w.-]*)\.so/g;
+    const pgrep = (...args) => spawnSync('pgrep', args, { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    const app = pgrep('-x', 'incident-desk');
     assert.equal(app.length, 1, 'one app process');
     // Its web processes are its own children (no sandbox between them).
-    const web = spawnSync('pgrep', ['-x', '-P', app[0], 'WebKitWebProces'], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+    const web = pgrep('-x', '-P', app[0], 'WebKitWebProces');
     assert.ok(web.length > 0, 'the app has a web process');
     const mapped = (pids) =>
       pids.flatMap((pid) => {
-        let maps = '';
         try {
-          maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
+          return [...fs.readFileSync(`/proc/${pid}/maps`, 'utf8').matchAll(gl)].map((m) => m[1]);
         } catch (e) {
-          if (e.code !== 'ENOENT') throw e; // gone since pgrep listed it
+          if (e.code === 'ENOENT') return []; // gone since pgrep listed it
+          throw e;
         }
-        return maps.split('\n').filter((l) => gl.test(l)).map((l) => l.match(gl)[1]);
       });
     assert.ok(mapped(web).length > 0, 'the web process has loaded a GL driver (so the check below can see one)');
     assert.deepEqual([...new Set(mapped(app))], [], 'no GL driver in the app\'s process');
