@@ -19,6 +19,8 @@ const apiBin = process.env.SANDBOX_API_BIN ?? path.join(root, 'target', 'debug',
 
 async function main() {
   const idp = await startIdp({ port: Number(process.env.SANDBOX_IDP_PORT ?? 0), ...(process.env.SANDBOX_TENANT ? { tenant: process.env.SANDBOX_TENANT } : {}) });
+  // Each step says so in the log, so a start that hangs shows where.
+  console.error(`[sandbox] identity provider at ${idp.issuer}; starting the incident API`);
   const api = spawn(apiBin, ['--issuer', idp.issuer, '--port', String(process.env.SANDBOX_API_PORT ?? 0), '--exit-with-stdin'], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });

@@ -27,15 +27,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+. scripts/sandbox-start.sh
 start_sandbox() { # incidents → sets LINE
-  node sandbox/start.mjs > "$WORK/sandbox-$1.out" 2> "$WORK/sandbox-$1.log" &
-  pids+=($!)
-  for _ in $(seq 600); do grep -q '^SANDBOX ' "$WORK/sandbox-$1.out" 2>/dev/null && break; sleep 0.2; done
-  LINE=$(grep -m1 '^SANDBOX ' "$WORK/sandbox-$1.out") || {
-    echo "bench: the sandbox tenant ($1) did not start within 120 s; its log: $WORK/sandbox-$1.log" >&2
-    ps -o pid,stat,etime,args --ppid "${pids[-1]}" >&2 || true
-    exit 1
-  }
+  sandbox_start "$WORK/sandbox-$1.out" "$WORK/sandbox-$1.log" 120 || {
+    echo "bench: the sandbox tenant ($1) did not start, twice; its log: $WORK/sandbox-$1.log" >&2; exit 1; }
+  LINE=$SANDBOX_LINE
 }
 field() { tr ' ' '\n' <<< "$LINE" | sed -n "s/^$1=//p"; }
 requests() { curl -fsS "$(field defender)/_sandbox/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])'; }

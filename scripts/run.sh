@@ -18,24 +18,17 @@ export SANDBOX_STATE_DIR="$data_dir/sandbox"
 export SANDBOX_LIVE=${SANDBOX_LIVE:-60}
 mkdir -p "$SANDBOX_STATE_DIR"
 ports="$SANDBOX_STATE_DIR/ports"
-start_sandbox() {
-  node sandbox/start.mjs > "$SANDBOX_STATE_DIR/announce" 2> "$SANDBOX_STATE_DIR/sandbox.log" &
-  sandbox_pid=$!
-  for _ in $(seq 150); do
-    grep -q '^SANDBOX ' "$SANDBOX_STATE_DIR/announce" 2>/dev/null && return 0
-    kill -0 "$sandbox_pid" 2>/dev/null || return 1
-    sleep 0.2
-  done
-  return 1
-}
+. scripts/sandbox-start.sh
+start_sandbox() { sandbox_start "$SANDBOX_STATE_DIR/announce" "$SANDBOX_STATE_DIR/sandbox.log" 30; }
+: > "$SANDBOX_STATE_DIR/sandbox.log" # this run's log only
 # Reuse last run's ports (the issuer URL is part of every token); fall back to fresh ones.
 if [ -s "$ports" ]; then read -r SANDBOX_IDP_PORT SANDBOX_API_PORT < "$ports"; export SANDBOX_IDP_PORT SANDBOX_API_PORT; fi
 if ! start_sandbox; then
   unset SANDBOX_IDP_PORT SANDBOX_API_PORT
   start_sandbox || { echo "the sandbox tenant did not start; see $SANDBOX_STATE_DIR/sandbox.log" >&2; exit 1; }
 fi
-trap 'kill $sandbox_pid 2>/dev/null; wait $sandbox_pid 2>/dev/null' EXIT
-IDESK_SANDBOX=$(grep -m1 '^SANDBOX ' "$SANDBOX_STATE_DIR/announce")
+trap 'kill $SANDBOX_PID 2>/dev/null; wait $SANDBOX_PID 2>/dev/null' EXIT
+IDESK_SANDBOX=$SANDBOX_LINE
 export IDESK_SANDBOX
 field() { tr ' ' '\n' <<< "$IDESK_SANDBOX" | sed -n "s/^$1=//p"; }
 idp_port=$(field issuer | sed -E 's#^http://127\.0\.0\.1:([0-9]+)/.*#\1#')

@@ -45,16 +45,30 @@ async function stopSandbox() {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+// On the same ports, as the app knows them. A start that says nothing in 30 s is stopped and tried
+// once more, as scripts/sandbox-start.sh does for the others (node was seen to hang, rarely).
 async function startSandbox() {
-  restarted = spawn('node', ['sandbox/start.mjs'], {
-    cwd: root,
-    stdio: ['pipe', 'pipe', fs.openSync(path.join(work, 'logs', 'sandbox-app-restarted.log'), 'a')],
-    env: { ...process.env, SANDBOX_IDP_PORT: ports.idp, SANDBOX_API_PORT: ports.api, SANDBOX_STATE_DIR: process.env.E2E_SANDBOX_STATE, SANDBOX_EXIT_WITH_STDIN: '1' },
-  });
-  await new Promise((resolve, reject) => {
-    restarted.stdout.on('data', (d) => /^SANDBOX /m.test(String(d)) && resolve());
-    restarted.once('exit', (code) => reject(new Error(`the restarted sandbox exited (${code})`)));
-  });
+  const log = path.join(work, 'logs', 'sandbox-app-restarted.log');
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    restarted = spawn('node', ['sandbox/start.mjs'], {
+      cwd: root,
+      stdio: ['pipe', 'pipe', fs.openSync(log, 'a')],
+      env: { ...process.env, SANDBOX_IDP_PORT: ports.idp, SANDBOX_API_PORT: ports.api, SANDBOX_STATE_DIR: process.env.E2E_SANDBOX_STATE, SANDBOX_EXIT_WITH_STDIN: '1' },
+    });
+    const child = restarted;
+    const announced = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => resolve(false), 30000);
+      child.stdout.on('data', (d) => { if (/^SANDBOX /m.test(String(d))) { clearTimeout(timer); resolve(true); } });
+      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the restarted sandbox exited (${code}); its log: ${log}`)); });
+    });
+    if (announced) return;
+    child.removeAllListeners('exit');
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL'); // a hung main thread never runs the SIGTERM handler
+    await gone;
+    console.error(`e2e: the restarted sandbox said nothing within 30 s (attempt ${attempt} of 2); its log: ${log}`);
+  }
+  throw new Error(`the restarted sandbox did not start, twice; its log: ${log}`);
 }
 
 /** Every row of the virtualized queue, collected by scrolling through it. */

@@ -37,12 +37,10 @@ trap cleanup EXIT
 
 echo "e2e: work dir $WORK"
 # Each suite gets its own sandbox tenant, so one suite's writes never change what the other expects.
+. scripts/sandbox-start.sh
 start_sandbox() { # name [state dir] → sets SANDBOX_LINE and SANDBOX_PID
-  SANDBOX_STATE_DIR="${2:-}" node sandbox/start.mjs > "$WORK/sandbox-$1.out" 2> "$WORK/logs/sandbox-$1.log" &
-  SANDBOX_PID=$!
-  pids+=("$SANDBOX_PID")
-  for _ in $(seq 150); do grep -q '^SANDBOX ' "$WORK/sandbox-$1.out" 2>/dev/null && break; sleep 0.2; done
-  SANDBOX_LINE=$(grep -m1 '^SANDBOX ' "$WORK/sandbox-$1.out") || { echo "e2e: the sandbox did not start" >&2; cat "$WORK/logs/sandbox-$1.log" >&2; return 1; }
+  SANDBOX_STATE_DIR="${2:-}" sandbox_start "$WORK/sandbox-$1.out" "$WORK/logs/sandbox-$1.log" 30 || {
+    echo "e2e: the sandbox ($1) did not start, twice" >&2; cat "$WORK/logs/sandbox-$1.log" >&2; return 1; }
 }
 start_sandbox cli; cli_sandbox=$SANDBOX_LINE
 # A second customer tenant for the CLI's all-profiles list: its own tenant ID and data set.

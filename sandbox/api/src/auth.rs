@@ -97,9 +97,20 @@ pub struct Caller {
     pub upn: String,
 }
 
+/// One GET of the IdP's discovery or keys. Bounded: a start that cannot read them fails and says
+/// so, rather than waiting for ever.
 async fn get_json<T: serde::de::DeserializeOwned>(url: String) -> Result<T, String> {
-    let resp = reqwest::get(url).await.map_err(|e| e.to_string())?;
-    resp.json().await.map_err(|e| e.to_string())
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let resp = client
+        .get(&url)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| format!("{url}: {e}"))?;
+    resp.json().await.map_err(|e| format!("{url}: {e}"))
 }
 
 pub struct Verifier {

@@ -1,0 +1,53 @@
+# Sourced by the scripts that start the sandbox tenant (`make run`, `make bench`, the e2e suite):
+# one way to start it, wait for its announcement, and say what went wrong when it does not come.
+#
+# Node has been seen, rarely (a few starts in a thousand, never on demand), to hang before the
+# sandbox announced itself. A start that says nothing in time is described in the sandbox's log
+# (each thread's state and what it waits in, its children), stopped, and tried once more.
+
+# sandbox_start OUT LOG [SECONDS] — runs `node sandbox/start.mjs` (with the caller's environment),
+# standard output to OUT, standard error appended to LOG; waits up to SECONDS (default 30) per
+# attempt for its `SANDBOX ` line. Sets SANDBOX_LINE and SANDBOX_PID; adds the PID to the caller's
+# `pids` array, which its exit trap stops. Returns 1 when neither attempt announced itself.
+sandbox_start() {
+  local out=$1 log=$2 seconds=${3:-30} attempt
+  for attempt in 1 2; do
+    node sandbox/start.mjs > "$out" 2>> "$log" &
+    SANDBOX_PID=$!
+    pids+=("$SANDBOX_PID")
+    local ticks=$((seconds * 5))
+    while [ "$ticks" -gt 0 ]; do
+      if SANDBOX_LINE=$(grep -m1 '^SANDBOX ' "$out" 2>/dev/null); then return 0; fi
+      kill -0 "$SANDBOX_PID" 2>/dev/null || break
+      sleep 0.2
+      ticks=$((ticks - 1))
+    done
+    if kill -0 "$SANDBOX_PID" 2>/dev/null; then
+      echo "sandbox: no announcement within ${seconds}s (attempt $attempt of 2); its threads and children:" >> "$log"
+      sandbox_describe "$SANDBOX_PID" >> "$log" 2>&1
+      # A hung main thread never runs the SIGTERM handler. Its API server stops when the pipe of
+      # its standard input closes, that is when node is gone.
+      kill -KILL "$SANDBOX_PID" 2>/dev/null || true
+      echo "sandbox: no announcement within ${seconds}s (attempt $attempt of 2); described in $log" >&2
+    else
+      echo "sandbox: it exited before announcing itself (attempt $attempt of 2)" >> "$log"
+    fi
+    wait "$SANDBOX_PID" 2>/dev/null || true
+  done
+  return 1
+}
+
+# sandbox_describe PID — what a process and its children are doing: per thread its name, state
+# (R running, S sleeping, D in the kernel), the kernel function it waits in and its system call.
+sandbox_describe() {
+  local pid=$1 t c
+  for t in /proc/"$pid"/task/*; do
+    [ -d "$t" ] || continue
+    echo "  pid $pid thread ${t##*/} $(cat "$t/comm" 2>/dev/null) state $(cut -d' ' -f3 "$t/stat" 2>/dev/null)" \
+      "wchan $(cat "$t/wchan" 2>/dev/null) syscall $(cut -d' ' -f1 "$t/syscall" 2>/dev/null)"
+  done
+  for c in $(pgrep -P "$pid" 2>/dev/null); do
+    echo "  child: $(ps -o pid=,stat=,etime=,args= -p "$c" 2>/dev/null)"
+    sandbox_describe "$c"
+  done
+}
