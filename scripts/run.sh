@@ -19,6 +19,9 @@ export SANDBOX_LIVE=${SANDBOX_LIVE:-60}
 mkdir -p "$SANDBOX_STATE_DIR"
 ports="$SANDBOX_STATE_DIR/ports"
 . scripts/sandbox-start.sh
+# Stopped however this ends, also when interrupted while the sandbox starts.
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null' EXIT
 start_sandbox() { sandbox_start "$SANDBOX_STATE_DIR/announce" "$SANDBOX_STATE_DIR/sandbox.log" 30; }
 : > "$SANDBOX_STATE_DIR/sandbox.log" # this run's log only
 # Reuse last run's ports (the issuer URL is part of every token); fall back to fresh ones.
@@ -27,7 +30,6 @@ if ! start_sandbox; then
   unset SANDBOX_IDP_PORT SANDBOX_API_PORT
   start_sandbox || { echo "the sandbox tenant did not start; see $SANDBOX_STATE_DIR/sandbox.log" >&2; exit 1; }
 fi
-trap 'kill $SANDBOX_PID 2>/dev/null; wait $SANDBOX_PID 2>/dev/null' EXIT
 IDESK_SANDBOX=$SANDBOX_LINE
 export IDESK_SANDBOX
 field() { tr ' ' '\n' <<< "$IDESK_SANDBOX" | sed -n "s/^$1=//p"; }

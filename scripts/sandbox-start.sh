@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # SANDBOX_LINE and SANDBOX_PID are for the caller
 # Sourced by the scripts that start the sandbox tenant (`make run`, `make bench`, the e2e suite):
 # one way to start it, wait for its announcement, and say what went wrong when it does not come.
 #
@@ -8,7 +9,7 @@
 # sandbox_start OUT LOG [SECONDS] — runs `node sandbox/start.mjs` (with the caller's environment),
 # standard output to OUT, standard error appended to LOG; waits up to SECONDS (default 30) per
 # attempt for its `SANDBOX ` line. Sets SANDBOX_LINE and SANDBOX_PID; adds the PID to the caller's
-# `pids` array, which its exit trap stops. Returns 1 when neither attempt announced itself.
+# `pids` array, for its exit trap to stop. Returns 1 when neither attempt announced itself.
 sandbox_start() {
   local out=$1 log=$2 seconds=${3:-30} attempt
   for attempt in 1 2; do
@@ -25,26 +26,44 @@ sandbox_start() {
     if kill -0 "$SANDBOX_PID" 2>/dev/null; then
       echo "sandbox: no announcement within ${seconds}s (attempt $attempt of 2); its threads and children:" >> "$log"
       sandbox_describe "$SANDBOX_PID" >> "$log" 2>&1
-      # A hung main thread never runs the SIGTERM handler. Its API server stops when the pipe of
-      # its standard input closes, that is when node is gone.
+      # A hung main thread never runs the SIGTERM handler. Its API server stops by itself when
+      # the pipe of its standard input closes, that is when node is gone; anything else node had
+      # started (openssl making the app certificate) is stopped with it.
+      local tree
+      tree=$(sandbox_tree "$SANDBOX_PID")
       kill -KILL "$SANDBOX_PID" 2>/dev/null || true
+      # shellcheck disable=SC2086 # a list of PIDs
+      [ -z "$tree" ] || kill -KILL $tree 2>/dev/null || true
       echo "sandbox: no announcement within ${seconds}s (attempt $attempt of 2); described in $log" >&2
     else
       echo "sandbox: it exited before announcing itself (attempt $attempt of 2)" >> "$log"
     fi
     wait "$SANDBOX_PID" 2>/dev/null || true
+    unset 'pids[-1]' # gone: its PID may be reused
   done
   return 1
 }
 
+# sandbox_tree PID — the PIDs of a process's descendants.
+sandbox_tree() {
+  local c
+  for c in $(pgrep -P "$1" 2>/dev/null); do echo "$c"; sandbox_tree "$c"; done
+}
+
 # sandbox_describe PID — what a process and its children are doing: per thread its name, state
 # (R running, S sleeping, D in the kernel), the kernel function it waits in and its system call.
+# Read with builtins, in this shell: a thread's system call is readable only by an ancestor.
 sandbox_describe() {
-  local pid=$1 t c
+  local pid=$1 t c name state wchan call line
   for t in /proc/"$pid"/task/*; do
     [ -d "$t" ] || continue
-    echo "  pid $pid thread ${t##*/} $(cat "$t/comm" 2>/dev/null) state $(cut -d' ' -f3 "$t/stat" 2>/dev/null)" \
-      "wchan $(cat "$t/wchan" 2>/dev/null) syscall $(cut -d' ' -f1 "$t/syscall" 2>/dev/null)"
+    name='?' state='?' wchan='?' call='?'
+    while IFS= read -r line; do
+      case $line in Name:*) name=${line#Name:}; name=${name//[[:space:]]/} ;; State:*) state=${line#State:}; state=${state//[[:space:]]/} ;; esac
+    done < "$t/status" 2>/dev/null || true
+    read -r wchan < "$t/wchan" 2>/dev/null || true
+    read -r call _ < "$t/syscall" 2>/dev/null || true
+    echo "  pid $pid thread ${t##*/} $name state $state wchan $wchan syscall $call"
   done
   for c in $(pgrep -P "$pid" 2>/dev/null); do
     echo "  child: $(ps -o pid=,stat=,etime=,args= -p "$c" 2>/dev/null)"

@@ -50,11 +50,13 @@ async function stopSandbox() {
 async function startSandbox() {
   const log = path.join(work, 'logs', 'sandbox-app-restarted.log');
   for (let attempt = 1; attempt <= 2; attempt++) {
+    const logFd = fs.openSync(log, 'a');
     restarted = spawn('node', ['sandbox/start.mjs'], {
       cwd: root,
-      stdio: ['pipe', 'pipe', fs.openSync(log, 'a')],
+      stdio: ['pipe', 'pipe', logFd],
       env: { ...process.env, SANDBOX_IDP_PORT: ports.idp, SANDBOX_API_PORT: ports.api, SANDBOX_STATE_DIR: process.env.E2E_SANDBOX_STATE, SANDBOX_EXIT_WITH_STDIN: '1' },
     });
+    fs.closeSync(logFd); // the child has its own
     const child = restarted;
     const announced = await new Promise((resolve, reject) => {
       const timer = setTimeout(() => resolve(false), 30000);
