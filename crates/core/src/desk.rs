@@ -173,8 +173,7 @@ impl Entry {
     /// recorded (by the sync, and by the details fetched after it).
     async fn background_sync(&self) -> Result<Option<(SyncReport, Vec<Change>)>> {
         let e = self.ready().await?;
-        let signed_in = e.session.account().is_some()
-            || (e.session.has_credential().await? && e.session.resume().await?.is_some());
+        let signed_in = e.session.account().is_some() || e.session.resume().await?.is_some();
         if !signed_in {
             return Ok(None);
         }

@@ -360,11 +360,10 @@ impl Session {
         st.access = None;
     }
 
-    /// Signs in silently from the stored refresh token. `Ok(None)` when there is none.
+    /// Signs in silently from the stored refresh token. `Ok(None)` when there is none: the
+    /// refresh reads it (once: each keychain read is a round trip, over D-Bus on Linux) and
+    /// answers `NotSignedIn` without it, before anything is sent.
     pub async fn resume(&self) -> Result<Option<Account>> {
-        if self.credential().await?.is_none() {
-            return Ok(None);
-        }
         match self.refresh(None).await {
             Ok(_) => Ok(self.account()),
             Err(Error::NotSignedIn) => Ok(None),
