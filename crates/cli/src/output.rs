@@ -387,27 +387,12 @@ mod tests {
     use super::*;
 
     fn incident(id: &str, title: &str) -> Incident {
-        use model::{Classification, Determination, Severity, Status};
         Incident {
-            id: id.into(),
-            display_name: title.into(),
-            severity: Severity::High,
-            status: Status::Active,
-            assigned_to: None,
-            classification: Classification::Unknown,
-            determination: Determination::Unknown,
+            severity: model::Severity::High,
             created: model::parse_time("2026-11-20T10:00:00Z"),
             last_update: model::parse_time("2026-11-20T11:00:00Z"),
             tags: vec!["a".into(), "b".into()],
-            system_tags: vec![],
-            web_url: None,
-            redirect_incident_id: None,
-            comments: vec![],
-            alert_count: None,
-            service_sources: vec![],
-            categories: vec![],
-            priority_score: None,
-            last_modified_by: None,
+            ..Incident::new(id, title)
         }
     }
 

@@ -136,25 +136,10 @@ mod tests {
 
     fn incident(f: impl FnOnce(&mut Incident)) -> Incident {
         let mut i = Incident {
-            id: "1".into(),
-            display_name: "x".into(),
             severity: Severity::High,
-            status: Status::Active,
             assigned_to: Some("Bob@contoso.test".into()),
-            classification: Classification::Unknown,
-            determination: Determination::Unknown,
-            created: None,
-            last_update: None,
             tags: vec!["Keep".into(), "Drop".into()],
-            system_tags: vec![],
-            web_url: None,
-            redirect_incident_id: None,
-            comments: vec![],
-            alert_count: None,
-            service_sources: vec![],
-            categories: vec![],
-            priority_score: None,
-            last_modified_by: None,
+            ..Incident::new("1", "x")
         };
         f(&mut i);
         i

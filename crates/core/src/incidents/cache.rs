@@ -2130,30 +2130,14 @@ mod tests {
     use super::*;
     use crate::auth::token_store::MemoryStore;
     use crate::incidents::model::{
-        parse_time, Classification, Comment, Determination, Evidence, Severity, Status,
+        parse_time, Classification, Comment, Evidence, Severity, Status,
     };
 
     fn incident(id: &str, title: &str, updated: &str) -> Incident {
         Incident {
-            id: id.into(),
-            display_name: title.into(),
             severity: Severity::High,
-            status: Status::Active,
-            assigned_to: None,
-            classification: Classification::Unknown,
-            determination: Determination::Unknown,
-            created: None,
             last_update: parse_time(updated),
-            tags: vec![],
-            system_tags: vec![],
-            web_url: None,
-            redirect_incident_id: None,
-            comments: vec![],
-            alert_count: None,
-            service_sources: vec![],
-            categories: vec![],
-            priority_score: None,
-            last_modified_by: None,
+            ..Incident::new(id, title)
         }
     }
 

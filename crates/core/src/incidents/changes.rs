@@ -230,25 +230,11 @@ mod tests {
 
     fn incident(f: impl FnOnce(&mut Incident)) -> Incident {
         let mut i = Incident {
-            id: "42".into(),
-            display_name: "Suspicious sign-in".into(),
             severity: Severity::Medium,
-            status: Status::Active,
-            assigned_to: None,
-            classification: Classification::Unknown,
-            determination: Determination::Unknown,
             created: Some(datetime!(2026-11-20 08:00 UTC)),
             last_update: Some(datetime!(2026-11-20 08:00 UTC)),
-            tags: vec![],
-            system_tags: vec![],
-            web_url: None,
-            redirect_incident_id: None,
-            comments: vec![],
             alert_count: Some(1),
-            service_sources: vec![],
-            categories: vec![],
-            priority_score: None,
-            last_modified_by: None,
+            ..Incident::new("42", "Suspicious sign-in")
         };
         f(&mut i);
         i

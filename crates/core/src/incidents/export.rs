@@ -131,27 +131,9 @@ mod tests {
 
     #[test]
     fn rows_of_several_profiles_name_their_profile() {
-        use crate::incidents::model::{Classification, Determination, Severity, Status};
         let i = Incident {
-            id: "7".into(),
-            display_name: "=cmd".into(),
-            severity: Severity::High,
-            status: Status::Active,
-            assigned_to: None,
-            classification: Classification::Unknown,
-            determination: Determination::Unknown,
-            created: None,
-            last_update: None,
-            tags: vec![],
-            system_tags: vec![],
-            web_url: None,
-            redirect_incident_id: None,
-            comments: vec![],
-            alert_count: None,
-            service_sources: vec![],
-            categories: vec![],
-            priority_score: None,
-            last_modified_by: None,
+            severity: crate::incidents::model::Severity::High,
+            ..Incident::new("7", "=cmd")
         };
         let rows = [Across {
             profile: "Fabrikam, Ltd",

@@ -194,6 +194,34 @@ pub struct Incident {
     pub last_modified_by: Option<String>,
 }
 
+impl Incident {
+    /// An active incident of unknown severity with only an ID and a name: nothing assigned,
+    /// classified, tagged or timed. Other fields are set with struct update syntax.
+    pub fn new(id: impl Into<String>, display_name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            display_name: display_name.into(),
+            severity: Severity::Unknown,
+            status: Status::Active,
+            assigned_to: None,
+            classification: Classification::Unknown,
+            determination: Determination::Unknown,
+            created: None,
+            last_update: None,
+            tags: Vec::new(),
+            system_tags: Vec::new(),
+            web_url: None,
+            redirect_incident_id: None,
+            comments: Vec::new(),
+            alert_count: None,
+            service_sources: Vec::new(),
+            categories: Vec::new(),
+            priority_score: None,
+            last_modified_by: None,
+        }
+    }
+}
+
 /// A piece of evidence (an entity) on an alert: a device, user, file, IP, process, mailbox, ...
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]

@@ -1170,32 +1170,17 @@ fn numeric_id(id: &str) -> (u64, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::incidents::model::{Classification, Determination, Severity, Status};
+    use crate::incidents::model::{Severity, Status};
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2026-11-20 18:00 UTC);
 
     fn incident(id: u32, f: impl FnOnce(&mut Incident)) -> Incident {
         let mut i = Incident {
-            id: id.to_string(),
-            display_name: format!("Incident {id}"),
             severity: Severity::Medium,
-            status: Status::Active,
-            assigned_to: None,
-            classification: Classification::Unknown,
-            determination: Determination::Unknown,
             created: Some(datetime!(2026-11-19 08:00 UTC)),
             last_update: Some(NOW - time::Duration::hours(i64::from(id % 10))),
-            tags: vec![],
-            system_tags: vec![],
-            web_url: None,
-            redirect_incident_id: None,
-            comments: vec![],
-            alert_count: None,
-            service_sources: vec![],
-            categories: vec![],
-            priority_score: None,
-            last_modified_by: None,
+            ..Incident::new(id.to_string(), format!("Incident {id}"))
         };
         f(&mut i);
         i

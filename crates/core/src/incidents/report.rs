@@ -401,9 +401,7 @@ fn html(r: &Report, now: OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::incidents::model::{
-        Classification, Comment, Determination, Incident, Severity, Status,
-    };
+    use crate::incidents::model::{Comment, Incident, Severity, Status};
 
     const HOSTILE: &[&str] = &[
         "<script>alert(1)</script>",
@@ -452,19 +450,10 @@ mod tests {
             .collect();
         IncidentDetail {
             incident: Incident {
-                id: HOSTILE[0].into(),
-                display_name: HOSTILE[1].into(),
                 severity: Severity::from(HOSTILE[2]),
-                status: Status::Active,
                 assigned_to: Some(HOSTILE[3].into()),
-                classification: Classification::Unknown,
-                determination: Determination::Unknown,
-                created: None,
-                last_update: None,
                 tags: HOSTILE.iter().map(|s| (*s).to_owned()).collect(),
-                system_tags: vec![],
                 web_url: Some("javascript:alert(4)".into()),
-                redirect_incident_id: None,
                 comments: HOSTILE
                     .iter()
                     .map(|s| Comment {
@@ -473,11 +462,8 @@ mod tests {
                         created: None,
                     })
                     .collect(),
-                alert_count: None,
-                service_sources: vec![],
-                categories: vec![],
                 priority_score: Some(90),
-                last_modified_by: None,
+                ..Incident::new(HOSTILE[0], HOSTILE[1])
             },
             alerts,
             summary: Some(HOSTILE[4].into()),
