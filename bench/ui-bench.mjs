@@ -42,6 +42,20 @@ function memory() {
   return { rss: Math.round(rss / 1024), pss: Math.round(pss / 1024), parts };
 }
 
+/** When the newest app process started, on the wall clock (ms since the epoch): the kernel's
+ * record of its start in clock ticks since boot, against the time since boot now. Each is kept to
+ * 10 ms, so this is to about 20 ms. */
+function appStarted() {
+  const pid = execFileSync('pgrep', ['-n', '-x', 'incident-desk'], { encoding: 'utf8' }).trim();
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which may hold spaces; its closing bracket ends field 2.
+  const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  const hz = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+  const now = Date.now();
+  const uptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  return now - (uptime - ticks / hz) * 1000;
+}
+
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
 
 const t0 = Date.now();
@@ -51,10 +65,13 @@ try {
   const firstRows = Date.now() - t0;
   // The page's own mark, set after the frame that draws the first rows: WebDriver's polling
   // sees them later (each look is a round trip, held up while the page is busy).
-  const marked = await b.execute(() => {
+  const { marked, page } = await b.execute(() => {
     const m = performance.getEntriesByName('idesk:first-rows')[0];
-    return m ? performance.timeOrigin + m.startTime : null;
+    return { marked: m ? performance.timeOrigin + m.startTime : null, page: performance.timeOrigin };
   });
+  // The launch as a user makes it starts with the app's process; before it, the WebDriver
+  // session (tauri-driver, WebKitWebDriver) is the bench's own.
+  const started = appStarted();
   const count = await (await b.$('[data-testid="count"]')).getText();
   // In the page: from a change until the queue has applied the store's answer to the DOM (a
   // MutationObserver sees the answer counter move, in the same update as the rows), and until
@@ -133,7 +150,9 @@ try {
   const mib = memory();
   const fmt = (x) => `${x.toFixed(1)} ms`;
   console.log(`ui  ${count} in the real window (${process.env.APP_BIN})`);
-  console.log(`ui  start to first rows from the local store: ${marked ? Math.round(marked - t0) : '?'} ms drawn (the page's mark), ${firstRows} ms seen through WebDriver; launch included (goal at 100,000: ≤ 1000 ms)`);
+  const ms = (x) => `${Math.round(x)} ms`;
+  console.log(`ui  start to first rows from the local store: ${marked ? ms(marked - started) : '?'} drawn (the page's mark) from the app's process start, to about 20 ms (goal at 100,000: ≤ 1000 ms): ${ms(page - started)} until the page starts (GTK, WebKit's processes, the page's load), ${marked ? ms(marked - page) : '?'} in the page`);
+  console.log(`ui  the same with the WebDriver session before it: ${marked ? ms(marked - t0) : '?'} drawn, ${firstRows} ms seen through WebDriver's polling; the session took ${ms(started - t0)} until the app's process started`);
   const dom = (xs) => xs.map((x) => x[0]);
   const frame = (xs) => xs.map((x) => x[1]);
   console.log(`ui  filter change, rows updated: p50 ${fmt(pct(dom(presets), 50))}, p95 ${fmt(pct(dom(presets), 95))} over ${presets.length} changes (goal: ≤ 16 ms, p95); next frame starts at p95 ${fmt(pct(frame(presets), 95))}`);
