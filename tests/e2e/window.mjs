@@ -5,9 +5,14 @@ import { remote } from 'webdriverio';
 /** Whether an app process of an earlier session is still going (it may take a moment to exit). */
 const running = () => spawnSync('pgrep', ['-x', 'incident-desk']).status === 0;
 
-export async function openApp(application) {
-  // One instance per desktop session: an app still exiting would take the new launch's place.
+/** Waits (up to 10 s) until no app process of an earlier session is left: one instance per
+ * desktop session, so an app still exiting would take a new launch's place. */
+export async function appExited() {
   for (let i = 0; i < 100 && running(); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
+export async function openApp(application) {
+  await appExited();
   return remote({
     hostname: '127.0.0.1',
     port: 4444,
