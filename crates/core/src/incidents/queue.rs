@@ -11,6 +11,7 @@
 //! rows from the store.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -706,16 +707,97 @@ impl Matcher {
     }
 }
 
+/// Every row's incident ID, and the row of each ID. The IDs sit end to end in one string and the
+/// table from ID to row holds row numbers only, hashing the IDs where they sit: an `Arc<str>` per
+/// row and a map keyed by it took some 90 bytes a row beyond the ID, this takes about 10.
+#[derive(Default)]
+struct Ids {
+    text: String,
+    /// Where each row's ID ends in `text`.
+    ends: Vec<u32>,
+    rows: hashbrown::HashTable<u32>,
+    hasher: std::hash::RandomState,
+}
+
+/// Row `n`'s ID in `Ids`' parts (borrowed apart from its table while the table changes).
+fn id_at<'a>(text: &'a str, ends: &[u32], n: usize) -> &'a str {
+    let start = n.checked_sub(1).map_or(0, |m| ends[m] as usize);
+    &text[start..ends[n] as usize]
+}
+
+impl Ids {
+    fn with_capacity(rows: usize) -> Self {
+        Self {
+            ends: Vec::with_capacity(rows),
+            rows: hashbrown::HashTable::with_capacity(rows),
+            ..Self::default()
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Row `n`'s ID.
+    fn get(&self, n: usize) -> &str {
+        id_at(&self.text, &self.ends, n)
+    }
+
+    /// The row of `id`.
+    fn find(&self, id: &str) -> Option<u32> {
+        let hash = self.hasher.hash_one(id);
+        self.rows
+            .find(hash, |&n| self.get(n as usize) == id)
+            .copied()
+    }
+
+    /// Adds a row for `id`; an ID already held now names the new row.
+    fn push(&mut self, id: &str) {
+        let Self {
+            text,
+            ends,
+            rows,
+            hasher,
+        } = self;
+        let n = count(ends.len());
+        let hash = hasher.hash_one(id);
+        let entry = rows.entry(
+            hash,
+            |&m| id_at(text, ends, m as usize) == id,
+            |&m| hasher.hash_one(id_at(text, ends, m as usize)),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = n,
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert(n);
+            }
+        }
+        text.push_str(id);
+        ends.push(count(text.len()));
+    }
+
+    fn shrink_to_fit(&mut self) {
+        let Self {
+            text,
+            ends,
+            rows,
+            hasher,
+        } = self;
+        rows.shrink_to_fit(|&m| hasher.hash_one(id_at(text, ends, m as usize)));
+        text.shrink_to_fit();
+        ends.shrink_to_fit();
+    }
+}
+
 /// The queue's index over one profile's stored incidents: columns of what the queue filters,
 /// sorts and counts by, not the incidents (a window's rows are read from the store by ID).
 pub struct QueueIndex {
-    /// Each row's incident ID.
-    ids: Vec<Arc<str>>,
+    /// Each row's incident ID, and each ID's row.
+    ids: Ids,
     /// The entities each incident's stored details name (device, user, IP, hash, URL, mailbox),
     /// lowercased: a search finds incidents by them.
     entities: HashMap<String, Vec<String>>,
     columns: Columns,
-    by_id: HashMap<Arc<str>, u32>,
     tags: Vec<String>,
     sources: Vec<String>,
     /// Rows merged into another incident (status `redirected`).
@@ -764,8 +846,7 @@ impl QueueIndex {
     /// copied as they grow.
     pub fn filling(entities: HashMap<String, Vec<String>>, generation: u32, rows: usize) -> Self {
         Self {
-            ids: Vec::with_capacity(rows),
-            by_id: HashMap::with_capacity(rows),
+            ids: Ids::with_capacity(rows),
             entities,
             columns: Columns::with_capacity(rows),
             tags: Vec::new(),
@@ -787,11 +868,8 @@ impl QueueIndex {
             .entities
             .get(incident.id)
             .map_or(&[][..], Vec::as_slice);
-        let n = count(self.ids.len());
         self.columns.push(incident, entities);
-        let id: Arc<str> = incident.id.into();
-        self.by_id.insert(Arc::clone(&id), n);
-        self.ids.push(id);
+        self.ids.push(incident.id);
     }
 
     /// The filled index, with its filter menus' facets, and no spare room.
@@ -849,7 +927,7 @@ impl QueueIndex {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.ids.len() == 0
     }
 
     pub fn generation(&self) -> u32 {
@@ -858,7 +936,7 @@ impl QueueIndex {
 
     /// Whether the index holds incident `id`.
     pub fn contains(&self, id: &str) -> bool {
-        self.by_id.contains_key(id)
+        self.ids.find(id).is_some()
     }
 
     /// An incident written by this app (a triage change): its row replaced or added at once.
@@ -876,8 +954,8 @@ impl QueueIndex {
                 .get(&incident.id)
                 .map_or(&[][..], Vec::as_slice);
             let fields = Fields::from(incident);
-            match self.by_id.get(incident.id.as_str()) {
-                Some(&n) => self.columns.replace(n, &fields, entities),
+            match self.ids.find(&incident.id) {
+                Some(n) => self.columns.replace(n, &fields, entities),
                 None => self.push_fields(&fields),
             }
         }
@@ -900,7 +978,7 @@ impl QueueIndex {
         if self.entities.get(id) == Some(&entities) {
             return;
         }
-        if let Some(&n) = self.by_id.get(id) {
+        if let Some(n) = self.ids.find(id) {
             self.columns.retext(n, &entities);
             self.entities.insert(id.to_owned(), entities);
             self.changed(generation);
@@ -916,7 +994,7 @@ impl QueueIndex {
         match key {
             SortKey::Severity => Key::Number(Severity::from(w.name(c.severity[n])).rank().into()),
             SortKey::Id => {
-                let (number, id) = numeric_id(&self.ids[n]);
+                let (number, id) = numeric_id(self.ids.get(n));
                 Key::Id(number, id)
             }
             SortKey::DisplayName => Key::Text(c.name_key(n)),
@@ -942,7 +1020,7 @@ impl QueueIndex {
         let p = ka.cmp(kb);
         let p = if sort.desc { p.reverse() } else { p };
         p.then_with(|| other.columns.updated[b].cmp(&self.columns.updated[a]))
-            .then_with(|| self.ids[a].cmp(&other.ids[b]))
+            .then_with(|| self.ids.get(a).cmp(other.ids.get(b)))
     }
 
     /// Row numbers in `sort`'s order (`compare`).
@@ -980,7 +1058,7 @@ impl QueueIndex {
             },
             ids: rows
                 .iter()
-                .map(|&n| self.ids[n as usize].to_string())
+                .map(|&n| self.ids.get(n as usize).to_owned())
                 .collect(),
         }
     }
@@ -1021,7 +1099,7 @@ impl QueueIndex {
             .iter()
             .filter(|&&n| m.matches(&self.columns, n))
             .map(|&n| Shown {
-                id: self.ids[n as usize].to_string(),
+                id: self.ids.get(n as usize).to_owned(),
                 last_update: time_of(self.columns.updated[n as usize]),
             })
             .collect()
@@ -1142,7 +1220,7 @@ pub fn query_across(parts: &[Part<'_>], q: &QueueQuery, now: OffsetDateTime) -> 
             });
         let Some(k) = next else { break };
         if n >= offset {
-            ids.push(parts[k].index.ids[lists[k][at[k]].0].to_string());
+            ids.push(parts[k].index.ids.get(lists[k][at[k]].0).to_owned());
             profiles.push(parts[k].profile.to_owned());
         }
         at[k] += 1;
@@ -1457,6 +1535,33 @@ mod tests {
         );
         x.upsert(&incident(200, |_| {}), 3);
         assert_eq!(x.len(), 6);
+    }
+
+    #[test]
+    fn each_id_finds_its_row_as_the_table_grows_and_shrinks() {
+        let mut ids = Ids::with_capacity(2);
+        // Far past the room made at first: the table grows and rehashes from the IDs' text.
+        let made: Vec<String> = (0..5000)
+            .map(|n| format!("{n}-{}", "x".repeat(n % 7)))
+            .collect();
+        for id in &made {
+            ids.push(id);
+        }
+        ids.push("");
+        ids.shrink_to_fit();
+        assert_eq!(ids.len(), 5001);
+        for (n, id) in made.iter().enumerate() {
+            assert_eq!(ids.get(n), id);
+            assert_eq!(ids.find(id), Some(count(n)), "{id}");
+        }
+        assert_eq!(ids.find(""), Some(5000), "an empty ID is an ID");
+        assert_eq!(ids.find("5000-"), None);
+        assert_eq!(ids.find("12-xxxxx"), Some(12));
+        assert_eq!(ids.find("12-xxxx"), None, "a prefix is not the ID");
+        // An ID pushed again names its new row; the old row keeps its text.
+        ids.push("7-");
+        assert_eq!(ids.find("7-"), Some(5001));
+        assert_eq!(ids.get(7), "7-");
     }
 
     #[test]
