@@ -698,7 +698,9 @@ async fn run(cli: Cli) -> Result<(), Error> {
             let mut rows = Vec::new();
             for (name, result) in desk.list_across(since).await {
                 match result {
-                    Ok(list) => rows.extend(list.into_iter().map(|i| (name.clone(), i))),
+                    Ok(pages) => {
+                        rows.extend(pages.into_iter().flatten().map(|i| (name.clone(), i)))
+                    }
                     Err(err) => {
                         esayln!("idesk: {name}: {}", err.user_message());
                         failed = Some(err);
@@ -758,9 +760,9 @@ async fn run(cli: Cli) -> Result<(), Error> {
                     .await;
             }
             filter.me = signed_in(&desk).await?.username;
-            let all = desk.list(since).await?;
+            let pages = desk.list(since).await?;
             // Sorted by reference: an incident is some 400 bytes to move, a reference 8.
-            let mut shown: Vec<&_> = all.iter().filter(|i| filter.keeps(i)).collect();
+            let mut shown: Vec<&_> = pages.iter().flatten().filter(|i| filter.keeps(i)).collect();
             shown.sort_by_key(|i| std::cmp::Reverse(i.last_update));
             output::write_each(format, output.as_deref(), |emit| {
                 shown.into_iter().try_for_each(emit)

@@ -805,11 +805,11 @@ impl Desk {
     }
 
     /// Every incident updated since `since` (or all) of every signed-in profile, straight from
-    /// each tenant, with its profile's name. Returns each profile's outcome.
+    /// each tenant, with its profile's name. Returns each profile's outcome: its pages as read.
     pub async fn list_across(
         &self,
         since: Option<time::OffsetDateTime>,
-    ) -> Vec<(String, Result<Vec<Incident>>)> {
+    ) -> Vec<(String, Result<Vec<Vec<Incident>>>)> {
         let mut out = Vec::new();
         for e in self.signed_in_entries().await {
             let result = async {
@@ -928,8 +928,9 @@ impl Desk {
         out
     }
 
-    /// Every incident updated since `since` (or all), straight from the tenant, not cached.
-    pub async fn list(&self, since: Option<time::OffsetDateTime>) -> Result<Vec<Incident>> {
+    /// Every incident updated since `since` (or all), straight from the tenant, not cached: the
+    /// pages as read.
+    pub async fn list(&self, since: Option<time::OffsetDateTime>) -> Result<Vec<Vec<Incident>>> {
         let e = self.entry();
         if self.resume().await?.is_none() {
             return Err(Error::NotSignedIn);

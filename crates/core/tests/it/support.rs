@@ -500,7 +500,12 @@ impl ListAll for IncidentApi {
         &self,
         session: &Session,
     ) -> Result<Vec<idesk_core::incidents::model::Incident>, Error> {
-        self.list(session, None, &|_| {}).await
+        Ok(self
+            .list(session, None, &|_| {})
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
     }
 }
 

@@ -117,26 +117,30 @@ impl IncidentApi {
         }
     }
 
-    /// The same listing, gathered.
+    /// The same listing, gathered page by page as read: each incident is moved once, into its
+    /// page, and never again (one growing list moved each of 10,000 incidents, some 400 bytes,
+    /// twice on average, into ever larger fresh memory).
     pub async fn list(
         &self,
         session: &Session,
         since: Option<OffsetDateTime>,
         progress: Progress<'_>,
-    ) -> Result<Vec<Incident>> {
-        let all = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let gathered = std::sync::Arc::clone(&all);
+    ) -> Result<Vec<Vec<Incident>>> {
+        let pages = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let gathered = std::sync::Arc::clone(&pages);
         let mut sink = move |page: Vec<Incident>| -> PageDone {
-            gathered
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .extend(page);
+            if !page.is_empty() {
+                gathered
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(page);
+            }
             Box::pin(std::future::ready(Ok(())))
         };
         self.list_pages(session, since, progress, &mut sink).await?;
         drop(sink);
-        let mut all = all.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(std::mem::take(&mut *all))
+        let mut pages = pages.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(std::mem::take(&mut *pages))
     }
 
     /// Whether a listing comes oldest change first (Graph's `$orderby`): then the sync watermark
