@@ -712,80 +712,86 @@ impl Matcher {
 /// row and a map keyed by it took some 90 bytes a row beyond the ID, this takes about 10.
 #[derive(Default)]
 struct Ids {
+    text: IdText,
+    rows: hashbrown::HashTable<u32>,
+}
+
+/// The IDs end to end, and how the table hashes them.
+#[derive(Default)]
+struct IdText {
     text: String,
     /// Where each row's ID ends in `text`.
     ends: Vec<u32>,
-    rows: hashbrown::HashTable<u32>,
     hasher: std::hash::RandomState,
 }
 
-/// Row `n`'s ID in `Ids`' parts (borrowed apart from its table while the table changes).
-fn id_at<'a>(text: &'a str, ends: &[u32], n: usize) -> &'a str {
-    let start = n.checked_sub(1).map_or(0, |m| ends[m] as usize);
-    &text[start..ends[n] as usize]
+impl IdText {
+    /// Row `n`'s ID.
+    fn get(&self, n: usize) -> &str {
+        let start = n.checked_sub(1).map_or(0, |m| self.ends[m] as usize);
+        &self.text[start..self.ends[n] as usize]
+    }
+
+    fn hash(&self, id: &str) -> u64 {
+        self.hasher.hash_one(id)
+    }
+
+    /// The hash of row `n`'s ID, as the table asks when it grows or shrinks.
+    fn hash_row(&self, n: u32) -> u64 {
+        self.hash(self.get(n as usize))
+    }
 }
 
 impl Ids {
     fn with_capacity(rows: usize) -> Self {
         Self {
-            ends: Vec::with_capacity(rows),
+            text: IdText {
+                ends: Vec::with_capacity(rows),
+                ..IdText::default()
+            },
             rows: hashbrown::HashTable::with_capacity(rows),
-            ..Self::default()
         }
     }
 
     fn len(&self) -> usize {
-        self.ends.len()
+        self.text.ends.len()
     }
 
     /// Row `n`'s ID.
     fn get(&self, n: usize) -> &str {
-        id_at(&self.text, &self.ends, n)
+        self.text.get(n)
     }
 
     /// The row of `id`.
     fn find(&self, id: &str) -> Option<u32> {
-        let hash = self.hasher.hash_one(id);
         self.rows
-            .find(hash, |&n| self.get(n as usize) == id)
+            .find(self.text.hash(id), |&n| self.text.get(n as usize) == id)
             .copied()
     }
 
     /// Adds a row for `id`; an ID already held now names the new row.
     fn push(&mut self, id: &str) {
-        let Self {
-            text,
-            ends,
-            rows,
-            hasher,
-        } = self;
-        let n = count(ends.len());
-        let hash = hasher.hash_one(id);
-        let entry = rows.entry(
-            hash,
-            |&m| id_at(text, ends, m as usize) == id,
-            |&m| hasher.hash_one(id_at(text, ends, m as usize)),
-        );
-        match entry {
+        let n = count(self.len());
+        let ids = &self.text;
+        match self.rows.entry(
+            ids.hash(id),
+            |&m| ids.get(m as usize) == id,
+            |&m| ids.hash_row(m),
+        ) {
             hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = n,
             hashbrown::hash_table::Entry::Vacant(e) => {
                 e.insert(n);
             }
         }
-        text.push_str(id);
-        ends.push(count(text.len()));
+        self.text.text.push_str(id);
+        self.text.ends.push(count(self.text.text.len()));
     }
 
     fn shrink_to_fit(&mut self) {
-        let Self {
-            text,
-            ends,
-            rows,
-            hasher,
-        } = self;
-        rows.shrink_to_fit(|&m| hasher.hash_one(id_at(text, ends, m as usize)));
-        text.shrink_to_fit();
-        ends.shrink_to_fit();
+        let ids = &self.text;
+        self.rows.shrink_to_fit(|&m| ids.hash_row(m));
+        self.text.text.shrink_to_fit();
+        self.text.ends.shrink_to_fit();
     }
 }
 
