@@ -52,7 +52,8 @@ impl IdentityHttp {
         Ok(Self(net::client(proxy)?))
     }
 
-    /// The client underneath, for the profile's API traffic (one client per profile).
+    /// The client underneath, for the profile's API traffic too (shared by the profiles with the
+    /// same proxy: `net::client`).
     pub(crate) fn client(&self) -> reqwest::Client {
         self.0.clone()
     }
