@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::oidc::Account;
+use crate::auth::oidc::{Account, IdentityHttp};
 use crate::auth::secret::Secret;
 use crate::auth::session::{PendingSignIn, Session};
 use crate::auth::token_store::{client_secret_key, refresh_token_key, unseal, TokenStore};
@@ -78,9 +78,10 @@ impl Entry {
         dirs: &Dirs,
         profile: Profile,
         store: &Arc<dyn TokenStore>,
+        http: IdentityHttp,
         persist: bool,
     ) -> Result<Self> {
-        let session = Session::new(profile, Arc::clone(store))?;
+        let session = Session::with_http(profile, Arc::clone(store), http)?;
         let profile = session.profile();
         Ok(Self {
             api: Arc::new(IncidentApi::with_client(profile, session.http_client())?),
@@ -508,9 +509,13 @@ impl Desk {
             .and_then(index_of)
             .or_else(|| extra.as_ref().and_then(|s| index_of(&s.name)))
             .unwrap_or(0);
+        let mut clients = Vec::new();
         let entries = profiles
             .into_iter()
-            .map(|p| Entry::new(dirs, p, &store, !session_only))
+            .map(|p| {
+                let http = shared_http(&mut clients, p.proxy.as_ref())?;
+                Entry::new(dirs, p, &store, http, !session_only)
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             dirs: dirs.clone(),
@@ -1209,6 +1214,23 @@ impl Desk {
     }
 }
 
+/// The HTTP client for a profile with proxy `proxy`: the one `clients` has for it, else a new one,
+/// kept there. Profiles with the same proxy (most often none) share a client: building one reads
+/// the system's certificate store (about 2 ms), once per profile when the app started until now.
+/// Sharing one shares its connections, never a credential: each request carries its own
+/// profile's token.
+fn shared_http(
+    clients: &mut Vec<(Option<url::Url>, IdentityHttp)>,
+    proxy: Option<&url::Url>,
+) -> Result<IdentityHttp> {
+    if let Some((_, http)) = clients.iter().find(|(p, _)| p.as_ref() == proxy) {
+        return Ok(http.clone());
+    }
+    let http = IdentityHttp::new(proxy)?;
+    clients.push((proxy.cloned(), http.clone()));
+    Ok(http)
+}
+
 /// Checks an application profile's new credential with the tenant, then keeps it in the keychain;
 /// refuses one for a delegated profile. Says whether one was given: the callers decide whether the
 /// profile may go without.
@@ -1335,6 +1357,50 @@ pub async fn remove_profile(
 mod tests {
     use super::*;
     use crate::auth::token_store::MemoryStore;
+
+    /// A one-request HTTP proxy on loopback: answers 204 and sends the request line it got.
+    async fn proxy() -> (url::Url, tokio::sync::oneshot::Receiver<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).await.unwrap() == 1 {
+                head.push(byte[0]);
+            }
+            let _ = s
+                .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+                .await;
+            let text = String::from_utf8_lossy(&head);
+            let _ = tx.send(text.lines().next().unwrap_or_default().to_owned());
+        });
+        (url, rx)
+    }
+
+    #[tokio::test]
+    async fn profiles_share_a_client_only_with_the_same_proxy() {
+        let (a, got_a) = proxy().await;
+        let (b, got_b) = proxy().await;
+        let mut clients = Vec::new();
+        for p in [Some(&a), None, Some(&b), Some(&a), None] {
+            shared_http(&mut clients, p).unwrap();
+        }
+        assert_eq!(clients.len(), 3, "one client per proxy, and one for none");
+        // Each proxy's client goes through that proxy, whichever was asked for first.
+        let within = std::time::Duration::from_secs(10);
+        for (proxy, got, path) in [(&b, got_b, "/b"), (&a, got_a, "/a")] {
+            let http = shared_http(&mut clients, Some(proxy)).unwrap().client();
+            let url = format!("http://incidents.test{path}");
+            let sent = tokio::time::timeout(within, http.get(&url).send()).await;
+            assert_eq!(sent.unwrap().unwrap().status(), 204);
+            let line = tokio::time::timeout(within, got).await.unwrap().unwrap();
+            assert_eq!(line, format!("GET {url} HTTP/1.1"));
+        }
+        assert_eq!(clients.len(), 3);
+    }
 
     const SANDBOX: &str = "SANDBOX issuer=http://127.0.0.1:1/t/v2.0 graph=http://127.0.0.1:2/v1.0 defender=http://127.0.0.1:2 tenant=t client_id=c app_client_id=a app_client_secret=s";
 

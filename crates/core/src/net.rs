@@ -24,25 +24,11 @@ pub const API_TIMEOUT: Duration = Duration::from_secs(60);
 pub const IDENTITY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A client with Incident Desk's settings, `API_TIMEOUT` unless a request sets its own. A profile
-/// uses one for its identity and API traffic together, and profiles with the same proxy (most
-/// often none) share one in the process: building one reads the operating system's certificate
-/// store (hundreds of files, about 2 ms), which took a fifth of the CPU of an `idesk sync` that
-/// found nothing new when each use built its own, and was paid again for every profile when the
-/// app started. Sharing a client shares its connections, never a credential: each request carries
-/// its own profile's token.
+/// uses one for its identity and API traffic together, and a desk's profiles with the same proxy
+/// share one (`Desk::open`): building one reads the operating system's certificate store
+/// (hundreds of files, about 2 ms), which took a fifth of the CPU of an `idesk sync` that found
+/// nothing new when each use built its own.
 pub fn client(proxy: Option<&Url>) -> Result<reqwest::Client> {
-    static BUILT: std::sync::Mutex<Vec<(Option<Url>, reqwest::Client)>> =
-        std::sync::Mutex::new(Vec::new());
-    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, c)) = built.iter().find(|(p, _)| p.as_ref() == proxy) {
-        return Ok(c.clone());
-    }
-    let c = build(proxy)?;
-    built.push((proxy.cloned(), c.clone()));
-    Ok(c)
-}
-
-fn build(proxy: Option<&Url>) -> Result<reqwest::Client> {
     let mut b = reqwest::Client::builder()
         .user_agent(crate::USER_AGENT)
         .redirect(reqwest::redirect::Policy::none())
@@ -92,54 +78,4 @@ fn too_large(what: &str, limit: usize) -> Error {
         "{what} is larger than {} MiB: refused",
         limit / (1024 * 1024)
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    /// A one-request HTTP proxy on loopback: answers 204 and sends the request line it got.
-    async fn proxy() -> (Url, tokio::sync::oneshot::Receiver<String>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
-            let mut head = Vec::new();
-            let mut byte = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).await.unwrap() == 1 {
-                head.push(byte[0]);
-            }
-            let _ = s
-                .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
-                .await;
-            let text = String::from_utf8_lossy(&head);
-            let _ = tx.send(text.lines().next().unwrap_or_default().to_owned());
-        });
-        (url, rx)
-    }
-
-    #[tokio::test]
-    async fn each_proxy_has_its_own_shared_client() {
-        let (a, got_a) = proxy().await;
-        let (b, got_b) = proxy().await;
-        // Asked for again and again, in turn, each proxy's client still goes through that proxy.
-        for _ in 0..2 {
-            client(Some(&a)).unwrap();
-            client(Some(&b)).unwrap();
-        }
-        let via_b = client(Some(&b)).unwrap();
-        let status = via_b
-            .get("http://incidents.test/b")
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert_eq!(status, 204);
-        assert_eq!(got_b.await.unwrap(), "GET http://incidents.test/b HTTP/1.1");
-        let via_a = client(Some(&a)).unwrap();
-        via_a.get("http://incidents.test/a").send().await.unwrap();
-        assert_eq!(got_a.await.unwrap(), "GET http://incidents.test/a HTTP/1.1");
-    }
 }

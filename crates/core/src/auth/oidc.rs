@@ -52,8 +52,8 @@ impl IdentityHttp {
         Ok(Self(net::client(proxy)?))
     }
 
-    /// The client underneath, for the profile's API traffic too (shared by the profiles with the
-    /// same proxy: `net::client`).
+    /// The client underneath, for the profile's API traffic too (a desk's profiles with the same
+    /// proxy share one: `Desk::open`).
     pub(crate) fn client(&self) -> reqwest::Client {
         self.0.clone()
     }

@@ -91,9 +91,29 @@ impl Session {
     }
 
     pub fn with_clock(profile: Profile, store: Arc<dyn TokenStore>, clock: Clock) -> Result<Self> {
+        let http = IdentityHttp::new(profile.proxy.as_ref())?;
+        Self::built(profile, store, clock, http)
+    }
+
+    /// A session over an HTTP client the caller already has for the profile's proxy (a desk's
+    /// profiles with the same proxy share one).
+    pub(crate) fn with_http(
+        profile: Profile,
+        store: Arc<dyn TokenStore>,
+        http: IdentityHttp,
+    ) -> Result<Self> {
+        Self::built(profile, store, Arc::new(SystemTime::now), http)
+    }
+
+    fn built(
+        profile: Profile,
+        store: Arc<dyn TokenStore>,
+        clock: Clock,
+        http: IdentityHttp,
+    ) -> Result<Self> {
         Ok(Self {
             fingerprint: profile.fingerprint()?,
-            http: IdentityHttp::new(profile.proxy.as_ref())?,
+            http,
             profile,
             store,
             clock,
