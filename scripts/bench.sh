@@ -34,6 +34,8 @@ start_sandbox() { # incidents → sets LINE
   LINE=$SANDBOX_LINE
 }
 field() { tr ' ' '\n' <<< "$LINE" | sed -n "s/^$1=//p"; }
+# How many incidents a JSON list file holds.
+listed_in() { python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$1"; }
 requests() { curl -fsS "$(field defender)/_sandbox/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])'; }
 # The median client CPU (user+sys, in µs, as seconds) of three runs of a command: one run is
 # noisy on this machine, and `time` prints 10 ms steps, a sixth of idesk's 10,000-incident listing.
@@ -97,7 +99,7 @@ for n in 10000 100000; do
   timed "$IDESK" incidents --show-merged --format json --output "$WORK/idesk-$n.json"
   cpu3 "$IDESK" incidents --show-merged --format json --output "$WORK/idesk-$n.json"
   list_cpu=$cpu
-  listed=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$WORK/idesk-$n.json")
+  listed=$(listed_in "$WORK/idesk-$n.json")
   echo "list  $n incidents: idesk incidents --show-merged --format json --output FILE ${wall}s wall, peak ${mib} MiB, CPU ${cpu}s median of 3 (${runs}) ($(python3 -c "print(round($cpu/$listed*1e6,1))") µs/incident); $listed listed"
   py=(python3 bench/list_incidents.py "$issuer" "$(field graph)" "$(field app_client_id)" "$(field app_client_secret)" "$WORK/python-$n.json")
   timed "${py[@]}"
@@ -111,7 +113,7 @@ for n in 10000 100000; do
     --authority "${issuer%/v2.0}" --api-base "$(field graph)" --client-secret-stdin > /dev/null
   "$IDESK" --profile bench2 sync --json > /dev/null
   timed "$IDESK" incidents --all-profiles --offline --format json --output "$WORK/across-$n.json"
-  echo "store $n incidents × 2 profiles: --all-profiles --offline --format json --output FILE ${wall}s wall, CPU ${cpu}s, peak ${mib} MiB; $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$WORK/across-$n.json") listed"
+  echo "store $n incidents × 2 profiles: --all-profiles --offline --format json --output FILE ${wall}s wall, CPU ${cpu}s, peak ${mib} MiB; $(listed_in "$WORK/across-$n.json") listed"
   kill "${pids[-1]}" 2>/dev/null || true
 done
 
