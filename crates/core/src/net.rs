@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use url::Url;
 
 use crate::error::{Error, Result};
@@ -44,7 +45,7 @@ pub fn client(proxy: Option<&Url>) -> Result<reqwest::Client> {
 }
 
 /// Reads a response body, refusing one longer than `limit` bytes without reading the rest.
-pub async fn read_limited(resp: reqwest::Response, limit: usize, what: &str) -> Result<Vec<u8>> {
+pub async fn read_limited(resp: reqwest::Response, limit: usize, what: &str) -> Result<Bytes> {
     let origin = resp.url().origin().ascii_serialization();
     match body_within(resp, limit).await {
         Ok(Some(body)) => Ok(body),
@@ -53,24 +54,28 @@ pub async fn read_limited(resp: reqwest::Response, limit: usize, what: &str) -> 
     }
 }
 
-/// The body, or `None` as soon as it is known to be longer than `limit` bytes.
+/// The body, or `None` as soon as it is known to be longer than `limit` bytes. A body that came
+/// in one piece, as a page of incidents mostly does, is handed on as it came, without a copy.
 pub async fn body_within(
     mut resp: reqwest::Response,
     limit: usize,
-) -> std::result::Result<Option<Vec<u8>>, reqwest::Error> {
-    let told = resp.content_length();
-    if told.is_some_and(|n| n > limit as u64) {
+) -> std::result::Result<Option<Bytes>, reqwest::Error> {
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
         return Ok(None);
     }
-    // Sized once when the server says how long the body is.
-    let mut body = Vec::with_capacity(told.map_or(0, |n| n as usize));
+    let mut pieces = Vec::new();
+    let mut len = 0;
     while let Some(chunk) = resp.chunk().await? {
-        if body.len() + chunk.len() > limit {
+        len += chunk.len();
+        if len > limit {
             return Ok(None);
         }
-        body.extend_from_slice(&chunk);
+        pieces.push(chunk);
     }
-    Ok(Some(body))
+    if pieces.len() == 1 {
+        return Ok(pieces.pop());
+    }
+    Ok(Some(Bytes::from(pieces.concat())))
 }
 
 fn too_large(what: &str, limit: usize) -> Error {

@@ -96,7 +96,7 @@ impl IdentityHttp {
                     "the token endpoint's answer is larger than 1 MiB: refused".into(),
                 )
             })?;
-        builder.body(body).map_err(HttpClientError::Http)
+        builder.body(body.into()).map_err(HttpClientError::Http)
     }
 }
 

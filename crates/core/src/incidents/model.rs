@@ -22,6 +22,23 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
+/// An optional time as RFC 3339, as `time::serde::rfc3339::option` writes it, formatted on the
+/// stack: every incident written has two or more.
+fn rfc3339_text<S: serde::Serializer>(t: &Option<OffsetDateTime>, s: S) -> Result<S::Ok, S::Error> {
+    let Some(t) = t else {
+        return s.serialize_none();
+    };
+    const ROOM: usize = 64;
+    let mut text = [0u8; ROOM];
+    let mut rest = &mut text[..];
+    // What was written is what the slice lost: `format_into`'s own count (time 0.3.55) leaves
+    // out some of the fraction's digits.
+    t.format_into(&mut rest, &Rfc3339)
+        .map_err(serde::ser::Error::custom)?;
+    let n = ROOM - rest.len();
+    s.serialize_some(std::str::from_utf8(&text[..n]).map_err(serde::ser::Error::custom)?)
+}
+
 /// Whether two enum spellings are the same value: compared on letters and digits only, without
 /// regard to case. No allocation: this runs for every enum field of every incident parsed.
 fn same(a: &str, b: &str) -> bool {
@@ -32,6 +49,54 @@ fn same(a: &str, b: &str) -> bool {
             .bytes()
             .filter(u8::is_ascii_alphanumeric)
             .map(|c| c.to_ascii_lowercase()))
+}
+
+/// A string read into `T` without a copy of its own (a JSON reader hands over the text in place,
+/// or in its scratch space when the text has escapes).
+struct FromText<T>(std::marker::PhantomData<T>);
+
+impl<T: for<'a> From<&'a str>> serde::de::Visitor<'_> for FromText<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<T, E> {
+        Ok(T::from(s))
+    }
+}
+
+/// A time field as the APIs send it (`parse_time`), read from the text where it lies: a string
+/// that is no time is no time, as null and a missing field are; anything else is an error.
+pub(crate) fn lenient_time<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<OffsetDateTime>, D::Error> {
+    struct Time;
+    impl<'de> serde::de::Visitor<'de> for Time {
+        type Value = Option<OffsetDateTime>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a time as a string, or null")
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            Ok(parse_time(s))
+        }
+    }
+    d.deserialize_option(Time)
 }
 
 macro_rules! open_enum {
@@ -56,6 +121,8 @@ macro_rules! open_enum {
 
         impl From<&str> for $name {
             fn from(s: &str) -> Self {
+                // Graph's own spelling, as nearly every value comes, before the lenient match.
+                $(if s == $wire { return Self::$variant; })+
                 $(if same(s, $wire) $(|| same(s, $alias))* { return Self::$variant; })+
                 Self::Unrecognized(s.to_owned())
             }
@@ -74,9 +141,10 @@ macro_rules! open_enum {
             }
         }
 
+        /// Read from the text where it lies: only a value this build does not know is copied.
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                Ok(Self::from(String::deserialize(d)?.as_str()))
+                d.deserialize_str(FromText(std::marker::PhantomData::<$name>))
             }
         }
     };
@@ -153,7 +221,7 @@ open_enum!(
 pub struct Comment {
     pub text: String,
     pub author: Option<String>,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(serialize_with = "rfc3339_text")]
     #[specta(type = Option<String>)]
     pub created: Option<OffsetDateTime>,
 }
@@ -169,10 +237,10 @@ pub struct Incident {
     pub assigned_to: Option<String>,
     pub classification: Classification,
     pub determination: Determination,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(serialize_with = "rfc3339_text")]
     #[specta(type = Option<String>)]
     pub created: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(serialize_with = "rfc3339_text")]
     #[specta(type = Option<String>)]
     pub last_update: Option<OffsetDateTime>,
     /// The analysts' own tags.
@@ -507,5 +575,71 @@ mod tests {
             "\"someFutureValue\"",
             "unknown values round-trip"
         );
+        // Read in place or, with escapes, from the reader's scratch space; never from a number.
+        let escaped: Severity = serde_json::from_str(r#""\u0068igh""#).unwrap();
+        assert_eq!(escaped, Severity::High);
+        assert!(serde_json::from_str::<Severity>("3").is_err());
+    }
+
+    #[derive(Deserialize)]
+    struct Timed {
+        #[serde(default, deserialize_with = "lenient_time")]
+        at: Option<OffsetDateTime>,
+    }
+
+    fn at(json: &str) -> Result<Option<OffsetDateTime>, serde_json::Error> {
+        serde_json::from_str::<Timed>(json).map(|t| t.at)
+    }
+
+    #[test]
+    fn time_fields_are_read_leniently_from_the_text() {
+        let utc = |s| OffsetDateTime::parse(s, &Rfc3339).unwrap();
+        assert_eq!(at(r#"{}"#).unwrap(), None);
+        assert_eq!(at(r#"{"at": null}"#).unwrap(), None);
+        assert_eq!(at(r#"{"at": "soon"}"#).unwrap(), None, "no time is no time");
+        assert_eq!(
+            at(r#"{"at": "2026-11-20T10:00:00.5Z"}"#).unwrap(),
+            Some(utc("2026-11-20T10:00:00.5Z"))
+        );
+        assert_eq!(
+            at(r#"{"at": "2026-11-20T10:00:00"}"#).unwrap(),
+            Some(utc("2026-11-20T10:00:00Z")),
+            "no offset is UTC"
+        );
+        assert_eq!(
+            at(r#"{"at": "2026-11-20T10:00:00\u005a"}"#).unwrap(),
+            Some(utc("2026-11-20T10:00:00Z")),
+            "escaped text"
+        );
+        assert!(
+            at(r#"{"at": 1763632800}"#).is_err(),
+            "a number is not a time"
+        );
+    }
+
+    #[test]
+    fn times_are_written_as_the_time_crate_writes_them() {
+        #[derive(Serialize)]
+        struct Theirs {
+            #[serde(with = "time::serde::rfc3339::option")]
+            created: Option<OffsetDateTime>,
+            #[serde(with = "time::serde::rfc3339::option")]
+            last_update: Option<OffsetDateTime>,
+        }
+        let created = OffsetDateTime::parse("2026-11-20T10:00:00.123456789+02:00", &Rfc3339).ok();
+        let ours = serde_json::to_value(Incident {
+            created,
+            ..Incident::new("1", "t")
+        })
+        .unwrap();
+        let theirs = serde_json::to_value(Theirs {
+            created,
+            last_update: None,
+        })
+        .unwrap();
+        assert_eq!(ours["created"], "2026-11-20T10:00:00.123456789+02:00");
+        assert_eq!(ours["created"], theirs["created"]);
+        assert_eq!(ours["lastUpdate"], serde_json::Value::Null);
+        assert_eq!(theirs["last_update"], serde_json::Value::Null);
     }
 }

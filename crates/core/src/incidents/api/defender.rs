@@ -14,7 +14,7 @@ use super::{PageGuard, PageSink, Progress, Transport};
 use crate::auth::session::Session;
 use crate::error::{Error, Result};
 use crate::incidents::model::{
-    parse_time, rfc3339, Alert, Classification, Comment, Determination, Evidence, Incident,
+    lenient_time, rfc3339, Alert, Classification, Comment, Determination, Evidence, Incident,
     IncidentDetail, Severity, Status, Update,
 };
 
@@ -30,10 +30,10 @@ struct WireIncident {
     redirect_incident_id: Option<Value>,
     #[serde(default)]
     incident_name: Option<String>,
-    #[serde(default)]
-    created_time: Option<String>,
-    #[serde(default)]
-    last_update_time: Option<String>,
+    #[serde(default, deserialize_with = "lenient_time")]
+    created_time: Option<OffsetDateTime>,
+    #[serde(default, deserialize_with = "lenient_time")]
+    last_update_time: Option<OffsetDateTime>,
     #[serde(default)]
     assigned_to: Option<String>,
     #[serde(default)]
@@ -59,8 +59,8 @@ struct WireComment {
     comment: Option<String>,
     #[serde(default)]
     created_by: Option<String>,
-    #[serde(default)]
-    created_time: Option<String>,
+    #[serde(default, deserialize_with = "lenient_time")]
+    created_time: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,8 +79,8 @@ struct WireAlert {
     service_source: Option<String>,
     #[serde(default)]
     mitre_techniques: Option<Vec<String>>,
-    #[serde(default)]
-    creation_time: Option<String>,
+    #[serde(default, deserialize_with = "lenient_time")]
+    creation_time: Option<OffsetDateTime>,
     #[serde(default)]
     devices: Option<Vec<Map<String, Value>>>,
     #[serde(default)]
@@ -93,10 +93,10 @@ struct WireAlert {
     threat_family_name: Option<String>,
     #[serde(default)]
     actor_name: Option<String>,
-    #[serde(default)]
-    first_activity: Option<String>,
-    #[serde(default)]
-    last_activity: Option<String>,
+    #[serde(default, deserialize_with = "lenient_time")]
+    first_activity: Option<OffsetDateTime>,
+    #[serde(default, deserialize_with = "lenient_time")]
+    last_activity: Option<OffsetDateTime>,
 }
 
 /// An id as text, whether the API sent a number or a string.
@@ -189,7 +189,7 @@ impl TryFrom<WireIncident> for IncidentDetail {
                     category: a.category,
                     service_source: a.service_source,
                     mitre_techniques: a.mitre_techniques.unwrap_or_default(),
-                    created: a.creation_time.as_deref().and_then(parse_time),
+                    created: a.creation_time,
                     web_url: None,
                     evidence,
                     description: a.description.filter(|d| !d.is_empty()),
@@ -197,8 +197,8 @@ impl TryFrom<WireIncident> for IncidentDetail {
                     detection_source: a.detection_source,
                     threat_display_name: a.threat_family_name.filter(|t| !t.is_empty()),
                     actor_display_name: a.actor_name.filter(|t| !t.is_empty()),
-                    first_activity: a.first_activity.as_deref().and_then(parse_time),
-                    last_activity: a.last_activity.as_deref().and_then(parse_time),
+                    first_activity: a.first_activity,
+                    last_activity: a.last_activity,
                 }
             })
             .collect();
@@ -219,8 +219,8 @@ impl TryFrom<WireIncident> for IncidentDetail {
             assigned_to: w.assigned_to.filter(|a| !a.is_empty()),
             classification: w.classification.unwrap_or(Classification::Unknown),
             determination: w.determination.unwrap_or(Determination::Unknown),
-            created: w.created_time.as_deref().and_then(parse_time),
-            last_update: w.last_update_time.as_deref().and_then(parse_time),
+            created: w.created_time,
+            last_update: w.last_update_time,
             tags: w.tags.unwrap_or_default(),
             system_tags: Vec::new(),
             redirect_incident_id: w.redirect_incident_id.as_ref().and_then(id_text),
@@ -231,7 +231,7 @@ impl TryFrom<WireIncident> for IncidentDetail {
                 .map(|c| Comment {
                     text: c.comment.unwrap_or_default(),
                     author: c.created_by,
-                    created: c.created_time.as_deref().and_then(parse_time),
+                    created: c.created_time,
                 })
                 .collect(),
             alert_count: Some(alerts.len() as u32),
@@ -279,7 +279,7 @@ pub(super) async fn list(
     sink: PageSink<'_>,
 ) -> Result<()> {
     let mut listed = 0usize;
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = hashbrown::HashSet::new();
     let mut skip = 0usize;
     let mut guard = PageGuard::default();
     let filter = since.map(|s| format!("lastUpdateTime ge {}", rfc3339(s)));

@@ -188,6 +188,14 @@ impl IncidentApi {
     }
 }
 
+/// An API reply read as `T`, whose strings may point into `body`. UTF-8 is checked once for the
+/// whole body, not string by string: a page has thousands.
+fn json_of<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T> {
+    let text = std::str::from_utf8(body)
+        .map_err(|e| Error::InvalidResponse(format!("incident API: not UTF-8: {e}")))?;
+    serde_json::from_str(text).map_err(|e| Error::InvalidResponse(format!("incident API: {e}")))
+}
+
 /// The HTTP side, shared by both backends.
 pub(crate) struct Transport {
     http: reqwest::Client,
@@ -233,11 +241,12 @@ impl Transport {
     }
 
     async fn get_json<T: DeserializeOwned>(&self, session: &Session, url: Url) -> Result<T> {
-        let body = self.send(session, Method::GET, url, None).await?;
-        // UTF-8 checked once for the whole body, not string by string: a page has thousands.
-        let text = std::str::from_utf8(&body)
-            .map_err(|e| Error::InvalidResponse(format!("incident API: not UTF-8: {e}")))?;
-        serde_json::from_str(text).map_err(|e| Error::InvalidResponse(format!("incident API: {e}")))
+        json_of(&self.get(session, url).await?)
+    }
+
+    /// A GET's body, for a reply read in place (`json_of`).
+    async fn get(&self, session: &Session, url: Url) -> Result<bytes::Bytes> {
+        self.send(session, Method::GET, url, None).await
     }
 
     /// One request with the bearer token. GET is retried after network and server errors; a write
@@ -286,8 +295,7 @@ impl Transport {
             let status = resp.status();
             if status.is_success() {
                 return crate::net::read_limited(resp, API_BODY_LIMIT, "an incident API page")
-                    .await
-                    .map(bytes::Bytes::from);
+                    .await;
             }
             if status == StatusCode::UNAUTHORIZED {
                 if let Some(claims) = claims_challenge(resp.headers()) {
