@@ -764,9 +764,13 @@ async fn run(cli: Cli) -> Result<(), Error> {
             // Sorted by reference: an incident is some 400 bytes to move, a reference 8.
             let mut shown: Vec<&_> = pages.iter().flatten().filter(|i| filter.keeps(i)).collect();
             shown.sort_by_key(|i| std::cmp::Reverse(i.last_update));
-            output::write_each(format, output.as_deref(), |emit| {
+            let written = output::write_each(format, output.as_deref(), |emit| {
                 shown.into_iter().try_for_each(emit)
-            })
+            });
+            // The process ends here: its memory goes back to the system whole, without freeing
+            // each of the listing's strings first (a millisecond for 10,000 incidents).
+            std::mem::forget(pages);
+            written
         }
     }
 }
