@@ -709,9 +709,10 @@ impl Matcher {
 
 /// Every row's incident ID, and the row of each ID. The IDs sit end to end in one string and the
 /// table from ID to row holds row numbers only, hashing the IDs where they sit: an `Arc<str>` per
-/// row and a map keyed by it took some 70 bytes a row beyond the ID, this takes about 10.
+/// row and a map keyed by it took some 70 bytes a row beyond the ID, this takes about 10. A
+/// listing's set of the IDs it has seen is one too (`insert`): no string of its own per ID.
 #[derive(Default)]
-struct Ids {
+pub(crate) struct Ids {
     text: IdText,
     rows: hashbrown::HashTable<u32>,
 }
@@ -722,7 +723,8 @@ struct IdText {
     text: String,
     /// Where each row's ID ends in `text`.
     ends: Vec<u32>,
-    hasher: std::hash::RandomState,
+    /// foldhash, seeded per process.
+    hasher: hashbrown::DefaultHashBuilder,
 }
 
 impl IdText {
@@ -785,6 +787,25 @@ impl Ids {
         }
         self.text.text.push_str(id);
         self.text.ends.push(count(self.text.text.len()));
+    }
+
+    /// Adds `id` unless it is held already; whether it was added.
+    pub(crate) fn insert(&mut self, id: &str) -> bool {
+        let n = count(self.len());
+        let ids = &self.text;
+        match self.rows.entry(
+            ids.hash(id),
+            |&m| ids.get(m as usize) == id,
+            |&m| ids.hash_row(m),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(_) => return false,
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert(n);
+            }
+        }
+        self.text.text.push_str(id);
+        self.text.ends.push(count(self.text.text.len()));
+        true
     }
 
     fn shrink_to_fit(&mut self) {
@@ -1573,6 +1594,22 @@ mod tests {
             assert_eq!(ids.find("7-"), Some(5001));
             assert_eq!(ids.get(7), "7-");
         }
+    }
+
+    #[test]
+    fn a_set_of_ids_adds_each_once() {
+        let mut seen = Ids::default();
+        for n in 0..3000 {
+            assert!(seen.insert(&format!("{n}")), "{n} is new");
+        }
+        for n in 0..3000 {
+            assert!(!seen.insert(&format!("{n}")), "{n} was seen");
+        }
+        assert!(seen.insert("30000"), "not 3000 with a 0 after it");
+        assert!(seen.insert(""), "an empty ID is an ID");
+        assert!(!seen.insert(""));
+        assert_eq!(seen.len(), 3002);
+        assert_eq!(seen.find("2999"), Some(2999));
     }
 
     #[test]

@@ -279,7 +279,7 @@ pub(super) async fn list(
     sink: PageSink<'_>,
 ) -> Result<()> {
     let mut listed = 0usize;
-    let mut seen = hashbrown::HashSet::new();
+    let mut seen = crate::incidents::queue::Ids::default();
     let mut skip = 0usize;
     let mut guard = PageGuard::default();
     let filter = since.map(|s| format!("lastUpdateTime ge {}", rfc3339(s)));
@@ -296,7 +296,7 @@ pub(super) async fn list(
         let mut fresh = Vec::with_capacity(n);
         for w in page.value {
             let detail = IncidentDetail::try_from(w)?;
-            if seen.insert(detail.incident.id.clone()) {
+            if seen.insert(&detail.incident.id) {
                 fresh.push(detail.incident);
             }
         }

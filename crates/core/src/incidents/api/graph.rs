@@ -405,7 +405,7 @@ pub(super) async fn list(
     progress: Progress<'_>,
     sink: PageSink<'_>,
 ) -> Result<()> {
-    let mut seen = hashbrown::HashSet::new();
+    let mut seen = crate::incidents::queue::Ids::default();
     let mut listed = 0usize;
     let mut boundary = since;
     let mut guard = PageGuard::default();
@@ -433,7 +433,7 @@ pub(super) async fn list(
                         boundary = Some(lu);
                     }
                 }
-                if seen.insert(incident.id.clone()) {
+                if seen.insert(&incident.id) {
                     new_in_window += 1;
                     new_on_page += 1;
                     fresh.push(incident);
