@@ -23,20 +23,27 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
 }
 
 /// An optional time as RFC 3339, as `time::serde::rfc3339::option` writes it, formatted on the
-/// stack: every incident written has two or more.
-fn rfc3339_text<S: serde::Serializer>(t: &Option<OffsetDateTime>, s: S) -> Result<S::Ok, S::Error> {
-    let Some(t) = t else {
-        return s.serialize_none();
-    };
-    const ROOM: usize = 64;
-    let mut text = [0u8; ROOM];
-    let mut rest = &mut text[..];
-    // What was written is what the slice lost: `format_into`'s own count (time 0.3.55) leaves
-    // out some of the fraction's digits.
-    t.format_into(&mut rest, &Rfc3339)
-        .map_err(serde::ser::Error::custom)?;
-    let n = ROOM - rest.len();
-    s.serialize_some(std::str::from_utf8(&text[..n]).map_err(serde::ser::Error::custom)?)
+/// stack: every incident written has two or more. A `with` module, as that one is, so the
+/// generated IPC bindings type the field as before (`serialize_with` made it optional in them).
+mod rfc3339_text {
+    use serde::Serializer;
+    use time::format_description::well_known::Rfc3339;
+    use time::OffsetDateTime;
+
+    pub fn serialize<S: Serializer>(t: &Option<OffsetDateTime>, s: S) -> Result<S::Ok, S::Error> {
+        let Some(t) = t else {
+            return s.serialize_none();
+        };
+        const ROOM: usize = 64;
+        let mut text = [0u8; ROOM];
+        let mut rest = &mut text[..];
+        // What was written is what the slice lost: `format_into`'s own count (time 0.3.55) leaves
+        // out some of the fraction's digits.
+        t.format_into(&mut rest, &Rfc3339)
+            .map_err(serde::ser::Error::custom)?;
+        let n = ROOM - rest.len();
+        s.serialize_some(std::str::from_utf8(&text[..n]).map_err(serde::ser::Error::custom)?)
+    }
 }
 
 /// Whether two enum spellings are the same value: compared on letters and digits only, without
@@ -221,7 +228,7 @@ open_enum!(
 pub struct Comment {
     pub text: String,
     pub author: Option<String>,
-    #[serde(serialize_with = "rfc3339_text")]
+    #[serde(with = "rfc3339_text")]
     #[specta(type = Option<String>)]
     pub created: Option<OffsetDateTime>,
 }
@@ -237,10 +244,10 @@ pub struct Incident {
     pub assigned_to: Option<String>,
     pub classification: Classification,
     pub determination: Determination,
-    #[serde(serialize_with = "rfc3339_text")]
+    #[serde(with = "rfc3339_text")]
     #[specta(type = Option<String>)]
     pub created: Option<OffsetDateTime>,
-    #[serde(serialize_with = "rfc3339_text")]
+    #[serde(with = "rfc3339_text")]
     #[specta(type = Option<String>)]
     pub last_update: Option<OffsetDateTime>,
     /// The analysts' own tags.
