@@ -773,24 +773,17 @@ impl Ids {
 
     /// Adds a row for `id`; an ID already held now names the new row.
     fn push(&mut self, id: &str) {
-        let n = count(self.len());
-        let ids = &self.text;
-        match self.rows.entry(
-            ids.hash(id),
-            |&m| ids.get(m as usize) == id,
-            |&m| ids.hash_row(m),
-        ) {
-            hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = n,
-            hashbrown::hash_table::Entry::Vacant(e) => {
-                e.insert(n);
-            }
-        }
-        self.text.text.push_str(id);
-        self.text.ends.push(count(self.text.text.len()));
+        self.add(id, true);
     }
 
     /// Adds `id` unless it is held already; whether it was added.
     pub(crate) fn insert(&mut self, id: &str) -> bool {
+        self.add(id, false)
+    }
+
+    /// Adds a row for `id`, unless it is held and not to be added `again` (then `false`); an ID
+    /// added again names the new row.
+    fn add(&mut self, id: &str, again: bool) -> bool {
         let n = count(self.len());
         let ids = &self.text;
         match self.rows.entry(
@@ -798,7 +791,8 @@ impl Ids {
             |&m| ids.get(m as usize) == id,
             |&m| ids.hash_row(m),
         ) {
-            hashbrown::hash_table::Entry::Occupied(_) => return false,
+            hashbrown::hash_table::Entry::Occupied(_) if !again => return false,
+            hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = n,
             hashbrown::hash_table::Entry::Vacant(e) => {
                 e.insert(n);
             }

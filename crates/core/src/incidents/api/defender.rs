@@ -261,8 +261,7 @@ struct Page {
 
 /// The incidents of one listing page, as the client reads them. Pure (fuzzed by `make fuzz`).
 pub(super) fn read_page(body: &[u8]) -> Result<(Vec<Incident>, Option<String>)> {
-    let page: Page = serde_json::from_slice(body)
-        .map_err(|e| Error::InvalidResponse(format!("incident API: {e}")))?;
+    let page: Page = super::json_of(body)?;
     let incidents = page
         .value
         .into_iter()
