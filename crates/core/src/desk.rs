@@ -15,8 +15,10 @@ use std::time::Duration;
 
 use crate::auth::oidc::{Account, IdentityHttp};
 use crate::auth::secret::Secret;
-use crate::auth::session::{PendingSignIn, Session};
-use crate::auth::token_store::{client_secret_key, refresh_token_key, unseal, TokenStore};
+use crate::auth::session::{Known, PendingSignIn, Session};
+use crate::auth::token_store::{
+    client_secret_key, credential_key, refresh_token_key, unseal, TokenStore,
+};
 use crate::config::{Config, Credential, Dirs, Kind, Profile};
 use crate::error::{Error, Result};
 use crate::incidents::api::{IncidentApi, Progress};
@@ -364,14 +366,23 @@ impl Entry {
     /// under this profile's name (it was re-added with another authority, tenant or client) is
     /// deleted — credential, cached incidents and their key — and the user is told.
     async fn ready(&self) -> Result<&Self> {
+        self.bind(&mut None).await
+    }
+
+    /// `ready`; when this call is the one that checks the keychain, `known` gets the profile's own
+    /// credential as it read it there, for a silent sign-in right after to use instead of a
+    /// second read of the same entry (a round trip each, over D-Bus on Linux).
+    async fn bind(&self, known: &mut Option<Known>) -> Result<&Self> {
         self.bound
             .get_or_try_init(|| async {
                 let profile = self.session.profile().clone();
+                let generation = self.session.generation();
                 let (store, cache) = (Arc::clone(&self.store), Arc::clone(&self.cache));
-                let found =
+                let (found, own) =
                     tokio::task::spawn_blocking(move || rebind(&profile, store.as_ref(), &cache))
                         .await
                         .map_err(|e| Error::task("keychain", e))??;
+                *known = Some((generation, own));
                 if let Some(notice) = found {
                     tracing::warn!("{notice}");
                     *self.notice.lock().unwrap_or_else(|e| e.into_inner()) = Some(notice);
@@ -384,31 +395,41 @@ impl Entry {
 }
 
 /// Deletes what is stored for `profile`'s name but bound to another identity. Returns what it
-/// said it did, when it did anything.
-fn rebind(profile: &Profile, store: &dyn TokenStore, cache: &Cache) -> Result<Option<String>> {
+/// said it did, when it did anything, and the profile's own credential, when one is stored for it.
+fn rebind(
+    profile: &Profile,
+    store: &dyn TokenStore,
+    cache: &Cache,
+) -> Result<(Option<String>, Option<Secret>)> {
     let fp = profile.fingerprint()?;
-    let mut foreign = false;
+    let own_key = credential_key(profile);
+    let (mut foreign, mut own) = (false, None);
     for key in [
         refresh_token_key(&profile.name),
         client_secret_key(&profile.name),
         cache.key_name(),
     ] {
         if let Some(raw) = store.load(&key)? {
-            if unseal(&fp, &raw).is_none() {
-                store.delete_if(&key, &raw)?;
-                foreign = true;
+            match unseal(&fp, &raw) {
+                Some(value) if key == own_key => own = Some(value),
+                Some(_) => {}
+                None => {
+                    store.delete_if(&key, &raw)?;
+                    foreign = true;
+                }
             }
         }
     }
     if !foreign {
-        return Ok(None);
+        return Ok((None, own));
     }
     cache.wipe()?;
-    Ok(Some(format!(
+    let notice = format!(
         "Profile {:?} now names another sign-in authority, tenant or app registration: its earlier \
          sign-in and cached incidents were deleted, unsent. Sign in again.",
         profile.name
-    )))
+    );
+    Ok((Some(notice), own))
 }
 
 /// The queue's index over what `cache` holds, built off the async threads.
@@ -603,11 +624,12 @@ impl Desk {
     /// The silent sign-in from the keychain: `Ok(None)` when there is nothing to sign in with.
     /// Fails with `Offline` when the tenant cannot be reached; the cache stays usable.
     pub async fn resume(&self) -> Result<Option<Account>> {
-        let s = &self.ready().await?.session;
+        let mut known = None;
+        let s = &self.entry().bind(&mut known).await?.session;
         if let Some(a) = s.account() {
             return Ok(Some(a));
         }
-        s.resume().await
+        s.resume_with(known).await
     }
 
     /// Starts an interactive sign-in in the browser for the current profile.
@@ -1507,5 +1529,67 @@ mod tests {
         assert_eq!(desk.cached().await.unwrap().watermark, None);
         assert_eq!(desk.standing().await.unwrap().notice, None, "said once");
         let _ = std::fs::remove_dir_all(d.config.parent().unwrap());
+    }
+
+    /// A `MemoryStore` that counts the reads of each entry.
+    #[derive(Default)]
+    struct Counted(MemoryStore, std::sync::Mutex<HashMap<String, usize>>);
+
+    impl Counted {
+        fn reads(&self, key: &str) -> usize {
+            self.1.lock().unwrap().get(key).copied().unwrap_or(0)
+        }
+    }
+
+    impl TokenStore for Counted {
+        fn load(&self, key: &str) -> Result<Option<Secret>> {
+            *self.1.lock().unwrap().entry(key.to_owned()).or_default() += 1;
+            self.0.load(key)
+        }
+        fn save(&self, key: &str, value: &Secret) -> Result<()> {
+            self.0.save(key, value)
+        }
+        fn delete(&self, key: &str) -> Result<()> {
+            self.0.delete(key)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_silent_sign_in_reads_the_credential_once_with_the_check_of_what_is_stored() {
+        let d = dirs();
+        let store = Arc::new(Counted::default());
+        let mut profile = crate::sandbox::profile_from_line(SANDBOX).unwrap();
+        profile.name = "Contoso".into();
+        profile.sandbox = false;
+        Config::add(&d, profile.clone()).unwrap();
+        let key = credential_key(&profile);
+        let desk = Desk::open(&d, None, Arc::clone(&store) as Arc<dyn TokenStore>, false).unwrap();
+        assert!(desk.resume().await.unwrap().is_none(), "nothing stored");
+        assert_eq!(store.reads(&key), 1, "read by the check, then used as read");
+        assert!(desk.resume().await.unwrap().is_none());
+        assert_eq!(store.reads(&key), 2, "what the check read is used once");
+        let _ = std::fs::remove_dir_all(d.config.parent().unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_credential_read_before_a_sign_out_is_not_used_after_it() {
+        let store = Arc::new(Counted::default());
+        let profile = crate::sandbox::profile_from_line(SANDBOX).unwrap();
+        let key = credential_key(&profile);
+        let session = Session::new(profile, Arc::clone(&store) as Arc<dyn TokenStore>).unwrap();
+        let read_at = session.generation();
+        assert!(session
+            .resume_with(Some((read_at, None)))
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(store.reads(&key), 0, "what was read is not read again");
+        session.sign_out().await.unwrap();
+        let stale = Some((read_at, Some(Secret::new("read-before-the-sign-out"))));
+        assert!(
+            session.resume_with(stale).await.unwrap().is_none(),
+            "signed out: the keychain, read again, has nothing"
+        );
+        assert_eq!(store.reads(&key), 1);
     }
 }

@@ -22,9 +22,7 @@ use crate::auth::oidc::{
     self, Account, AuthorizeRequest, ClientProof, Grant, IdentityHttp, Metadata, TokenSet, Verified,
 };
 use crate::auth::secret::Secret;
-use crate::auth::token_store::{
-    blocking, client_secret_key, refresh_token_key, seal, unseal, TokenStore,
-};
+use crate::auth::token_store::{blocking, credential_key, seal, unseal, TokenStore};
 use crate::config::{Credential, Kind, Profile};
 use crate::error::{Error, Result};
 
@@ -194,13 +192,9 @@ impl Session {
         )
     }
 
-    /// The keychain entry of the profile's long-lived credential: the refresh token of a delegated
-    /// profile, the client secret of an application profile.
+    /// The keychain entry of the profile's long-lived credential.
     fn key(&self) -> String {
-        match self.profile.kind {
-            Kind::Delegated => refresh_token_key(&self.profile.name),
-            Kind::Application => client_secret_key(&self.profile.name),
-        }
+        credential_key(&self.profile)
     }
 
     /// The stored credential, if it was stored for this profile's identity. One stored for another
@@ -384,11 +378,24 @@ impl Session {
     /// refresh reads it (once: each keychain read is a round trip, over D-Bus on Linux) and
     /// answers `NotSignedIn` without it, before anything is sent.
     pub async fn resume(&self) -> Result<Option<Account>> {
-        match self.refresh(None).await {
+        self.resume_with(None).await
+    }
+
+    /// `resume` with the credential the caller has just read from the keychain (`None` in it: none
+    /// is stored) and the `generation` it read it at: used instead of a second read of the same
+    /// entry, unless a sign-out has begun since.
+    pub(crate) async fn resume_with(&self, known: Option<Known>) -> Result<Option<Account>> {
+        match self.refresh(None, known).await {
             Ok(_) => Ok(self.account()),
             Err(Error::NotSignedIn) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// Moves when a sign-out begins and again once it has deleted the credential: a credential
+    /// read outside the refresh gate at an unchanged generation predates any sign-out.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
     }
 
     /// Whether a refresh token (or client secret) is stored for this profile. No network.
@@ -407,16 +414,16 @@ impl Session {
     pub async fn access_token(&self) -> Result<Secret> {
         match self.fresh_token() {
             Some(t) => Ok(t),
-            None => self.refresh(None).await,
+            None => self.refresh(None, None).await,
         }
     }
 
     /// After the API rejected `rejected` with 401: refresh once, unless another caller already did.
     pub async fn refresh_after_rejection(&self, rejected: &Secret) -> Result<Secret> {
-        self.refresh(Some(rejected)).await
+        self.refresh(Some(rejected), None).await
     }
 
-    async fn refresh(&self, rejected: Option<&Secret>) -> Result<Secret> {
+    async fn refresh(&self, rejected: Option<&Secret>, known: Option<Known>) -> Result<Secret> {
         let _gate = self.refresh_gate.lock().await;
         // Double-checked: whoever held the gate before us may have refreshed already.
         if let Some(t) = self.fresh_token() {
@@ -425,7 +432,11 @@ impl Session {
             }
         }
         let generation = self.generation.load(Ordering::SeqCst);
-        let credential = self.credential().await?.ok_or(Error::NotSignedIn)?;
+        let credential = match known {
+            Some((seen, credential)) if seen == generation => credential,
+            _ => self.credential().await?,
+        }
+        .ok_or(Error::NotSignedIn)?;
         let meta = self.metadata().await?;
         let (scope, grant) = match self.profile.kind {
             Kind::Delegated => (self.profile.scopes(), Grant::RefreshToken(&credential)),
@@ -533,6 +544,13 @@ impl Session {
         self.generation.fetch_add(1, Ordering::SeqCst);
         *self.lock() = State::default();
         let key = self.key();
-        blocking(&self.store, move |s| s.delete(&key)).await
+        let deleted = blocking(&self.store, move |s| s.delete(&key)).await;
+        // Again once the entry is gone: a credential read meanwhile, outside the gate, is stale.
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        deleted
     }
 }
+
+/// A credential read from the keychain (`None`: none stored), with the session's generation
+/// when it was read (`Session::generation`).
+pub(crate) type Known = (u64, Option<Secret>);

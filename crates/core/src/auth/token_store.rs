@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use sha2::{Digest, Sha256};
 
 use crate::auth::secret::Secret;
+use crate::config::{Kind, Profile};
 use crate::error::{Error, Result};
 
 pub const DEFAULT_SERVICE: &str = "incident-desk";
@@ -45,6 +46,15 @@ pub fn refresh_token_key(profile: &str) -> String {
 /// The keychain entry name of an application profile's client secret.
 pub fn client_secret_key(profile: &str) -> String {
     format!("client-secret:{profile}")
+}
+
+/// The keychain entry of a profile's long-lived credential: the refresh token of a delegated
+/// profile, the client secret of an application profile.
+pub fn credential_key(profile: &Profile) -> String {
+    match profile.kind {
+        Kind::Delegated => refresh_token_key(&profile.name),
+        Kind::Application => client_secret_key(&profile.name),
+    }
 }
 
 /// A stored value carries the fingerprint of the profile it was stored for (issuer, tenant,
