@@ -28,7 +28,7 @@ build: bins app
 
 # What users get: the release build (no devtools), idesk beside it.
 release: setup
-	cargo build --locked --release -p idesk
+	cargo build --locked --profile release-cli -p idesk
 	npx tauri build --no-bundle -- -p incident-desk
 
 # The Linux packages of the release build: .deb and .rpm, each with idesk in /usr/bin.

@@ -12,10 +12,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-cargo build --release --locked -q -p idesk -p sandbox-api
+cargo build --release --locked -q -p sandbox-api
+cargo build --profile release-cli --locked -q -p idesk
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/idesk-bench.XXXXXX")
 export IDESK_PACING=off SANDBOX_QUOTAS=off SANDBOX_API_BIN="$ROOT/target/release/sandbox-api" IDESK_LOG_DIR="$WORK/app-log"
-IDESK="$ROOT/target/release/idesk"
+IDESK="$ROOT/target/release-cli/idesk"
 pids=()
 # The stores of a run are hundreds of MB: a finished run removes them, a failed one keeps its
 # files and logs and says where.
