@@ -38,21 +38,29 @@ field() { tr ' ' '\n' <<< "$LINE" | sed -n "s/^$1=//p"; }
 # How many incidents a JSON list file holds.
 listed_in() { python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$1"; }
 requests() { curl -fsS "$(field defender)/_sandbox/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])'; }
-# The median client CPU (user+sys, in µs, as seconds) of three runs of a command: one run is
-# noisy on this machine, and `time` prints 10 ms steps, a sixth of idesk's 10,000-incident listing.
-cpu3() { python3 - "$@" > "$WORK/cpu" 2>> "$WORK/err" <<'PY'
+# The median client CPU (user+sys, in seconds) of each of two commands run in turns, `n` turns,
+# and each one's runs. One run is noisy on this machine and its speed drifts by some 10% over
+# minutes: in turns, both commands meet the same drift. (`time` prints 10 ms steps, a fifth of
+# idesk's 10,000-incident listing.)
+cpu_turns() { # n command... -- command...
+python3 - "$@" > "$WORK/cpu" 2>> "$WORK/err" <<'PY'
 import resource, subprocess, sys
+n, args = int(sys.argv[1]), sys.argv[2:]
+cut = args.index("--")
+commands = [args[:cut], args[cut + 1:]]
 def cpu():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
-runs = []
-for _ in range(3):
-    before = cpu()
-    subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
-    runs.append(cpu() - before)
-print(round(sorted(runs)[1], 6), " ".join(str(round(r, 3)) for r in runs))
+runs = [[], []]
+for _ in range(n):
+    for command, each in zip(commands, runs):
+        before = cpu()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        each.append(cpu() - before)
+for each in runs:
+    print(round(sorted(each)[n // 2], 6), " ".join(str(round(r, 3)) for r in each))
 PY
-read -r cpu runs < "$WORK/cpu"; }
+{ read -r cpu_a runs_a; read -r cpu_b runs_b; } < "$WORK/cpu"; }
 # The median wall time (ms) of seven runs of a command, and the runs: a figure near 50 ms is
 # below `time`'s 10 ms steps' resolution and moves by more than that from run to run.
 wall7() { python3 - "$@" > "$WORK/wall" 2>> "$WORK/err" <<'PY'
@@ -97,17 +105,19 @@ for n in 10000 100000; do
   # The same full listing, written to a JSON file, by idesk and by a plain Python requests script:
   # every incident the API lists, merged ones too (the script keeps them; idesk shows them when
   # asked), each side's CPU per incident it wrote.
-  timed "$IDESK" incidents --show-merged --format json --output "$WORK/idesk-$n.json"
-  cpu3 "$IDESK" incidents --show-merged --format json --output "$WORK/idesk-$n.json"
-  list_cpu=$cpu
-  listed=$(listed_in "$WORK/idesk-$n.json")
-  echo "list  $n incidents: idesk incidents --show-merged --format json --output FILE ${wall}s wall, peak ${mib} MiB, CPU ${cpu}s median of 3 (${runs}) ($(python3 -c "print(round($cpu/$listed*1e6,1))") µs/incident); $listed listed"
+  list=("$IDESK" incidents --show-merged --format json --output "$WORK/idesk-$n.json")
   py=(python3 bench/list_incidents.py "$issuer" "$(field graph)" "$(field app_client_id)" "$(field app_client_secret)" "$WORK/python-$n.json")
+  timed "${list[@]}"
+  list_wall=$wall list_mib=$mib
+  listed=$(listed_in "$WORK/idesk-$n.json")
   timed "${py[@]}"
   py_total=$(cat "$WORK/out")
-  cpu3 "${py[@]}"
-  echo "py    $n incidents: Python requests, same listing to a JSON file ${wall}s wall, peak ${mib} MiB, CPU ${cpu}s median of 3 (${runs}) ($(python3 -c "print(round($cpu/$py_total*1e6,1))") µs/incident); $py_total listed"
-  echo "ratio $n incidents: Python CPU per incident / idesk CPU per incident, same listing = $(python3 -c "print(round(($cpu/$py_total)/($list_cpu/$listed),1))")x (goal ≥ 10x) (full sync incl. the encrypted store: $(python3 -c "print(round(($cpu/$py_total)/($rust_cpu/$total),1))")x)"
+  turns=9
+  [ "$n" -gt 10000 ] && turns=5
+  cpu_turns "$turns" "${list[@]}" -- "${py[@]}"
+  echo "list  $n incidents: idesk incidents --show-merged --format json --output FILE ${list_wall}s wall, peak ${list_mib} MiB, CPU ${cpu_a}s median of $turns (${runs_a}) ($(python3 -c "print(round($cpu_a/$listed*1e6,1))") µs/incident); $listed listed"
+  echo "py    $n incidents: Python requests, same listing to a JSON file ${wall}s wall, peak ${mib} MiB, CPU ${cpu_b}s median of $turns, in turns with idesk's (${runs_b}) ($(python3 -c "print(round($cpu_b/$py_total*1e6,1))") µs/incident); $py_total listed"
+  echo "ratio $n incidents: Python CPU per incident / idesk CPU per incident, same listing = $(python3 -c "print(round(($cpu_b/$py_total)/($cpu_a/$listed),1))")x (goal ≥ 10x) (full sync incl. the encrypted store: $(python3 -c "print(round(($cpu_b/$py_total)/($rust_cpu/$total),1))")x)"
   # Every profile's store at once (`--all-profiles --offline`): a second profile of the same
   # tenant, synced, and the two stores listed merged, newest change first.
   printf '%s\n' "$(field app_client_secret)" | "$IDESK" profile add bench2 --tenant "$(field tenant)" --client-id "$(field app_client_id)" \
