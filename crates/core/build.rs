@@ -22,6 +22,11 @@ fn main() {
     if let Some(git_dir) = git(&["rev-parse", "--absolute-git-dir"]) {
         println!("cargo:rerun-if-changed={git_dir}/HEAD");
         println!("cargo:rerun-if-changed={git_dir}/refs/heads");
-        println!("cargo:rerun-if-changed={git_dir}/packed-refs");
+        // Only when it exists: cargo takes a missing file as changed, and would build again every
+        // time. Packing the refs later writes it and empties refs/heads, which is watched.
+        let packed = format!("{git_dir}/packed-refs");
+        if std::path::Path::new(&packed).exists() {
+            println!("cargo:rerun-if-changed={packed}");
+        }
     }
 }
