@@ -7,7 +7,7 @@ export CARGO_TERM_COLOR := never
 APP := target/debug/incident-desk
 KEYCHAIN := dbus-run-session -- sh tests/support/keychain-session.sh
 
-.PHONY: setup build app bins ui run dev release package sandbox bindings lint unit ui-test e2e test fuzz bench clean
+.PHONY: setup build app bins ui run dev release release-app package sandbox bindings lint unit ui-test e2e test fuzz bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -26,16 +26,19 @@ app: setup
 
 build: bins app
 
-# What users get: the release build (no devtools), idesk beside it.
-release: setup
-	cargo build --locked --profile release-cli -p idesk
+# What users get: the release build (no devtools), idesk beside it. idesk's build is compiled with a
+# profile of its own work against the sandbox tenant (scripts/pgo.sh).
+release: release-app
+	bash scripts/pgo.sh
+
+release-app: setup
 	npx tauri build --no-bundle -- -p incident-desk
 
 # The Linux packages of the release build: .deb and .rpm, each with idesk in /usr/bin.
 package: release
 	npx tauri build --bundles deb,rpm -- -p incident-desk
 
-run: bins release
+run: bins release-app
 	@APP=target/release/incident-desk bash scripts/run.sh
 
 # The debug build, with the web inspector.

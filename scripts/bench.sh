@@ -13,22 +13,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 cargo build --release --locked -q -p sandbox-api
-cargo build --profile release-cli --locked -q -p idesk
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/idesk-bench.XXXXXX")
 export IDESK_PACING=off SANDBOX_QUOTAS=off SANDBOX_API_BIN="$ROOT/target/release/sandbox-api" IDESK_LOG_DIR="$WORK/app-log"
+# idesk as it ships: `make release` built it with a profile of its own work (scripts/pgo.sh).
 IDESK="$ROOT/target/release-cli/idesk"
 pids=()
+. scripts/sandbox-start.sh
 # The stores of a run are hundreds of MB: a finished run removes them, a failed one keeps its
 # files and logs and says where.
-cleanup() {
-  local rc=$?
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ "$rc" = 0 ]; then rm -rf "$WORK"; else echo "bench: the logs and files of this run are kept in $WORK" >&2; fi
-}
-trap cleanup EXIT
-
-. scripts/sandbox-start.sh
+trap 'sandbox_cleanup bench "$WORK"' EXIT
 start_sandbox() { # incidents → sets LINE
   sandbox_start "$WORK/sandbox-$1.out" "$WORK/sandbox-$1.log" 120 || {
     echo "bench: the sandbox tenant ($1) did not start, twice; its log: $WORK/sandbox-$1.log" >&2; exit 1; }

@@ -44,6 +44,16 @@ sandbox_start() {
   return 1
 }
 
+# sandbox_cleanup NAME WORK — the exit trap of a script that started the sandbox
+# (`trap 'sandbox_cleanup bench "$WORK"' EXIT`): stops the processes in the caller's `pids`, then
+# removes WORK after a green run, or keeps it and says where.
+sandbox_cleanup() {
+  local rc=$? name=$1 work=$2 p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ "$rc" = 0 ]; then rm -rf "$work"; else echo "$name: the logs and files of this run are kept in $work" >&2; fi
+}
+
 # sandbox_tree PID — the PIDs of a process's descendants.
 sandbox_tree() {
   local c
