@@ -17,6 +17,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/idesk-bench.XXXXXX")
 export IDESK_PACING=off SANDBOX_QUOTAS=off SANDBOX_API_BIN="$ROOT/target/release/sandbox-api" IDESK_LOG_DIR="$WORK/app-log"
 # idesk as it ships: `make release` built it with a profile of its own work (scripts/pgo.sh).
 IDESK="$ROOT/target/release-cli/idesk"
+echo "idesk: $(cat "$ROOT/target/release-cli/idesk.build" 2>/dev/null || echo "a build not made by make release")"
 pids=()
 . scripts/sandbox-start.sh
 # The stores of a run are hundreds of MB: a finished run removes them, a failed one keeps its
